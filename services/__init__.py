@@ -1,0 +1,1 @@
+"""Crier's processes. Each imports `shared`; none imports another."""

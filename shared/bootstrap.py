@@ -1,0 +1,44 @@
+"""The composition root: each process calls `bootstrap` once and passes the result down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.db import create_db_engine, create_session_factory
+from shared.networks.registry import NetworkRegistry
+from shared.taskqueue import CeleryTaskQueue, TaskQueue
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a process needs, built once from its settings."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    tasks: TaskQueue
+    networks: NetworkRegistry
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    tasks: TaskQueue | None = None,
+    networks: NetworkRegistry | None = None,
+) -> Services:
+    """Build the engine, the session factory, the task queue and the network registry.
+
+    Tests pass their own `tasks` or `networks` to observe what would be sent or published.
+    """
+    engine = create_db_engine(settings.resolved_database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=create_session_factory(engine),
+        tasks=tasks if tasks is not None else CeleryTaskQueue(settings),
+        networks=networks if networks is not None else NetworkRegistry(settings),
+    )

@@ -1,0 +1,1 @@
+"""Channels: one connected account on one network."""

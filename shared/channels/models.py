@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, created_timestamp, json_document, uuid_pk
+
+
+class ChannelState(StrEnum):
+    ACTIVE = "active"
+    NEEDS_REAUTH = "needs_reauth"
+    PAUSED = "paused"
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+
+    id: Mapped[uuid_pk]
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    network: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # The account as the network names it (a handle, a page id, a webhook's label).
+    handle: Mapped[str] = mapped_column(String(200))
+    # Non-secret, network-specific options, checked by the network's adapter.
+    settings: Mapped[json_document]
+    state: Mapped[ChannelState] = mapped_column(
+        Enum(ChannelState, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=ChannelState.ACTIVE,
+    )
+    created_at: Mapped[created_timestamp]

@@ -1,0 +1,94 @@
+"""Settings: read from the environment once, at each process's edge, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a Crier process can be told. Defaults are the embedded mode: no servers needed."""
+
+    model_config = SettingsConfigDict(env_prefix="CRIER_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded mode keeps its SQLite files and its file-system broker.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset: a SQLite file in the data directory.",
+    )
+    broker_url: str = Field(
+        default="filesystem://",
+        description="Celery broker. `filesystem://` keeps messages under the data directory.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for shared limits and locks; /readyz checks it when set.",
+    )
+    secret_key: str | None = Field(
+        default=None, description="Signs cookies and will encrypt channel credentials."
+    )
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Where users reach the API.")
+    api_bind: str = Field(default="127.0.0.1:8000", description="host:port the API server listens on.")
+
+    scheduler_tick_seconds: float = Field(
+        default=0.25, gt=0, description="How often the scheduler looks for due deliveries."
+    )
+    scheduler_lookahead_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Claim deliveries due this far ahead, so publishing starts at the scheduled second.",
+    )
+    claim_batch_size: int = Field(default=500, gt=0, description="Deliveries claimed per statement.")
+    enqueue_lease_seconds: float = Field(
+        default=60, gt=0, description="How long a claimed delivery is reserved for its message."
+    )
+    publish_lease_seconds: float = Field(
+        default=120, gt=0, description="How long one publish attempt may take before it is suspect."
+    )
+    max_publish_attempts: int = Field(
+        default=5, gt=0, description="Attempts per delivery before a transient failure is final."
+    )
+    worker_concurrency: int = Field(default=8, gt=0, description="Threads per worker process.")
+    metrics_interval_seconds: float = Field(
+        default=300, gt=0, description="How often published deliveries' metrics are collected."
+    )
+    metrics_window_days: int = Field(
+        default=30, gt=0, description="Metrics are collected for deliveries published this recently."
+    )
+    sandbox_store_url: str | None = Field(
+        default=None,
+        description="Where the sandbox network keeps its posts. Unset: a SQLite file in the data directory.",
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("database_url", "sandbox_store_url")
+    @classmethod
+    def _use_psycopg3(cls, url: str | None) -> str | None:
+        # `postgresql://` means psycopg2 to SQLAlchemy; we ship psycopg 3, so users can write the plain URL.
+        if url and url.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, with the embedded default filled in."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'crier.db'}"
+
+    @property
+    def resolved_sandbox_store_url(self) -> str:
+        """The sandbox network's store URL, with the embedded default filled in."""
+        return self.sandbox_store_url or f"sqlite:///{self.data_dir / 'sandbox.db'}"
+
+    @property
+    def broker_folder(self) -> Path:
+        """The folder the file-system broker passes messages through."""
+        return self.data_dir / "broker"
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem:")

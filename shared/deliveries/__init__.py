@@ -1,0 +1,1 @@
+"""Deliveries: one post on one channel, with its own state, due time and attempts."""

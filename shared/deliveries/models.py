@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import Base, created_timestamp, utcnow, uuid_pk
+
+if TYPE_CHECKING:
+    from shared.channels.models import Channel
+    from shared.posts.models import Post
+
+
+class DeliveryState(StrEnum):
+    SCHEDULED = "scheduled"  # waiting for its due time
+    ENQUEUED = "enqueued"  # claimed by a scheduler; a publish message is on its way
+    PUBLISHING = "publishing"  # an attempt row is committed; the network call may be under way
+    PUBLISHED = "published"
+    FAILED = "failed"  # permanent: the network refused it, or attempts ran out
+    UNKNOWN = "unknown"  # the request may have reached the network; nobody has confirmed the outcome
+
+
+class AttemptOutcome(StrEnum):
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    TRANSIENT = "transient"
+    RATE_LIMITED = "rate_limited"
+    AUTH_EXPIRED = "auth_expired"
+    UNKNOWN = "unknown"
+
+
+def _enum_column(enum: type[StrEnum]) -> Enum:
+    return Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id"),
+        # The scheduler's claim reads exactly this: the oldest due rows in one state.
+        Index("ix_deliveries_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[uuid_pk]
+    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    state: Mapped[DeliveryState] = mapped_column(_enum_column(DeliveryState), default=DeliveryState.SCHEDULED)
+    due_at: Mapped[datetime]
+    # Counts claims. A publish message carries the number it was sent with; a message whose number is not
+    # the delivery's current one is stale and is dropped.
+    attempt: Mapped[int] = mapped_column(default=0)
+    lease_expires_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_timestamp]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="deliveries")
+    channel: Mapped[Channel] = relationship(lazy="joined")
+    attempts: Mapped[list[PublishAttempt]] = relationship(
+        back_populates="delivery", order_by="PublishAttempt.number", lazy="selectin"
+    )
+
+
+class PublishAttempt(Base):
+    """One call to a network, committed before the call is made, so a crash leaves a trace."""
+
+    __tablename__ = "publish_attempts"
+    # One row per claim number: a second worker holding the same message cannot start the same attempt.
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+    id: Mapped[uuid_pk]
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[AttemptOutcome | None] = mapped_column(_enum_column(AttemptOutcome))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempts")

@@ -1,0 +1,46 @@
+"""The core's errors: a small family with no HTTP in it. The API maps each to one problem document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CrierError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    title = "Crier error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(CrierError):
+    title = "Not found"
+
+    def __init__(self, kind: str, identifier: object) -> None:
+        super().__init__(f"There is no {kind} with id {identifier} in this workspace.")
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (a JSON pointer into the request body) and what."""
+
+    pointer: str
+    detail: str
+
+
+class InvalidInput(CrierError):
+    """The input has the right shape but breaks a rule; each problem names its field."""
+
+    title = "Invalid input"
+
+    def __init__(self, problems: Sequence[Problem], detail: str = "The request breaks a rule.") -> None:
+        super().__init__(detail)
+        self.problems = list(problems)
+
+
+class Unauthenticated(CrierError):
+    title = "Unauthenticated"

@@ -1,0 +1,1 @@
+"""Engagement metrics: samples collected from the networks after a delivery is published."""

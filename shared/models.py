@@ -1,0 +1,24 @@
+"""Imports every model, so the metadata (and Alembic) sees the whole schema."""
+
+from shared.channels.models import Channel, ChannelState
+from shared.db import Base
+from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
+from shared.metrics.models import MetricSample
+from shared.periodic.models import PeriodicRun
+from shared.posts.models import Post
+from shared.workspaces.models import ApiToken, Workspace
+
+__all__ = [
+    "ApiToken",
+    "AttemptOutcome",
+    "Base",
+    "Channel",
+    "ChannelState",
+    "Delivery",
+    "DeliveryState",
+    "MetricSample",
+    "PeriodicRun",
+    "Post",
+    "PublishAttempt",
+    "Workspace",
+]

@@ -1,0 +1,1 @@
+"""Periodic jobs: when each one last ran, shared by every scheduler replica."""

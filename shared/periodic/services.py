@@ -1,0 +1,30 @@
+"""Taking turns at periodic jobs across scheduler replicas, through the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shared.periodic.models import PeriodicRun
+
+
+def take_due_run(session: Session, task_name: str, *, every: timedelta, now: datetime) -> bool:
+    """True if this caller won the job's current run; the next run is then `every` from now.
+
+    The first replica to move next_run_at forward wins; the others' UPDATE matches no row.
+    """
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(PeriodicRun).values(task_name=task_name, next_run_at=now).on_conflict_do_nothing()
+    )
+    taken = session.execute(
+        update(PeriodicRun)
+        .where(PeriodicRun.task_name == task_name, PeriodicRun.next_run_at <= now)
+        .values(next_run_at=now + every)
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1

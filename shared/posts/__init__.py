@@ -1,0 +1,1 @@
+"""Posts: what a person wrote once, to go out on several channels."""

@@ -1,0 +1,64 @@
+"""Writing and scheduling posts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.channels.models import Channel
+from shared.deliveries.models import Delivery
+from shared.errors import InvalidInput, NotFound, Problem
+from shared.networks.ports import Draft
+from shared.networks.registry import NetworkRegistry
+from shared.posts.models import Post
+
+
+def schedule_post(
+    session: Session,
+    networks: NetworkRegistry,
+    workspace_id: uuid.UUID,
+    *,
+    text: str,
+    channel_ids: Sequence[uuid.UUID],
+    scheduled_at: datetime | None,
+    now: datetime,
+) -> Post:
+    """Create a post and one delivery per channel, due at `scheduled_at`, or now when it is None.
+
+    The text is checked against every channel's network first; nothing is stored when any would refuse it.
+    """
+    channels = {
+        channel.id: channel
+        for channel in session.scalars(
+            select(Channel).where(Channel.workspace_id == workspace_id, Channel.id.in_(channel_ids))
+        )
+    }
+    problems: list[Problem] = []
+    draft = Draft(text=text)
+    for index, channel_id in enumerate(channel_ids):
+        channel = channels.get(channel_id)
+        if channel is None:
+            problems.append(Problem(f"/channel_ids/{index}", f"There is no channel {channel_id} here."))
+            continue
+        for problem in networks.get(channel.network).validate(draft):
+            problems.append(Problem("/text", f"{channel.name} ({channel.network}): {problem}"))
+    if problems:
+        raise InvalidInput(problems)
+
+    due_at = scheduled_at or now
+    post = Post(workspace_id=workspace_id, text=text, scheduled_at=due_at)
+    post.deliveries = [Delivery(channel_id=channel_id, due_at=due_at) for channel_id in channel_ids]
+    session.add(post)
+    session.flush()
+    return post
+
+
+def get_post(session: Session, workspace_id: uuid.UUID, post_id: uuid.UUID) -> Post:
+    post = session.get(Post, post_id)
+    if post is None or post.workspace_id != workspace_id:
+        raise NotFound("post", post_id)
+    return post

@@ -1,0 +1,18 @@
+"""Every task's stable name and queue. The API and the scheduler send tasks by these names only.
+
+Names are part of the wire format between processes that may be deployed at different versions:
+never rename one, add a new name instead.
+"""
+
+PUBLISH_DELIVERY = "crier.deliveries.publish"
+COLLECT_DUE_METRICS = "crier.metrics.collect_due"
+COLLECT_POST_METRICS = "crier.metrics.collect_for_post"
+
+PUBLISH_QUEUE = "publish"
+METRICS_QUEUE = "metrics"
+
+QUEUE_OF_TASK = {
+    PUBLISH_DELIVERY: PUBLISH_QUEUE,
+    COLLECT_DUE_METRICS: METRICS_QUEUE,
+    COLLECT_POST_METRICS: METRICS_QUEUE,
+}

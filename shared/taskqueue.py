@@ -1,0 +1,70 @@
+"""Sending tasks by name. The API and the scheduler use this; only the worker imports task code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from celery import Celery
+
+from shared.config import Settings
+from shared.task_names import QUEUE_OF_TASK
+
+
+class TaskQueue(Protocol):
+    def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
+        """Queue one task by its name. `eta` may delay it by a second or so, never by more."""
+        ...
+
+    def check_reachable(self) -> None:
+        """Raise if the broker cannot be reached now."""
+        ...
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The broker configuration both ends of the queue share: senders and the worker."""
+    config: dict[str, Any] = {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_routes": {name: {"queue": queue} for name, queue in QUEUE_OF_TASK.items()},
+        "enable_utc": True,
+    }
+    if settings.is_embedded_broker:
+        folder = settings.broker_folder
+        config["broker_transport_options"] = {
+            # One folder both ways: every process on this machine reads and writes the same queue files.
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            # The transport polls the folder; a tenth of a second keeps publishing close to its time.
+            "polling_interval": 0.1,
+        }
+    return config
+
+
+def prepare_broker(settings: Settings) -> None:
+    """Create the embedded broker's folders (the file-system transport expects them to exist)."""
+    if settings.is_embedded_broker:
+        for name in ("queue", "control", "processed"):
+            (settings.broker_folder / name).mkdir(parents=True, exist_ok=True)
+
+
+class CeleryTaskQueue:
+    """Sends tasks through Celery without importing them: `send_task` takes only the name."""
+
+    def __init__(self, settings: Settings) -> None:
+        prepare_broker(settings)
+        self.app = Celery("crier-sender", set_as_current=False)
+        self.app.conf.update(celery_config(settings))
+
+    def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
+        self.app.send_task(task_name, kwargs=kwargs, eta=eta, queue=QUEUE_OF_TASK[task_name])
+
+    def check_reachable(self) -> None:
+        with self.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)

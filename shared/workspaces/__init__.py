@@ -1,0 +1,1 @@
+"""Workspaces (a team's shared account) and the API tokens that act for them."""
