@@ -1,0 +1,147 @@
+"""Fixtures shared by every test: real databases on both backends, settings, and bootstrapped services.
+
+Tests that touch the database run twice, on SQLite (the embedded default) and on PostgreSQL, each over a
+real connection. PostgreSQL must be reachable (`make test` checks); a test never skips because it is not.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from shared.bootstrap import Services, bootstrap
+from shared.config import Settings
+from shared.db import create_db_engine
+from shared.migrations import upgrade
+from shared.models import Base
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CRIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("CRIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _admin_engine() -> sa.Engine:
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error.orig}). "
+            "Start it, or point CRIER_TEST_POSTGRES_URL at one; `make test` does this check first.",
+            pytrace=False,
+        )
+    return engine
+
+
+def create_postgres_database() -> str:
+    """A new, empty PostgreSQL database for this test run; the URL to reach it."""
+    name = f"crier_test_{uuid.uuid4().hex[:12]}"
+    with _admin_engine().connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    with _admin_engine().connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database on the backend under test, shared by the session's tests."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'crier.db'}"
+    else:
+        url = create_postgres_database()
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    if backend == "postgresql":
+        drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.fail(
+            f"Redis is not reachable at {REDIS_URL} ({error}). Start it, or set CRIER_TEST_REDIS_URL.",
+            pytrace=False,
+        )
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        broker_url="memory://",
+        data_dir=tmp_path / "var",
+        sandbox_store_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
+    )
+
+
+@dataclass
+class SentTask:
+    name: str
+    kwargs: dict[str, Any]
+    eta: datetime | None
+
+
+@dataclass
+class RecordingTaskQueue:
+    """A task queue that keeps what it was asked to send, for tests that check what would be queued."""
+
+    sent: list[SentTask] = field(default_factory=list)
+    reachable: bool = True
+
+    def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
+        self.sent.append(SentTask(task_name, kwargs, eta))
+
+    def check_reachable(self) -> None:
+        if not self.reachable:
+            raise ConnectionError("the broker is down (RecordingTaskQueue.reachable is False)")
+
+
+@pytest.fixture
+def task_queue() -> RecordingTaskQueue:
+    return RecordingTaskQueue()
+
+
+@pytest.fixture
+def services(settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+    """The services a process would build, with sent tasks recorded; every table is emptied afterwards."""
+    built = bootstrap(settings, tasks=task_queue)
+    yield built
+    with built.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            connection.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+    built.engine.dispose()

@@ -1,0 +1,58 @@
+"""Factories: the fewest calls that make a realistic workspace, channel or post for a test."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.bootstrap import Services
+from shared.channels.models import Channel
+from shared.channels.services import connect_channel
+from shared.db import utcnow
+from shared.posts.models import Post
+from shared.posts.services import schedule_post
+from shared.workspaces.models import Workspace
+from shared.workspaces.services import get_or_create_workspace, issue_token
+
+
+def make_workspace(services: Services, name: str = "Acme community team") -> tuple[Workspace, str]:
+    """A workspace and a live bearer token for it."""
+    with services.sessions.begin() as session:
+        workspace = get_or_create_workspace(session, name)
+        token, _ = issue_token(session, workspace, "tests")
+    return workspace, token
+
+
+def make_channel(
+    services: Services, workspace: Workspace, name: str = "Sandbox", **sandbox_options: Any
+) -> Channel:
+    with services.sessions.begin() as session:
+        return connect_channel(
+            session,
+            services.networks,
+            workspace.id,
+            network="sandbox",
+            name=name,
+            handle=name.lower().replace(" ", "_"),
+            settings=sandbox_options,
+        )
+
+
+def make_post(
+    services: Services,
+    workspace: Workspace,
+    channels: list[Channel],
+    *,
+    text: str = "Our spring meetup is on!",
+    scheduled_at: datetime | None = None,
+) -> Post:
+    with services.sessions.begin() as session:
+        return schedule_post(
+            session,
+            services.networks,
+            workspace.id,
+            text=text,
+            channel_ids=[channel.id for channel in channels],
+            scheduled_at=scheduled_at,
+            now=utcnow(),
+        )
