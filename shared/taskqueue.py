@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from shared.config import Settings
-from shared.task_names import QUEUE_OF_TASK
+from shared.task_names import QUEUE_OF_TASK, QUEUES
 
 
 class TaskQueue(Protocol):
@@ -29,6 +30,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_serializer": "json",
         "accept_content": ["json"],
         "task_ignore_result": True,
+        # One queue per kind of work, so a backlog of metrics never delays a post. Senders and the worker
+        # declare the same queues, bound the same way.
+        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in sorted(QUEUES)],
         "task_routes": {name: {"queue": queue} for name, queue in QUEUE_OF_TASK.items()},
         "enable_utc": True,
     }
@@ -63,7 +67,7 @@ class CeleryTaskQueue:
         self.app.conf.update(celery_config(settings))
 
     def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
-        self.app.send_task(task_name, kwargs=kwargs, eta=eta, queue=QUEUE_OF_TASK[task_name])
+        self.app.send_task(task_name, kwargs=kwargs, eta=eta)
 
     def check_reachable(self) -> None:
         with self.app.connection_for_write() as connection:

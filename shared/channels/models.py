@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, created_timestamp, json_document, uuid_pk
+from shared.workspaces.models import workspace_fk
 
 
 class ChannelState(StrEnum):
@@ -19,7 +19,7 @@ class Channel(Base):
     __tablename__ = "channels"
 
     id: Mapped[uuid_pk]
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[workspace_fk]
     network: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     # The account as the network names it (a handle, a page id, a webhook's label).

@@ -33,7 +33,9 @@ def publish_delivery(services: Services, delivery_id: uuid.UUID, attempt: int) -
             lease=timedelta(seconds=settings.publish_lease_seconds),
         )
     if job is None:
-        log.info("dropped a stale publish message", extra={"delivery_id": str(delivery_id), "attempt": attempt})
+        log.info(
+            "dropped a stale publish message", extra={"delivery_id": str(delivery_id), "attempt": attempt}
+        )
         return None
 
     result: PublishedPost | NetworkError

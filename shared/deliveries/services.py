@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.channels.models import Channel, ChannelState
@@ -83,8 +83,8 @@ def claim_due(
         .with_for_update(of=Delivery, skip_locked=True)
     )
     claimed = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state == DeliveryState.SCHEDULED)
+        _locked_batch_update(due)
+        .where(Delivery.state == DeliveryState.SCHEDULED)
         .values(
             state=DeliveryState.ENQUEUED,
             attempt=Delivery.attempt + 1,
@@ -92,7 +92,6 @@ def claim_due(
             updated_at=now,
         )
         .returning(Delivery.id, Delivery.attempt, Delivery.due_at)
-        .execution_options(synchronize_session=False)
     ).all()
     return sorted((Claim(*row) for row in claimed), key=lambda claim: claim.due_at)
 
@@ -111,13 +110,23 @@ def reclaim_lost(session: Session, *, now: datetime, batch_size: int, lease: tim
         .with_for_update(skip_locked=True)
     )
     reclaimed = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(expired.scalar_subquery()), Delivery.state == DeliveryState.ENQUEUED)
+        _locked_batch_update(expired)
+        .where(Delivery.state == DeliveryState.ENQUEUED)
         .values(attempt=Delivery.attempt + 1, lease_expires_at=now + lease, updated_at=now)
         .returning(Delivery.id, Delivery.attempt, Delivery.due_at)
-        .execution_options(synchronize_session=False)
     ).all()
     return [Claim(*row) for row in reclaimed]
+
+
+def _locked_batch_update(batch: Select[tuple[uuid.UUID]]) -> Update:
+    """An UPDATE of exactly the rows `batch` selects and locks.
+
+    The batch is a MATERIALIZED common table expression joined with UPDATE … FROM, not `id IN (subquery)`:
+    PostgreSQL may run an IN-subquery more than once, and with SKIP LOCKED each run can pick other rows,
+    so one statement could claim more than its LIMIT (seen here: 5 rows claimed with a limit of 2).
+    """
+    locked = batch.cte("batch").prefix_with("MATERIALIZED", dialect="postgresql")
+    return update(Delivery).where(Delivery.id == locked.c.id).execution_options(synchronize_session=False)
 
 
 def expire_stalled_attempts(session: Session, *, now: datetime) -> int:

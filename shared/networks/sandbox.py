@@ -136,13 +136,17 @@ class SandboxStore:
     def get_many(self, post_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         self._ensure_table()
         with self.engine.begin() as connection:
-            rows = connection.execute(select(sandbox_posts).where(sandbox_posts.c.id.in_(post_ids))).mappings()
+            rows = connection.execute(
+                select(sandbox_posts).where(sandbox_posts.c.id.in_(post_ids))
+            ).mappings()
             return {row["id"]: dict(row) for row in rows}
 
     def count_by_key(self) -> dict[str, int]:
         """How many posts were stored under each idempotency key: more than one is a duplicate."""
         self._ensure_table()
-        query = select(sandbox_posts.c.idempotency_key, func.count()).group_by(sandbox_posts.c.idempotency_key)
+        query = select(sandbox_posts.c.idempotency_key, func.count()).group_by(
+            sandbox_posts.c.idempotency_key
+        )
         with self.engine.begin() as connection:
             return {key: count for key, count in connection.execute(query)}
 

@@ -18,9 +18,7 @@ def take_due_run(session: Session, task_name: str, *, every: timedelta, now: dat
     The first replica to move next_run_at forward wins; the others' UPDATE matches no row.
     """
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(PeriodicRun).values(task_name=task_name, next_run_at=now).on_conflict_do_nothing()
-    )
+    session.execute(insert(PeriodicRun).values(task_name=task_name, next_run_at=now).on_conflict_do_nothing())
     taken = session.execute(
         update(PeriodicRun)
         .where(PeriodicRun.task_name == task_name, PeriodicRun.next_run_at <= now)

@@ -1,0 +1,1 @@
+"""`crier`: the operator's command line. Like the services, it imports only `shared`."""

@@ -1,0 +1,101 @@
+"""The `crier` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+
+import click
+import httpx
+from honcho.manager import Manager
+from sqlalchemy.engine import make_url
+
+from services.cli.demo import CrierClient, run_demo
+from services.cli.processes import process_commands
+from shared.config import Settings
+from shared.db import create_db_engine, create_session_factory, utcnow
+from shared.migrations import upgrade
+from shared.workspaces.services import get_or_create_workspace, issue_token
+
+
+@click.group()
+@click.pass_context
+def cli(context: click.Context) -> None:
+    """Crier: write a post once, publish it to every channel exactly once."""
+    context.obj = Settings()
+
+
+@cli.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Migrate the database to the newest schema."""
+    upgrade(create_db_engine(settings.resolved_database_url))
+    click.echo(f"Database at {_redacted(settings.resolved_database_url)} is up to date.")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--workspace", default="Default", show_default=True, help="Made if it does not exist.")
+@click.option("--name", default="cli", show_default=True, help="A label to tell tokens apart.")
+@click.option("--expires-in-days", type=click.IntRange(min=1), help="Never expires if omitted.")
+@click.pass_obj
+def token_create(settings: Settings, workspace: str, name: str, expires_in_days: int | None) -> None:
+    """Make an API token; it is printed once and only its hash is kept."""
+    click.echo(_make_token(settings, workspace, name, expires_in_days))
+
+
+def _make_token(settings: Settings, workspace: str, name: str, expires_in_days: int | None = None) -> str:
+    engine = create_db_engine(settings.resolved_database_url)
+    upgrade(engine)
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    with create_session_factory(engine).begin() as session:
+        plain, _ = issue_token(session, get_or_create_workspace(session, workspace), name, expires_at)
+    engine.dispose()
+    return plain
+
+
+@cli.command()
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.pass_obj
+def up(settings: Settings, workers: int) -> None:
+    """Migrate, then run the API, the scheduler and the worker until Ctrl-C."""
+    upgrade(create_db_engine(settings.resolved_database_url))
+    click.echo(f"Crier API on {settings.public_url}  (docs: {settings.public_url}/docs)")
+    manager = Manager()
+    for name, command in process_commands(settings, workers).items():
+        manager.add_process(name, command, env=dict(os.environ), quiet=False)
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+@cli.command()
+@click.option("--api-url", help="Defaults to CRIER_PUBLIC_URL.")
+@click.option("--token", "bearer", help="Use this token instead of making one in the local database.")
+@click.option("--delay", type=click.FloatRange(min=1), default=5.0, show_default=True, help="Seconds ahead.")
+@click.pass_obj
+def demo(settings: Settings, api_url: str | None, bearer: str | None, delay: float) -> None:
+    """Schedule a post on two sandbox channels against a running API and watch it go out."""
+    base_url = api_url or settings.public_url
+    try:
+        httpx.get(f"{base_url}/readyz", timeout=5).raise_for_status()
+    except httpx.HTTPError as error:
+        message = f"Crier is not ready at {base_url} ({error}). Start it with `make run`."
+        raise click.ClickException(message) from error
+    if bearer is None:
+        bearer = _make_token(settings, "Demo", "crier demo")
+    if not run_demo(CrierClient(base_url, bearer), timedelta(seconds=delay)):
+        sys.exit(1)
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,122 @@
+"""The dispatch loop: claim what is due, commit, then send. Never one Celery ETA per post."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.scheduler.periodic import PeriodicJob, periodic_jobs
+from shared.bootstrap import Services
+from shared.db import utcnow
+from shared.deliveries.services import Claim, claim_due, expire_stalled_attempts, reclaim_lost
+from shared.periodic.services import take_due_run
+from shared.task_names import PUBLISH_DELIVERY
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickReport:
+    claimed: int
+    reclaimed: int
+    expired: int
+    periodic: tuple[str, ...]
+    sent: int
+    batch_was_full: bool
+
+
+class Dispatcher:
+    """One scheduler replica's work, one tick at a time."""
+
+    def __init__(
+        self,
+        services: Services,
+        jobs: Sequence[PeriodicJob] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.services = services
+        self.jobs = list(jobs) if jobs is not None else periodic_jobs(services.settings)
+        self.clock = clock
+
+    def tick(self) -> TickReport:
+        """Claim due deliveries and periodic runs in one transaction; send their tasks after it commits.
+
+        A send that fails after the commit loses nothing: the claim's lease expires and a later tick
+        re-claims the delivery under a new number (reclaim_lost).
+        """
+        settings = self.services.settings
+        now = self.clock()
+        lease = timedelta(seconds=settings.enqueue_lease_seconds)
+        with self.services.sessions.begin() as session:
+            claims = claim_due(
+                session,
+                now=now,
+                lookahead=timedelta(seconds=settings.scheduler_lookahead_seconds),
+                batch_size=settings.claim_batch_size,
+                lease=lease,
+            )
+            reclaimed = reclaim_lost(session, now=now, batch_size=settings.claim_batch_size, lease=lease)
+            expired = expire_stalled_attempts(session, now=now)
+            due_jobs = [
+                job.task_name
+                for job in self.jobs
+                if take_due_run(session, job.task_name, every=job.every, now=now)
+            ]
+        sent = self._send_publishes([*claims, *reclaimed], now)
+        for task_name in due_jobs:
+            sent += self._send(task_name, {}, None)
+        if expired:
+            log.warning("%d publish attempts outlived their lease and are now unknown", expired)
+        return TickReport(
+            claimed=len(claims),
+            reclaimed=len(reclaimed),
+            expired=expired,
+            periodic=tuple(due_jobs),
+            sent=sent,
+            batch_was_full=len(claims) >= settings.claim_batch_size,
+        )
+
+    def _send_publishes(self, claims: Sequence[Claim], now: datetime) -> int:
+        sent = 0
+        for claim in claims:
+            # Claimed up to a lookahead early: the message waits at most that long in the worker, so work
+            # starts at the scheduled second rather than a tick after it.
+            eta = claim.due_at if claim.due_at > now else None
+            sent += self._send(
+                PUBLISH_DELIVERY, {"delivery_id": str(claim.delivery_id), "attempt": claim.attempt}, eta
+            )
+        return sent
+
+    def _send(self, task_name: str, kwargs: dict[str, object], eta: datetime | None) -> int:
+        try:
+            self.services.tasks.send(task_name, kwargs, eta=eta)
+        except Exception:
+            log.exception("could not send %s; its lease will expire and it will be sent again", task_name)
+            return 0
+        return 1
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until `stop` is set. A full batch means more is due: tick again at once."""
+        interval = self.services.settings.scheduler_tick_seconds
+        while not stop.is_set():
+            try:
+                report = self.tick()
+            except SQLAlchemyError:
+                log.exception("the database is unavailable; retrying in %.1f s", interval)
+                stop.wait(interval)
+                continue
+            if report.claimed or report.reclaimed or report.periodic:
+                log.info(
+                    "claimed %d, reclaimed %d, periodic %s, sent %d",
+                    report.claimed,
+                    report.reclaimed,
+                    ",".join(report.periodic) or "-",
+                    report.sent,
+                )
+            if not report.batch_was_full:
+                stop.wait(interval)

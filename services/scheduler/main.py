@@ -1,0 +1,39 @@
+"""The scheduler process: `crier-scheduler`. Reads its settings once, then dispatches until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from services.scheduler.dispatcher import Dispatcher
+from shared.bootstrap import bootstrap
+from shared.config import Settings
+
+log = logging.getLogger("crier.scheduler")
+
+
+def main() -> None:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    services = bootstrap(settings)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s; finishing the current tick", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    log.info(
+        "scheduler started (tick %.2f s, lookahead %.1f s)",
+        settings.scheduler_tick_seconds,
+        settings.scheduler_lookahead_seconds,
+    )
+    Dispatcher(services).run(stop)
+    log.info("scheduler stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Every periodic job, by task name. Schedules are data: a test checks each name is a worker task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.config import Settings
+from shared.task_names import COLLECT_DUE_METRICS
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    task_name: str
+    every: timedelta
+
+
+def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
+    return [
+        PeriodicJob(COLLECT_DUE_METRICS, timedelta(seconds=settings.metrics_interval_seconds)),
+    ]

@@ -1,0 +1,1 @@
+"""The Celery worker: publishes deliveries and collects metrics through the network adapters."""

@@ -1,0 +1,62 @@
+"""The worker's Celery app. `celery --app services.worker.app:celery_app worker` runs it."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cached_property
+from typing import Any
+
+from celery import Celery, Task
+
+from shared.bootstrap import Services, bootstrap
+from shared.config import Settings
+from shared.taskqueue import celery_config, prepare_broker
+
+TASK_MODULES = ["services.worker.tasks.deliveries", "services.worker.tasks.metrics"]
+
+
+class CrierCelery(Celery):
+    """A Celery app that carries the process's settings and builds its services once, on first use."""
+
+    def __init__(self, settings: Settings, services: Services | None = None, **kwargs: Any) -> None:
+        super().__init__("crier", **kwargs)
+        self.settings = settings
+        self._given_services = services
+
+    @cached_property
+    def services(self) -> Services:
+        return self._given_services or bootstrap(self.settings)
+
+
+class CrierTask(Task):  # type: ignore[misc]
+    """Base of every Crier task: gives the task the worker's services."""
+
+    @property
+    def services(self) -> Services:
+        app: CrierCelery = self.app
+        return app.services
+
+
+def create_celery_app(settings: Settings, services: Services | None = None) -> CrierCelery:
+    prepare_broker(settings)
+    app = CrierCelery(settings, services, set_as_current=False)
+    app.conf.update(celery_config(settings))
+    app.conf.update(
+        include=TASK_MODULES,
+        task_cls=CrierTask,
+        # Acknowledge after the task ran, and give the message back if the worker dies under it: a lost
+        # message would otherwise wait for the scheduler's lease sweep. Duplicates this causes are harmless
+        # because every task starts with a compare-and-set that a repeated message cannot pass.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message in hand per thread: a worker that prefetches holds due posts back from idle ones.
+        worker_prefetch_multiplier=1,
+    )
+    # Tasks are declared with @shared_task, so importing them registers them on every app built here,
+    # tests' apps included.
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    return app
+
+
+celery_app = create_celery_app(Settings())

@@ -1,0 +1,1 @@
+"""The worker's tasks, one module per feature. Each is thin: ids in, one service call."""
