@@ -28,7 +28,7 @@ class CrierCelery(Celery):
         return self._given_services or bootstrap(self.settings)
 
 
-class CrierTask(Task):  # type: ignore[misc]
+class CrierTask(Task):
     """Base of every Crier task: gives the task the worker's services."""
 
     @property

@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from typing import Any
+
 from sqlalchemy import Select, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
+from shared.db import affected_rows
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
 from shared.networks.ports import (
     Account,
@@ -118,7 +121,7 @@ def reclaim_lost(session: Session, *, now: datetime, batch_size: int, lease: tim
     return [Claim(*row) for row in reclaimed]
 
 
-def _locked_batch_update(batch: Select[tuple[uuid.UUID]]) -> Update:
+def _locked_batch_update(batch: Select[Any]) -> Update:
     """An UPDATE of exactly the rows `batch` selects and locks.
 
     The batch is a MATERIALIZED common table expression joined with UPDATE … FROM, not `id IN (subquery)`:
@@ -134,7 +137,7 @@ def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
 
     The network may have the post; only a check with the network (or a person) may decide what follows.
     """
-    return session.execute(
+    expired = session.execute(
         update(Delivery)
         .where(Delivery.state == DeliveryState.PUBLISHING, Delivery.lease_expires_at < now)
         .values(
@@ -143,7 +146,8 @@ def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    return affected_rows(expired)
 
 
 def begin_attempt(
@@ -163,7 +167,7 @@ def begin_attempt(
         .values(state=DeliveryState.PUBLISHING, lease_expires_at=now + lease, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if started.rowcount != 1:
+    if affected_rows(started) != 1:
         return None
     session.add(PublishAttempt(delivery_id=delivery_id, number=attempt, started_at=now))
     delivery = session.get_one(Delivery, delivery_id)
@@ -190,7 +194,7 @@ def finish_attempt(
     A late success is recorded even when the attempt was meanwhile marked unknown: it is the evidence
     that state was waiting for.
     """
-    outcome, values = _transition(session, job, result, now=now, max_attempts=max_attempts, rng=rng)
+    outcome, state, values = _transition(session, job, result, now=now, max_attempts=max_attempts, rng=rng)
     session.execute(
         update(PublishAttempt)
         .where(PublishAttempt.delivery_id == job.delivery_id, PublishAttempt.number == job.attempt)
@@ -208,7 +212,7 @@ def finish_attempt(
             Delivery.attempt == job.attempt,
             Delivery.state.in_([DeliveryState.PUBLISHING, DeliveryState.UNKNOWN]),
         )
-        .values(updated_at=now, lease_expires_at=None, **values)
+        .values(state=state, updated_at=now, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     )
     if outcome is AttemptOutcome.AUTH_EXPIRED:
@@ -217,7 +221,7 @@ def finish_attempt(
             .where(Channel.id == uuid.UUID(job.account.channel_id))
             .values(state=ChannelState.NEEDS_REAUTH)
         )
-    return values["state"] if moved.rowcount == 1 else None
+    return state if affected_rows(moved) == 1 else None
 
 
 def _transition(
@@ -228,45 +232,61 @@ def _transition(
     now: datetime,
     max_attempts: int,
     rng: random.Random | None,
-) -> tuple[AttemptOutcome, dict[str, object]]:
+) -> tuple[AttemptOutcome, DeliveryState, dict[str, object]]:
+    """What an attempt's result means: its outcome, the delivery's next state, and the columns to set."""
     if isinstance(result, PublishedPost):
-        return AttemptOutcome.PUBLISHED, {
-            "state": DeliveryState.PUBLISHED,
-            "external_id": result.external_id,
-            "external_url": result.url,
-            "published_at": now,
-            "last_error": None,
-        }
+        return (
+            AttemptOutcome.PUBLISHED,
+            DeliveryState.PUBLISHED,
+            {
+                "external_id": result.external_id,
+                "external_url": result.url,
+                "published_at": now,
+                "last_error": None,
+            },
+        )
     error = _describe(result)
     if isinstance(result, RateLimited):
         # Waiting for the network's reset is not a failure of ours: it does not use up an attempt.
         wait_until = result.reset_at or now + RATE_LIMIT_DEFAULT_WAIT
-        return AttemptOutcome.RATE_LIMITED, {
-            "state": DeliveryState.SCHEDULED,
-            "due_at": max(wait_until, now),
-            "last_error": error,
-        }
+        return (
+            AttemptOutcome.RATE_LIMITED,
+            DeliveryState.SCHEDULED,
+            {
+                "due_at": max(wait_until, now),
+                "last_error": error,
+            },
+        )
     if isinstance(result, Transient):
         failures = 1 + _count_transient_failures(session, job.delivery_id)
         if failures >= max_attempts:
-            return AttemptOutcome.TRANSIENT, {
-                "state": DeliveryState.FAILED,
-                "last_error": f"Gave up after {failures} attempts. Last error: {error}",
-            }
-        return AttemptOutcome.TRANSIENT, {
-            "state": DeliveryState.SCHEDULED,
-            "due_at": now + retry_delay(failures, rng or random.Random()),
-            "last_error": error,
-        }
+            return (
+                AttemptOutcome.TRANSIENT,
+                DeliveryState.FAILED,
+                {
+                    "last_error": f"Gave up after {failures} attempts. Last error: {error}",
+                },
+            )
+        return (
+            AttemptOutcome.TRANSIENT,
+            DeliveryState.SCHEDULED,
+            {
+                "due_at": now + retry_delay(failures, rng or random.Random()),
+                "last_error": error,
+            },
+        )
     if isinstance(result, Rejected):
-        return AttemptOutcome.REJECTED, {"state": DeliveryState.FAILED, "last_error": error}
+        return AttemptOutcome.REJECTED, DeliveryState.FAILED, {"last_error": error}
     if isinstance(result, AuthExpired):
-        return AttemptOutcome.AUTH_EXPIRED, {
-            "state": DeliveryState.FAILED,
-            "last_error": f"{error} Reconnect the channel, then retry this delivery.",
-        }
+        return (
+            AttemptOutcome.AUTH_EXPIRED,
+            DeliveryState.FAILED,
+            {
+                "last_error": f"{error} Reconnect the channel, then retry this delivery.",
+            },
+        )
     # OutcomeUnknown, and any error we cannot classify: the post may exist. Never guess.
-    return AttemptOutcome.UNKNOWN, {"state": DeliveryState.UNKNOWN, "last_error": error}
+    return AttemptOutcome.UNKNOWN, DeliveryState.UNKNOWN, {"last_error": error}
 
 
 def _count_transient_failures(session: Session, delivery_id: uuid.UUID) -> int:

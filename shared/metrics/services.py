@@ -55,6 +55,7 @@ def batches_to_collect(
 
     batches: dict[uuid.UUID, tuple[Channel, dict[str, uuid.UUID]]] = {}
     for delivery_id, external_id, channel in session.execute(query):
+        assert external_id is not None  # the query excludes deliveries without one
         batches.setdefault(channel.id, (channel, {}))[1][external_id] = delivery_id
     return [
         CollectionBatch(network=channel.network, account=account_of(channel), delivery_by_external_id=ids)

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shared.db import affected_rows
 from shared.periodic.models import PeriodicRun
 
 
@@ -25,4 +26,4 @@ def take_due_run(session: Session, task_name: str, *, every: timedelta, now: dat
         .values(next_run_at=now + every)
         .execution_options(synchronize_session=False)
     )
-    return taken.rowcount == 1
+    return affected_rows(taken) == 1

@@ -1,0 +1,93 @@
+"""One post through the real processes: HTTP → database → scheduler → Celery worker → sandbox → metrics."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.networks.sandbox import SandboxNetwork
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+ON_TIME = timedelta(seconds=2)
+
+
+def poll(fetch: Any, done: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = fetch()
+    return value
+
+
+def test_a_post_scheduled_three_seconds_ahead_is_published_exactly_once_within_two_seconds(
+    stack: RunningStack,
+):
+    api = httpx.Client(
+        base_url=stack.base_url, headers={"Authorization": f"Bearer {stack.create_token()}"}, timeout=10
+    )
+    channels = [
+        api.post(
+            "/v1/channels",
+            json={"network": "sandbox", "name": f"Sandbox {n}", "handle": f"e2e_{n}", "settings": {"latency_ms": 50}},
+        ).json()
+        for n in (1, 2)
+    ]
+    scheduled_at = datetime.now(UTC) + timedelta(seconds=3)
+    created = api.post(
+        "/v1/posts",
+        json={
+            "text": "End to end, on time, once.",
+            "channel_ids": [channel["id"] for channel in channels],
+            "scheduled_at": scheduled_at.isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    post_id = created.json()["id"]
+
+    post = poll(
+        lambda: api.get(f"/v1/posts/{post_id}").json(),
+        lambda p: all(d["state"] in {"published", "failed", "unknown"} for d in p["deliveries"]),
+        timeout=15,
+    )
+
+    assert [d["state"] for d in post["deliveries"]] == ["published", "published"]
+    for delivery in post["deliveries"]:
+        lag = datetime.fromisoformat(delivery["published_at"]) - scheduled_at
+        assert timedelta(0) <= lag <= ON_TIME, f"published {lag} after its time"
+        assert delivery["url"].startswith("https://sandbox.invalid/@e2e_")
+    store = SandboxNetwork.from_settings(stack.settings).store
+    assert store.count_by_key() == {delivery["id"]: 1 for delivery in post["deliveries"]}
+
+    assert api.post(f"/v1/posts/{post_id}/metrics/refresh").status_code == 202
+    metrics = poll(
+        lambda: api.get(f"/v1/posts/{post_id}/metrics").json(),
+        lambda m: all(entry["latest"] for entry in m["deliveries"]),
+        timeout=15,
+    )
+    assert all(entry["latest"]["likes"] is not None for entry in metrics["deliveries"])
+
+
+def test_crier_demo_prints_each_delivery_and_succeeds(stack: RunningStack):
+    result = stack.crier("demo", "--delay", "3", timeout=90)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(" published ") == 2
+    assert "Metrics:" in result.stdout
+    assert result.stdout.rstrip().endswith("Published on time.")
+
+
+def test_ctrl_c_stops_every_process_of_crier_up(stack: RunningStack):
+    stack.stop()
+
+    assert stack.process.returncode is not None
+    deadline = time.monotonic() + 10
+    while not stack.group_is_gone() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stack.group_is_gone(), "a process started by `crier up` outlived it"

@@ -1,0 +1,144 @@
+"""The worker's tasks through a real Celery worker and a real Redis broker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from sqlalchemy import func, select
+
+from services.worker.app import CrierCelery, create_celery_app
+from shared.bootstrap import Services
+from shared.config import Settings
+from shared.db import utcnow
+from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.services import claim_due
+from shared.metrics.models import MetricSample
+from shared.networks.sandbox import SandboxNetwork
+from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERY
+from shared.taskqueue import CeleryTaskQueue
+from tests.factories import make_channel, make_post, make_workspace
+
+# A database of its own on the test Redis, emptied first, so no other queue's messages interfere.
+BROKER_DB = 13
+
+
+@pytest.fixture
+def broker_settings(settings: Settings, redis_url: str) -> Settings:
+    broker_url = redis_url.rsplit("/", 1)[0] + f"/{BROKER_DB}"
+    redis.Redis.from_url(broker_url).flushdb()
+    return settings.model_copy(update={"broker_url": broker_url})
+
+
+@pytest.fixture
+def worker_app(broker_settings: Settings, services: Services) -> Iterator[CrierCelery]:
+    app = create_celery_app(broker_settings, services)
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+        yield app
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def claim_all(services: Services) -> list[tuple[uuid.UUID, int]]:
+    with services.sessions.begin() as session:
+        claims = claim_due(
+            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(minutes=1)
+        )
+    return [(claim.delivery_id, claim.attempt) for claim in claims]
+
+
+def state_of(services: Services, delivery_id: uuid.UUID) -> DeliveryState:
+    with services.sessions.begin() as session:
+        return session.get_one(Delivery, delivery_id).state
+
+
+def test_the_worker_is_configured_to_lose_no_message_and_hoard_none(broker_settings: Settings):
+    conf = create_celery_app(broker_settings).conf
+
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert {queue.name for queue in conf.task_queues} == {"publish", "metrics"}
+
+
+def test_a_publish_message_sent_by_name_is_published_by_the_worker(
+    services: Services, broker_settings: Settings, worker_app: CrierCelery
+):
+    workspace, _ = make_workspace(services)
+    post = make_post(services, workspace, [make_channel(services, workspace)])
+    [(delivery_id, attempt)] = claim_all(services)
+
+    CeleryTaskQueue(broker_settings).send(
+        PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt}
+    )
+
+    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+    network = services.networks.get("sandbox")
+    assert isinstance(network, SandboxNetwork)
+    assert network.store.count_by_key() == {str(post.deliveries[0].id): 1}
+
+
+def test_a_message_delivered_twice_publishes_once(
+    services: Services, broker_settings: Settings, worker_app: CrierCelery
+):
+    workspace, _ = make_workspace(services)
+    make_post(services, workspace, [make_channel(services, workspace, latency_ms=200)])
+    [(delivery_id, attempt)] = claim_all(services)
+    sender = CeleryTaskQueue(broker_settings)
+
+    for _ in range(3):
+        sender.send(PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt})
+
+    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+    time.sleep(0.5)  # let the repeated messages be processed, too
+    network = services.networks.get("sandbox")
+    assert isinstance(network, SandboxNetwork)
+    assert network.store.count_by_key() == {str(delivery_id): 1}
+    with services.sessions.begin() as session:
+        assert len(session.get_one(Delivery, delivery_id).attempts) == 1
+
+
+def test_a_message_with_fields_added_by_a_newer_sender_is_still_handled(
+    services: Services, broker_settings: Settings, worker_app: CrierCelery
+):
+    workspace, _ = make_workspace(services)
+    make_post(services, workspace, [make_channel(services, workspace)])
+    [(delivery_id, attempt)] = claim_all(services)
+
+    CeleryTaskQueue(broker_settings).send(
+        PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt, "priority_hint": "high"}
+    )
+
+    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+
+
+def test_metrics_for_a_post_are_collected_on_request(
+    services: Services, broker_settings: Settings, worker_app: CrierCelery
+):
+    workspace, _ = make_workspace(services)
+    post = make_post(services, workspace, [make_channel(services, workspace)])
+    [(delivery_id, attempt)] = claim_all(services)
+    sender = CeleryTaskQueue(broker_settings)
+    sender.send(PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt})
+    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+
+    sender.send(COLLECT_POST_METRICS, {"post_id": str(post.id)})
+
+    def sampled() -> bool:
+        query = select(func.count()).where(MetricSample.delivery_id == delivery_id)
+        with services.sessions.begin() as session:
+            return session.scalar(query) == 1
+
+    wait_for(sampled)
