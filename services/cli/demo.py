@@ -10,6 +10,8 @@ import click
 import httpx
 
 ON_TIME = timedelta(seconds=2)
+# Sandbox posts gain engagement as they age; a few seconds give the first likes time to arrive.
+AUDIENCE_REACTION = timedelta(seconds=5)
 FINISHED_STATES = {"published", "failed", "unknown"}
 
 
@@ -69,6 +71,8 @@ def run_demo(client: CrierClient, delay: timedelta, echo: Any = click.echo) -> b
         if delivery.get("error"):
             echo(f"           error: {delivery['error']}")
 
+    echo(f"Letting the sandbox audience react for {AUDIENCE_REACTION.seconds} s, then collecting metrics.")
+    time.sleep(AUDIENCE_REACTION.total_seconds())
     client.call("POST", f"/v1/posts/{post['id']}/metrics/refresh")
     metrics: dict[str, Any] = {"deliveries": []}
     deadline = time.monotonic() + 15

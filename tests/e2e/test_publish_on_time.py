@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,7 +80,8 @@ def test_crier_demo_prints_each_delivery_and_succeeds(stack: RunningStack):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count(" published ") == 2
-    assert "Metrics:" in result.stdout
+    metric_lines = result.stdout.split("Metrics:\n", 1)[1].splitlines()[:2]
+    assert all(re.search(r": likes [1-9]\d*, reposts \d+", line) for line in metric_lines), metric_lines
     assert result.stdout.rstrip().endswith("Published on time.")
 
 
