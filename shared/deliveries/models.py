@@ -23,6 +23,11 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # permanent: the network refused it, or attempts ran out
     UNKNOWN = "unknown"  # the request may have reached the network; nobody has confirmed the outcome
 
+    @classmethod
+    def in_progress(cls) -> frozenset[DeliveryState]:
+        """States from which the delivery will still move on by itself."""
+        return frozenset({cls.SCHEDULED, cls.ENQUEUED, cls.PUBLISHING})
+
 
 class AttemptOutcome(StrEnum):
     PUBLISHED = "published"

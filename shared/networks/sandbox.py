@@ -193,7 +193,9 @@ class SandboxNetwork:
             return ["the text is empty"]
         length = len(regex.findall(r"\X", draft.text))
         if length > TEXT_LIMIT:
-            return [f"the text is {length} characters long; the sandbox allows {TEXT_LIMIT}"]
+            return [
+                f"the text is {length} characters (grapheme clusters) long; the sandbox allows {TEXT_LIMIT}"
+            ]
         return []
 
     def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:

@@ -1,16 +1,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, created_timestamp, uuid_pk
+from shared.deliveries.models import DeliveryState
 from shared.workspaces.models import workspace_fk
 
 if TYPE_CHECKING:
     from shared.deliveries.models import Delivery
+
+
+class PostState(StrEnum):
+    """A post's state as a reader sees it, derived from its deliveries."""
+
+    SCHEDULED = "scheduled"  # some delivery has not gone out yet
+    NEEDS_ATTENTION = "needs_attention"  # all are done but one's outcome is unknown: a person must look
+    PUBLISHED = "published"
+    FAILED = "failed"
+    PARTIALLY_PUBLISHED = "partially_published"
 
 
 class Post(Base):
@@ -25,3 +37,16 @@ class Post(Base):
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="post", order_by="Delivery.created_at", lazy="selectin"
     )
+
+    @property
+    def state(self) -> PostState:
+        states = {delivery.state for delivery in self.deliveries}
+        if states & DeliveryState.in_progress():
+            return PostState.SCHEDULED
+        if DeliveryState.UNKNOWN in states:
+            return PostState.NEEDS_ATTENTION
+        if states == {DeliveryState.PUBLISHED}:
+            return PostState.PUBLISHED
+        if states == {DeliveryState.FAILED}:
+            return PostState.FAILED
+        return PostState.PARTIALLY_PUBLISHED

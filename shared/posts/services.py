@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +15,9 @@ from shared.errors import InvalidInput, NotFound, Problem
 from shared.networks.ports import Draft
 from shared.networks.registry import NetworkRegistry
 from shared.posts.models import Post
+
+# Clocks drift and requests take time: a time this recent counts as "now" rather than as a mistake.
+PAST_TOLERANCE = timedelta(seconds=60)
 
 
 def schedule_post(
@@ -29,7 +32,8 @@ def schedule_post(
 ) -> Post:
     """Create a post and one delivery per channel, due at `scheduled_at`, or now when it is None.
 
-    The text is checked against every channel's network first; nothing is stored when any would refuse it.
+    The time, the channels and the text (against every channel's network) are checked first; nothing is
+    stored when any check fails, and every problem is reported at once.
     """
     channels = {
         channel.id: channel
@@ -38,20 +42,32 @@ def schedule_post(
         )
     }
     problems: list[Problem] = []
+    if scheduled_at is not None and scheduled_at < now - PAST_TOLERANCE:
+        problems.append(
+            Problem("/scheduled_at", "The time is in the past. Omit scheduled_at to publish now.")
+        )
     draft = Draft(text=text)
+    seen: set[uuid.UUID] = set()
     for index, channel_id in enumerate(channel_ids):
         channel = channels.get(channel_id)
-        if channel is None:
+        if channel_id in seen:
+            problems.append(
+                Problem(f"/channel_ids/{index}", f"Channel {channel_id} is listed more than once.")
+            )
+        elif channel is None:
             problems.append(Problem(f"/channel_ids/{index}", f"There is no channel {channel_id} here."))
-            continue
-        for problem in networks.get(channel.network).validate(draft):
-            problems.append(Problem("/text", f"{channel.name} ({channel.network}): {problem}"))
+        else:
+            for problem in networks.get(channel.network).validate(draft):
+                problems.append(Problem("/text", f"{channel.name} ({channel.network}): {problem}"))
+        seen.add(channel_id)
     if problems:
         raise InvalidInput(problems)
 
     due_at = scheduled_at or now
     post = Post(workspace_id=workspace_id, text=text, scheduled_at=due_at)
-    post.deliveries = [Delivery(channel_id=channel_id, due_at=due_at) for channel_id in channel_ids]
+    post.deliveries = [
+        Delivery(channel=channels[channel_id], due_at=due_at, attempts=[]) for channel_id in channel_ids
+    ]
     session.add(post)
     session.flush()
     return post

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -43,7 +44,9 @@ class RunningStack:
 
     @property
     def settings(self) -> Settings:
-        return Settings(**{k[len("CRIER_") :].lower(): v for k, v in self.env.items() if k.startswith("CRIER_")})
+        return Settings(
+            **{k[len("CRIER_") :].lower(): v for k, v in self.env.items() if k.startswith("CRIER_")}
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -82,10 +85,8 @@ def _wait_until_ready(stack: RunningStack) -> None:
         if stack.process.poll() is not None:
             raise AssertionError(f"`crier up` exited early:\n{stack.log()}")
         if not api_ready:
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 api_ready = httpx.get(f"{stack.base_url}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                pass
         # Celery prints this line once its consumers are attached to the queues.
         worker_ready = worker_ready or " ready." in stack.log()
         if api_ready and worker_ready:
@@ -99,9 +100,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     backend = request.param
     workdir = tmp_path_factory.mktemp(backend.replace("+", "-"))
     port = free_port()
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("CRIER_")
-    } | {
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CRIER_")} | {
         "CRIER_DATA_DIR": str(workdir / "var"),
         "CRIER_API_BIND": f"127.0.0.1:{port}",
         "CRIER_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -124,7 +123,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     log_path = workdir / "crier-up.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [CRIER, "up"], cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            [CRIER, "up"],
+            cwd=workdir,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     running = RunningStack(backend, f"http://127.0.0.1:{port}", env, process, log_path)
     try:

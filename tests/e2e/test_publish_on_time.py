@@ -36,7 +36,12 @@ def test_a_post_scheduled_three_seconds_ahead_is_published_exactly_once_within_t
     channels = [
         api.post(
             "/v1/channels",
-            json={"network": "sandbox", "name": f"Sandbox {n}", "handle": f"e2e_{n}", "settings": {"latency_ms": 50}},
+            json={
+                "network": "sandbox",
+                "name": f"Sandbox {n}",
+                "handle": f"e2e_{n}",
+                "settings": {"latency_ms": 50},
+            },
         ).json()
         for n in (1, 2)
     ]

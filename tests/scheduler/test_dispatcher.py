@@ -37,7 +37,9 @@ def publish_messages(queue: RecordingTaskQueue) -> list[dict[str, Any]]:
     return [task.kwargs for task in queue.sent if task.name == PUBLISH_DELIVERY]
 
 
-def test_a_due_delivery_is_sent_once_with_its_claim_number(services: Services, task_queue: RecordingTaskQueue):
+def test_a_due_delivery_is_sent_once_with_its_claim_number(
+    services: Services, task_queue: RecordingTaskQueue
+):
     workspace, _ = make_workspace(services)
     post = make_post(services, workspace, [make_channel(services, workspace)])
     dispatcher = Dispatcher(services, jobs=[])

@@ -1,0 +1,1 @@
+"""The HTTP API: an app factory, the problem-details error mapping, one schemas+views pair per feature."""

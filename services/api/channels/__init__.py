@@ -1,0 +1,1 @@
+"""Channels over HTTP: connect an account on a network, list the workspace's accounts."""

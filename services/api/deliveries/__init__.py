@@ -1,0 +1,1 @@
+"""Deliveries over HTTP: one post on one channel, with its own state."""

@@ -1,0 +1,24 @@
+"""marshmallow fields the feature schemas share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import fields
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """ISO 8601 with a UTC offset, both ways: a time without an offset is ambiguous, so it is refused."""
+
+    default_error_messages = {
+        "invalid_awareness": "Give the time with a UTC offset, like 2026-05-01T09:00:00+02:00 or ...Z.",
+    }
+
+    def _serialize(
+        self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> str | float | None:
+        return super()._serialize(value.astimezone(UTC) if value else value, attr, obj, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)

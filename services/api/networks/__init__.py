@@ -1,0 +1,1 @@
+"""Networks over HTTP: which are installed and what each allows."""

@@ -1,0 +1,100 @@
+"""POST and GET /v1/channels."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from shared.bootstrap import Services
+from shared.channels.models import Channel
+from shared.workspaces.models import Workspace
+from tests.factories import make_channel, make_workspace
+
+
+def test_connecting_a_channel_returns_it(workspace_client: FlaskClient) -> None:
+    response = workspace_client.post(
+        "/v1/channels",
+        json={"network": "sandbox", "name": "Acme", "handle": "acme", "settings": {"latency_ms": 5}},
+    )
+
+    assert response.status_code == 201
+    body = response.json
+    assert set(body) == {"id", "network", "name", "handle", "settings", "state", "created_at"}
+    uuid.UUID(body["id"])
+    assert body["network"] == "sandbox"
+    assert body["name"] == "Acme"
+    assert body["handle"] == "acme"
+    assert body["settings"] == {"latency_ms": 5}
+    assert body["state"] == "active"
+    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+    assert body["created_at"].endswith("+00:00")
+
+
+def test_settings_may_be_left_out(workspace_client: FlaskClient) -> None:
+    response = workspace_client.post("/v1/channels", json={"network": "sandbox", "name": "A", "handle": "a"})
+
+    assert response.status_code == 201
+    assert response.json["settings"] == {}
+
+
+def test_an_unknown_network_is_a_422_that_names_the_installed_ones(
+    workspace_client: FlaskClient, services: Services
+) -> None:
+    response = workspace_client.post("/v1/channels", json={"network": "sandbx", "name": "A", "handle": "a"})
+
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "The request breaks a rule.",
+        "instance": "/v1/channels",
+        "errors": [
+            {
+                "pointer": "/network",
+                "detail": "No network named 'sandbx' is installed. Did you mean 'sandbox'? "
+                "Installed: sandbox.",
+            }
+        ],
+    }
+    with services.sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Channel)) == 0
+
+
+def test_settings_the_network_does_not_know_point_at_settings(workspace_client: FlaskClient) -> None:
+    response = workspace_client.post(
+        "/v1/channels", json={"network": "sandbox", "name": "A", "handle": "a", "settings": {"colour": 1}}
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"] == [{"pointer": "/settings", "detail": "unknown option 'colour'"}]
+
+
+def test_missing_fields_are_each_named(workspace_client: FlaskClient) -> None:
+    response = workspace_client.post("/v1/channels", json={})
+
+    assert response.status_code == 422
+    assert sorted(response.json["errors"], key=lambda error: error["pointer"]) == [
+        {"pointer": "/handle", "detail": "Missing data for required field."},
+        {"pointer": "/name", "detail": "Missing data for required field."},
+        {"pointer": "/network", "detail": "Missing data for required field."},
+    ]
+
+
+def test_listing_channels_shows_only_the_workspaces_own(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace
+) -> None:
+    first = make_channel(services, workspace, "First")
+    second = make_channel(services, workspace, "Second")
+    other_workspace, _ = make_workspace(services, "Someone else")
+    make_channel(services, other_workspace, "Theirs")
+
+    response = workspace_client.get("/v1/channels")
+
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json["items"]] == [str(first.id), str(second.id)]
+    assert response.json["items"][0]["handle"] == "first"

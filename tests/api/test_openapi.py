@@ -1,0 +1,77 @@
+"""The OpenAPI document and the Swagger UI page, which must work without a CDN."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask.testing import FlaskClient
+
+V1_PATHS = {
+    "/v1/channels",
+    "/v1/posts",
+    "/v1/posts/{post_id}",
+    "/v1/deliveries",
+    "/v1/posts/{post_id}/metrics",
+    "/v1/posts/{post_id}/metrics/refresh",
+    "/v1/networks",
+}
+OPERATION_KEYS = {"get", "post", "put", "patch", "delete"}
+
+
+def test_the_openapi_document_lists_every_v1_path_behind_the_bearer_scheme(client: FlaskClient) -> None:
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    spec = json.loads(response.data)
+    assert spec["info"]["title"] == "Crier"
+    assert {path for path in spec["paths"] if path.startswith("/v1/")} == V1_PATHS
+    assert spec["components"]["securitySchemes"]["bearer"]["type"] == "http"
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path in V1_PATHS:
+        for method in OPERATION_KEYS & set(spec["paths"][path]):
+            operation = spec["paths"][path][method]
+            assert operation.get("security", spec["security"]) == [{"bearer": []}], (method, path)
+
+
+def test_the_health_checks_are_documented_as_public(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").json
+
+    assert spec["paths"]["/healthz"]["get"]["security"] == []
+    assert spec["paths"]["/readyz"]["get"]["security"] == []
+
+
+def test_errors_are_documented_as_problem_documents(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").json
+
+    default_error = spec["components"]["responses"]["DEFAULT_ERROR"]
+    assert list(default_error["content"]) == ["application/problem+json"]
+    assert set(spec["components"]["schemas"]["Problem"]["properties"]) == {
+        "type", "title", "status", "detail", "instance", "errors"
+    }  # fmt: skip
+
+
+def test_the_openapi_version_is_one_the_bundled_swagger_ui_can_render(client: FlaskClient) -> None:
+    # swagger_ui_bundle ships Swagger UI 4, which refuses OpenAPI 3.1 documents.
+    assert client.get("/openapi.json").json["openapi"].startswith("3.0.")
+
+
+def test_the_docs_page_loads_only_local_assets_and_they_are_served(client: FlaskClient) -> None:
+    response = client.get("/docs")
+
+    assert response.status_code == 200
+    html = response.data.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sorted(assets) == [
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui-standalone-preset.js",
+        "/docs/assets/swagger-ui.css",
+    ]
+    assert re.search(r'url: "/openapi.json"', html)
+    assert "http://" not in html
+    assert "https://" not in html
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.data) > 1000, asset
+        served.close()
