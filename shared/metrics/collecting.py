@@ -40,6 +40,14 @@ def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int
                 extra={"channel_id": batch.account.channel_id, "network": batch.network},
             )
             continue
+        except Exception:
+            # A bug in one adapter must not keep the other networks' numbers from being stored.
+            log.exception(
+                "adapter %s raised an unexpected error while collecting metrics",
+                batch.network,
+                extra={"channel_id": batch.account.channel_id, "network": batch.network},
+            )
+            continue
         with services.sessions.begin() as session:
             stored += record_engagement(session, batch, readings, now=utcnow())
     return stored

@@ -77,6 +77,8 @@ class RateLimited(NetworkError):
     """The network asks us to wait; `reset_at` is when it says the limit resets, if it says."""
 
     def __init__(self, message: str, reset_at: datetime | None = None) -> None:
+        if reset_at is not None and reset_at.tzinfo is None:
+            raise ValueError("RateLimited.reset_at must be timezone-aware: a naive time is ambiguous")
         super().__init__(message)
         self.reset_at = reset_at
 

@@ -10,6 +10,7 @@ without any background process.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import threading
 import time
@@ -72,8 +73,8 @@ class SandboxOptions:
             if name not in settings:
                 continue
             value = settings[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"{name} must be a number")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                problems.append(f"{name} must be a finite number")
             elif value < 0 or (name != "latency_ms" and value > 1):
                 bound = "at least 0" if name == "latency_ms" else "between 0 and 1"
                 problems.append(f"{name} must be {bound}")
