@@ -6,7 +6,7 @@ import importlib
 from functools import cached_property
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
@@ -38,7 +38,6 @@ class CrierTask(Task):
 
 
 def create_celery_app(settings: Settings, services: Services | None = None) -> CrierCelery:
-    prepare_broker(settings)
     app = CrierCelery(settings, services, set_as_current=False)
     app.conf.update(celery_config(settings))
     app.conf.update(
@@ -57,6 +56,13 @@ def create_celery_app(settings: Settings, services: Services | None = None) -> C
     for module in TASK_MODULES:
         importlib.import_module(module)
     return app
+
+
+@signals.worker_init.connect
+def _prepare_embedded_broker(sender: Any, **_: Any) -> None:
+    # When the worker starts, not when this module is imported: importing it must not touch the disk.
+    if isinstance(sender.app, CrierCelery):
+        prepare_broker(sender.app.settings)
 
 
 celery_app = create_celery_app(Settings())
