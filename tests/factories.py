@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.channels.services import connect_channel
 from shared.db import utcnow
+from shared.deliveries.models import Delivery
 from shared.posts.models import Post
 from shared.posts.services import schedule_post
 from shared.workspaces.models import Workspace
@@ -24,17 +26,23 @@ def make_workspace(services: Services, name: str = "Acme community team") -> tup
 
 
 def make_channel(
-    services: Services, workspace: Workspace, name: str = "Sandbox", **sandbox_options: Any
+    services: Services,
+    workspace: Workspace,
+    name: str = "Sandbox",
+    *,
+    network: str = "sandbox",
+    **options: Any,
 ) -> Channel:
+    """A channel on `network` (the sandbox by default); `options` are its network settings."""
     with services.sessions.begin() as session:
         return connect_channel(
             session,
             services.networks,
             workspace.id,
-            network="sandbox",
+            network=network,
             name=name,
             handle=name.lower().replace(" ", "_"),
-            settings=sandbox_options,
+            settings=options,
         )
 
 
@@ -56,3 +64,14 @@ def make_post(
             scheduled_at=scheduled_at,
             now=utcnow(),
         )
+
+
+def only_delivery_id(post: Post) -> uuid.UUID:
+    [delivery] = post.deliveries
+    return delivery.id
+
+
+def read_delivery(services: Services, delivery_id: uuid.UUID) -> Delivery:
+    """The delivery as committed, read in a session of its own."""
+    with services.sessions() as session:
+        return session.get_one(Delivery, delivery_id)

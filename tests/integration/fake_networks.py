@@ -22,6 +22,7 @@ from importlib.metadata import EntryPoint
 from typing import Any
 
 from shared.bootstrap import Services, bootstrap
+from shared.channels.models import Channel
 from shared.config import Settings
 from shared.networks.ports import (
     Account,
@@ -38,6 +39,8 @@ from shared.networks.ports import (
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
 from shared.taskqueue import TaskQueue
+from shared.workspaces.models import Workspace
+from tests.factories import make_channel
 
 SANDBOX_ENTRY = EntryPoint(
     name="sandbox", value="shared.networks.sandbox:SandboxNetwork.from_settings", group=ENTRY_POINT_GROUP
@@ -129,3 +132,10 @@ def bootstrap_with_scripted_network(settings: Settings, tasks: TaskQueue) -> Ser
     return bootstrap(
         settings, tasks=tasks, networks=NetworkRegistry(settings, entries=[SANDBOX_ENTRY, SCRIPTED_ENTRY])
     )
+
+
+def scripted_channel(
+    services: Services, workspace: Workspace, name: str = "Scripted", **answers: Any
+) -> Channel:
+    """A channel on the scripted network; `answers` say how it answers (see ScriptedNetwork)."""
+    return make_channel(services, workspace, name, network="scripted", **answers)

@@ -26,8 +26,7 @@ from shared.deliveries.services import (
     reclaim_lost,
 )
 from shared.networks.ports import Transient
-from shared.posts.models import Post
-from tests.factories import make_channel, make_post, make_workspace
+from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 
 LOOKAHEAD = timedelta(seconds=1)
 LEASE = timedelta(seconds=60)
@@ -38,16 +37,6 @@ def claim(
 ) -> list[Claim]:
     with services.sessions.begin() as session:
         return claim_due(session, now=now, lookahead=lookahead, batch_size=batch_size, lease=LEASE)
-
-
-def read_delivery(services: Services, delivery_id: uuid.UUID) -> Delivery:
-    with services.sessions() as session:
-        return session.get_one(Delivery, delivery_id)
-
-
-def only_delivery(post: Post) -> uuid.UUID:
-    [delivery] = post.deliveries
-    return delivery.id
 
 
 def set_channel_state(services: Services, channel: Channel, state: ChannelState) -> None:
@@ -66,7 +55,7 @@ def test_claim_due_takes_only_scheduled_deliveries_due_within_the_lookahead_on_a
     set_channel_state(services, paused, ChannelState.PAUSED)
 
     def scheduled(at: datetime, channel: Channel = active) -> uuid.UUID:
-        return only_delivery(make_post(services, workspace, [channel], scheduled_at=at))
+        return only_delivery_id(make_post(services, workspace, [channel], scheduled_at=at))
 
     # Created out of order, so "oldest first" cannot come from insertion order.
     at_the_lookahead_edge = scheduled(now + LOOKAHEAD)
@@ -106,7 +95,7 @@ def test_a_second_claim_at_the_same_moment_finds_nothing(services: Services) -> 
     now = utcnow()
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
-    delivery_id = only_delivery(make_post(services, workspace, [channel], scheduled_at=now))
+    delivery_id = only_delivery_id(make_post(services, workspace, [channel], scheduled_at=now))
 
     assert [c.delivery_id for c in claim(services, now)] == [delivery_id]
     assert claim(services, now) == []
@@ -120,7 +109,7 @@ def test_claim_due_takes_at_most_batch_size_deliveries_oldest_first(services: Se
     channel = make_channel(services, workspace)
     minutes_late = [3, 5, 1, 4, 2]
     by_lateness = {
-        late: only_delivery(
+        late: only_delivery_id(
             make_post(services, workspace, [channel], scheduled_at=now - timedelta(minutes=late))
         )
         for late in minutes_late
@@ -142,7 +131,7 @@ def test_a_delivery_back_in_scheduled_after_a_retry_is_claimed_under_the_next_at
     now = utcnow()
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
-    delivery_id = only_delivery(make_post(services, workspace, [channel], scheduled_at=now))
+    delivery_id = only_delivery_id(make_post(services, workspace, [channel], scheduled_at=now))
     [first] = claim(services, now)
     with services.sessions.begin() as session:
         job = begin_attempt(session, delivery_id, first.attempt, now=now, lease=LEASE)
@@ -161,7 +150,7 @@ def test_deliveries_of_a_channel_that_needs_reauthorization_are_not_claimed(serv
     now = utcnow()
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
-    delivery_id = only_delivery(make_post(services, workspace, [channel], scheduled_at=now))
+    delivery_id = only_delivery_id(make_post(services, workspace, [channel], scheduled_at=now))
     set_channel_state(services, channel, ChannelState.NEEDS_REAUTH)
 
     assert claim(services, now + timedelta(days=1)) == []
@@ -230,11 +219,13 @@ def test_reclaim_lost_reclaims_enqueued_deliveries_whose_lease_ran_out_under_a_n
     t0 = utcnow()
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
-    lost = only_delivery(make_post(services, workspace, [channel], scheduled_at=t0 - timedelta(seconds=2)))
-    publishing = only_delivery(
+    lost = only_delivery_id(make_post(services, workspace, [channel], scheduled_at=t0 - timedelta(seconds=2)))
+    publishing = only_delivery_id(
         make_post(services, workspace, [channel], scheduled_at=t0 - timedelta(seconds=1))
     )
-    waiting = only_delivery(make_post(services, workspace, [channel], scheduled_at=t0 + timedelta(hours=1)))
+    waiting = only_delivery_id(
+        make_post(services, workspace, [channel], scheduled_at=t0 + timedelta(hours=1))
+    )
     assert [c.delivery_id for c in claim(services, t0)] == [lost, publishing]
     with services.sessions.begin() as session:
         assert begin_attempt(session, publishing, 1, now=t0, lease=LEASE) is not None
@@ -273,7 +264,7 @@ def test_expire_stalled_attempts_marks_only_publishing_deliveries_past_their_lea
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
     stalled, in_flight, enqueued = (
-        only_delivery(make_post(services, workspace, [channel], scheduled_at=t0 - timedelta(seconds=n)))
+        only_delivery_id(make_post(services, workspace, [channel], scheduled_at=t0 - timedelta(seconds=n)))
         for n in (3, 2, 1)
     )
     assert len(claim(services, t0)) == 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy import delete, select, update
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
@@ -20,21 +18,11 @@ from shared.deliveries.services import claim_due
 from shared.metrics.collecting import collect_metrics
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox import SandboxNetwork, sandbox_posts
-from shared.posts.models import Post
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
-from tests.factories import make_channel, make_post, make_workspace
-from tests.integration.fake_networks import SCRIPTED_METRICS, bootstrap_with_scripted_network
+from tests.factories import make_channel, make_post, make_workspace, only_delivery_id
+from tests.integration.fake_networks import SCRIPTED_METRICS
 
 COUNTS = ("likes", "reposts", "replies", "quotes", "views")
-
-
-@pytest.fixture
-def scripted(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
-    """Services whose registry also has the scripted network; `services` empties the tables afterwards."""
-    built = bootstrap_with_scripted_network(settings, task_queue)
-    yield built
-    built.engine.dispose()
 
 
 def publish_everything_due(services: Services) -> dict[uuid.UUID, str | None]:
@@ -74,11 +62,6 @@ def add_channel(services: Services, workspace: Workspace, channel_id: uuid.UUID,
         )
         session.add(channel)
     return channel
-
-
-def only_delivery_id(post: Post) -> uuid.UUID:
-    [delivery] = post.deliveries
-    return delivery.id
 
 
 def test_collecting_stores_one_sample_per_published_delivery(services: Services) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +13,9 @@ from sqlalchemy import update
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
-from shared.channels.services import account_of, connect_channel
-from shared.config import Settings
+from shared.channels.services import account_of
 from shared.db import utcnow
-from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
+from shared.deliveries.models import AttemptOutcome, DeliveryState
 from shared.deliveries.publishing import publish_delivery
 from shared.deliveries.services import (
     Claim,
@@ -28,36 +26,11 @@ from shared.deliveries.services import (
     reclaim_lost,
 )
 from shared.networks.sandbox import SandboxNetwork
-from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
-from tests.factories import make_channel, make_post, make_workspace
-from tests.integration.fake_networks import bootstrap_with_scripted_network
+from tests.factories import make_channel, make_post, make_workspace, read_delivery
+from tests.integration.fake_networks import scripted_channel
 
 LEASE = timedelta(seconds=60)
 FAR_FUTURE = timedelta(days=1)
-
-
-@pytest.fixture
-def scripted(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
-    """Services whose registry also has the scripted network; `services` empties the tables afterwards."""
-    built = bootstrap_with_scripted_network(settings, task_queue)
-    yield built
-    built.engine.dispose()
-
-
-def scripted_channel(
-    services: Services, workspace: Workspace, name: str = "Scripted", **answers: Any
-) -> Channel:
-    with services.sessions.begin() as session:
-        return connect_channel(
-            session,
-            services.networks,
-            workspace.id,
-            network="scripted",
-            name=name,
-            handle=name.lower(),
-            settings=answers,
-        )
 
 
 def script(services: Services, channel: Channel, **answers: Any) -> None:
@@ -78,11 +51,6 @@ def claim_one(services: Services, now: datetime | None = None) -> Claim:
 def claim_and_publish(services: Services) -> tuple[Claim, DeliveryState | None]:
     claim = claim_one(services)
     return claim, publish_delivery(services, claim.delivery_id, claim.attempt)
-
-
-def read_delivery(services: Services, delivery_id: uuid.UUID) -> Delivery:
-    with services.sessions() as session:
-        return session.get_one(Delivery, delivery_id)
 
 
 def read_channel(services: Services, channel_id: uuid.UUID) -> Channel:
@@ -186,7 +154,14 @@ def test_a_message_for_an_earlier_claim_is_dropped(services: Services) -> None:
 
 def test_a_transient_failure_schedules_a_retry_after_a_backoff(scripted: Services) -> None:
     workspace, _ = make_workspace(scripted)
-    channel = scripted_channel(scripted, workspace, publish="transient", message="503 Service Unavailable")
+    channel = make_channel(
+        scripted,
+        workspace,
+        "Scripted",
+        network="scripted",
+        publish="transient",
+        message="503 Service Unavailable",
+    )
     make_post(scripted, workspace, [channel])
     claim = claim_one(scripted)
 
@@ -208,7 +183,14 @@ def test_a_transient_failure_schedules_a_retry_after_a_backoff(scripted: Service
 def test_transient_failures_fail_the_delivery_after_max_publish_attempts(scripted: Services) -> None:
     max_attempts = scripted.settings.max_publish_attempts
     workspace, _ = make_workspace(scripted)
-    channel = scripted_channel(scripted, workspace, publish="transient", message="503 Service Unavailable")
+    channel = make_channel(
+        scripted,
+        workspace,
+        "Scripted",
+        network="scripted",
+        publish="transient",
+        message="503 Service Unavailable",
+    )
     make_post(scripted, workspace, [channel])
 
     outcomes = [claim_and_publish(scripted) for _ in range(max_attempts)]
@@ -249,7 +231,11 @@ def test_a_rate_limit_schedules_the_delivery_at_the_networks_reset_time(scripted
 
 def test_a_rate_limit_without_a_reset_time_waits_a_minute(scripted: Services) -> None:
     workspace, _ = make_workspace(scripted)
-    make_post(scripted, workspace, [scripted_channel(scripted, workspace, publish="rate_limited")])
+    make_post(
+        scripted,
+        workspace,
+        [scripted_channel(scripted, workspace, publish="rate_limited")],
+    )
 
     before = utcnow()
     claim, state = claim_and_publish(scripted)
@@ -286,7 +272,13 @@ def test_a_rejection_fails_the_delivery_at_once_and_keeps_the_networks_reason(sc
     workspace, _ = make_workspace(scripted)
     reason = "422 Unprocessable Entity: the text contains a link the network does not allow"
     make_post(
-        scripted, workspace, [scripted_channel(scripted, workspace, publish="rejected", message=reason)]
+        scripted,
+        workspace,
+        [
+            make_channel(
+                scripted, workspace, "Scripted", network="scripted", publish="rejected", message=reason
+            )
+        ],
     )
 
     claim, state = claim_and_publish(scripted)
@@ -344,7 +336,11 @@ def test_an_answer_that_may_hide_a_post_leaves_the_delivery_unknown_and_never_re
     scripted: Services, answer: str, message: str, last_error: str
 ) -> None:
     workspace, _ = make_workspace(scripted)
-    make_post(scripted, workspace, [scripted_channel(scripted, workspace, publish=answer, message=message)])
+    make_post(
+        scripted,
+        workspace,
+        [scripted_channel(scripted, workspace, publish=answer, message=message)],
+    )
 
     claim, state = claim_and_publish(scripted)
 

@@ -14,10 +14,10 @@ from services.scheduler.periodic import PeriodicJob, periodic_jobs
 from services.worker.app import celery_app
 from shared.bootstrap import Services
 from shared.db import utcnow
-from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.models import DeliveryState
 from shared.task_names import COLLECT_DUE_METRICS, PUBLISH_DELIVERY
 from tests.conftest import RecordingTaskQueue
-from tests.factories import make_channel, make_post, make_workspace
+from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 
 class FrozenClock:
@@ -26,11 +26,6 @@ class FrozenClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def delivery_state(services: Services, delivery_id: uuid.UUID) -> Delivery:
-    with services.sessions.begin() as session:
-        return session.get_one(Delivery, delivery_id)
 
 
 def publish_messages(queue: RecordingTaskQueue) -> list[dict[str, Any]]:
@@ -50,7 +45,7 @@ def test_a_due_delivery_is_sent_once_with_its_claim_number(
     delivery = post.deliveries[0]
     assert (first.claimed, second.claimed) == (1, 0)
     assert publish_messages(task_queue) == [{"delivery_id": str(delivery.id), "attempt": 1}]
-    assert delivery_state(services, delivery.id).state is DeliveryState.ENQUEUED
+    assert read_delivery(services, delivery.id).state is DeliveryState.ENQUEUED
 
 
 def test_the_message_is_sent_only_after_the_claim_is_committed(services: Services):
@@ -59,7 +54,7 @@ def test_the_message_is_sent_only_after_the_claim_is_committed(services: Service
     class CheckingQueue(RecordingTaskQueue):
         def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
             # A separate session sees only committed data.
-            seen_states.append(delivery_state(services, uuid.UUID(kwargs["delivery_id"])).state)
+            seen_states.append(read_delivery(services, uuid.UUID(kwargs["delivery_id"])).state)
             super().send(task_name, kwargs, eta=eta)
 
     checking = Services(**{**services.__dict__, "tasks": CheckingQueue()})
@@ -187,5 +182,5 @@ def test_an_attempt_that_outlives_its_lease_is_reported_unknown_not_retried(
     report = dispatcher.tick()
 
     assert report.expired == 1
-    assert delivery_state(services, delivery_id).state is DeliveryState.UNKNOWN
+    assert read_delivery(services, delivery_id).state is DeliveryState.UNKNOWN
     assert len(publish_messages(task_queue)) == 1

@@ -22,7 +22,7 @@ from shared.metrics.models import MetricSample
 from shared.networks.sandbox import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERY
 from shared.taskqueue import CeleryTaskQueue
-from tests.factories import make_channel, make_post, make_workspace
+from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 # A database of its own on the test Redis, emptied first, so no other queue's messages interfere.
 BROKER_DB = 13
@@ -59,11 +59,6 @@ def claim_all(services: Services) -> list[tuple[uuid.UUID, int]]:
     return [(claim.delivery_id, claim.attempt) for claim in claims]
 
 
-def state_of(services: Services, delivery_id: uuid.UUID) -> DeliveryState:
-    with services.sessions.begin() as session:
-        return session.get_one(Delivery, delivery_id).state
-
-
 def test_the_worker_is_configured_to_lose_no_message_and_hoard_none(broker_settings: Settings):
     conf = create_celery_app(broker_settings).conf
 
@@ -84,7 +79,7 @@ def test_a_publish_message_sent_by_name_is_published_by_the_worker(
         PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt}
     )
 
-    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+    wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
     network = services.networks.get("sandbox")
     assert isinstance(network, SandboxNetwork)
     assert network.store.count_by_key() == {str(post.deliveries[0].id): 1}
@@ -101,7 +96,7 @@ def test_a_message_delivered_twice_publishes_once(
     for _ in range(3):
         sender.send(PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt})
 
-    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+    wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
     time.sleep(0.5)  # let the repeated messages be processed, too
     network = services.networks.get("sandbox")
     assert isinstance(network, SandboxNetwork)
@@ -121,7 +116,7 @@ def test_a_message_with_fields_added_by_a_newer_sender_is_still_handled(
         PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt, "priority_hint": "high"}
     )
 
-    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+    wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
 
 
 def test_metrics_for_a_post_are_collected_on_request(
@@ -132,7 +127,7 @@ def test_metrics_for_a_post_are_collected_on_request(
     [(delivery_id, attempt)] = claim_all(services)
     sender = CeleryTaskQueue(broker_settings)
     sender.send(PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt})
-    wait_for(lambda: state_of(services, delivery_id) is DeliveryState.PUBLISHED)
+    wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
 
     sender.send(COLLECT_POST_METRICS, {"post_id": str(post.id)})
 
