@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
+from shared.limits import RateLimiter, create_rate_limiter
 from shared.networks.registry import NetworkRegistry
 from shared.taskqueue import CeleryTaskQueue, TaskQueue
 
@@ -22,6 +23,7 @@ class Services:
     sessions: sessionmaker[Session]
     tasks: TaskQueue
     networks: NetworkRegistry
+    limits: RateLimiter
 
 
 def bootstrap(
@@ -29,16 +31,19 @@ def bootstrap(
     *,
     tasks: TaskQueue | None = None,
     networks: NetworkRegistry | None = None,
+    limits: RateLimiter | None = None,
 ) -> Services:
-    """Build the engine, the session factory, the task queue and the network registry.
+    """Build the engine, the session factory, the task queue, the network registry and the limiter.
 
-    Tests pass their own `tasks` or `networks` to observe what would be sent or published.
+    Tests pass their own `tasks`, `networks` or `limits` to observe what would be sent or published.
     """
     engine = create_db_engine(settings.resolved_database_url)
+    sessions = create_session_factory(engine)
     return Services(
         settings=settings,
         engine=engine,
-        sessions=create_session_factory(engine),
+        sessions=sessions,
         tasks=tasks if tasks is not None else CeleryTaskQueue(settings),
         networks=networks if networks is not None else NetworkRegistry(settings),
+        limits=limits if limits is not None else create_rate_limiter(settings, sessions),
     )

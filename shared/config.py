@@ -53,6 +53,25 @@ class Settings(BaseSettings):
     max_publish_attempts: int = Field(
         default=5, gt=0, description="Attempts per delivery before a transient failure is final."
     )
+    max_lateness_seconds: float = Field(
+        default=1800,
+        gt=0,
+        description="A delivery that could not go out within this long of its time is marked missed.",
+    )
+    publish_batch_size: int = Field(
+        default=20, gt=0, description="Deliveries per publish message: fewer messages in a burst."
+    )
+    network_calls_per_batch: int = Field(
+        default=20, gt=0, description="Network calls one publish message makes at once."
+    )
+    reconcile_interval_seconds: float = Field(
+        default=10, gt=0, description="How often deliveries in `unknown` are checked with their network."
+    )
+    reconcile_give_up_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="A delivery the network could not be asked about for this long goes to needs_review.",
+    )
     worker_concurrency: int = Field(default=8, gt=0, description="Threads per worker process.")
     metrics_interval_seconds: float = Field(
         default=300, gt=0, description="How often published deliveries' metrics are collected."

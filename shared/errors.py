@@ -42,5 +42,11 @@ class InvalidInput(CrierError):
         self.problems = list(problems)
 
 
+class Conflict(CrierError):
+    """The action does not fit the thing's current state (cancelling what is being published, say)."""
+
+    title = "Conflict"
+
+
 class Unauthenticated(CrierError):
     title = "Unauthenticated"

@@ -3,6 +3,7 @@
 from shared.channels.models import Channel, ChannelState
 from shared.db import Base
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
+from shared.limits.models import RateBucket
 from shared.metrics.models import MetricSample
 from shared.periodic.models import PeriodicRun
 from shared.posts.models import Post
@@ -20,5 +21,6 @@ __all__ = [
     "PeriodicRun",
     "Post",
     "PublishAttempt",
+    "RateBucket",
     "Workspace",
 ]

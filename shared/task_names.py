@@ -4,15 +4,18 @@ Names are part of the wire format between processes that may be deployed at diff
 never rename one, add a new name instead.
 """
 
-PUBLISH_DELIVERY = "crier.deliveries.publish"
+PUBLISH_DELIVERIES = "crier.deliveries.publish_batch"
+RECONCILE_UNKNOWN = "crier.deliveries.reconcile_unknown"
 COLLECT_DUE_METRICS = "crier.metrics.collect_due"
 COLLECT_POST_METRICS = "crier.metrics.collect_for_post"
 
 PUBLISH_QUEUE = "publish"
 METRICS_QUEUE = "metrics"
+HOUSEKEEPING_QUEUE = "housekeeping"
 
 QUEUE_OF_TASK = {
-    PUBLISH_DELIVERY: PUBLISH_QUEUE,
+    PUBLISH_DELIVERIES: PUBLISH_QUEUE,
+    RECONCILE_UNKNOWN: HOUSEKEEPING_QUEUE,
     COLLECT_DUE_METRICS: METRICS_QUEUE,
     COLLECT_POST_METRICS: METRICS_QUEUE,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Protocol
 
 from celery import Celery
@@ -13,8 +12,9 @@ from shared.task_names import QUEUE_OF_TASK, QUEUES
 
 
 class TaskQueue(Protocol):
-    def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
-        """Queue one task by its name. `eta` may delay it by a second or so, never by more."""
+    def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
+        """Queue one task by its name, to run now. Nothing is ever queued for later: the database
+        says when things are due, and the scheduler sends them then."""
         ...
 
     def check_reachable(self) -> None:
@@ -66,8 +66,8 @@ class CeleryTaskQueue:
         self.app = Celery("crier-sender", set_as_current=False)
         self.app.conf.update(celery_config(settings))
 
-    def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
-        self.app.send_task(task_name, kwargs=kwargs, eta=eta)
+    def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
+        self.app.send_task(task_name, kwargs=kwargs)
 
     def check_reachable(self) -> None:
         with self.app.connection_for_write() as connection:

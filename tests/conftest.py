@@ -10,7 +10,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +108,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 class SentTask:
     name: str
     kwargs: dict[str, Any]
-    eta: datetime | None
 
 
 @dataclass
@@ -119,8 +117,8 @@ class RecordingTaskQueue:
     sent: list[SentTask] = field(default_factory=list)
     reachable: bool = True
 
-    def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
-        self.sent.append(SentTask(task_name, kwargs, eta))
+    def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
+        self.sent.append(SentTask(task_name, kwargs))
 
     def check_reachable(self) -> None:
         if not self.reachable:

@@ -13,9 +13,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.scheduler.periodic import PeriodicJob, periodic_jobs
 from shared.bootstrap import Services
 from shared.db import utcnow
-from shared.deliveries.services import Claim, claim_due, expire_stalled_attempts, reclaim_lost
+from shared.deliveries.services import (
+    Claim,
+    claim_due,
+    expire_stalled_attempts,
+    mark_missed,
+    reclaim_lost,
+)
 from shared.periodic.services import take_due_run
-from shared.task_names import PUBLISH_DELIVERY
+from shared.task_names import PUBLISH_DELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,7 @@ log = logging.getLogger(__name__)
 class TickReport:
     claimed: int
     reclaimed: int
+    missed: int
     expired: int
     periodic: tuple[str, ...]
     sent: int
@@ -52,13 +59,16 @@ class Dispatcher:
         settings = self.services.settings
         now = self.clock()
         lease = timedelta(seconds=settings.enqueue_lease_seconds)
+        lookahead = timedelta(seconds=settings.scheduler_lookahead_seconds)
         with self.services.sessions.begin() as session:
-            claims = claim_due(
+            missed = mark_missed(
                 session,
                 now=now,
-                lookahead=timedelta(seconds=settings.scheduler_lookahead_seconds),
-                batch_size=settings.claim_batch_size,
-                lease=lease,
+                lookahead=lookahead,
+                max_lateness=timedelta(seconds=settings.max_lateness_seconds),
+            )
+            claims = claim_due(
+                session, now=now, lookahead=lookahead, batch_size=settings.claim_batch_size, lease=lease
             )
             reclaimed = reclaim_lost(session, now=now, batch_size=settings.claim_batch_size, lease=lease)
             expired = expire_stalled_attempts(session, now=now)
@@ -67,34 +77,38 @@ class Dispatcher:
                 for job in self.jobs
                 if take_due_run(session, job.task_name, every=job.every, now=now)
             ]
-        sent = self._send_publishes([*claims, *reclaimed], now)
+        sent = self._send_publishes([*claims, *reclaimed])
         for task_name in due_jobs:
-            sent += self._send(task_name, {}, None)
+            sent += self._send(task_name, {})
         if expired:
             log.warning("%d publish attempts outlived their lease and are now unknown", expired)
+        if missed:
+            log.warning("%d deliveries came due too late to publish and are marked missed", missed)
         return TickReport(
             claimed=len(claims),
             reclaimed=len(reclaimed),
+            missed=missed,
             expired=expired,
             periodic=tuple(due_jobs),
             sent=sent,
             batch_was_full=len(claims) >= settings.claim_batch_size,
         )
 
-    def _send_publishes(self, claims: Sequence[Claim], now: datetime) -> int:
+    def _send_publishes(self, claims: Sequence[Claim]) -> int:
+        """One message per batch of claims: a burst of thousands is hundreds of messages, not thousands.
+
+        Claims are made up to a lookahead early; the worker holds each call until its delivery's time.
+        """
+        size = self.services.settings.publish_batch_size
         sent = 0
-        for claim in claims:
-            # Claimed up to a lookahead early: the message waits at most that long in the worker, so work
-            # starts at the scheduled second rather than a tick after it.
-            eta = claim.due_at if claim.due_at > now else None
-            sent += self._send(
-                PUBLISH_DELIVERY, {"delivery_id": str(claim.delivery_id), "attempt": claim.attempt}, eta
-            )
+        for start in range(0, len(claims), size):
+            batch = [[str(claim.delivery_id), claim.attempt] for claim in claims[start : start + size]]
+            sent += self._send(PUBLISH_DELIVERIES, {"claims": batch}) * len(batch)
         return sent
 
-    def _send(self, task_name: str, kwargs: dict[str, object], eta: datetime | None) -> int:
+    def _send(self, task_name: str, kwargs: dict[str, object]) -> int:
         try:
-            self.services.tasks.send(task_name, kwargs, eta=eta)
+            self.services.tasks.send(task_name, kwargs)
         except Exception:
             log.exception("could not send %s; its lease will expire and it will be sent again", task_name)
             return 0

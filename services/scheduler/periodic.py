@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.config import Settings
-from shared.task_names import COLLECT_DUE_METRICS
+from shared.task_names import COLLECT_DUE_METRICS, RECONCILE_UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -17,5 +17,6 @@ class PeriodicJob:
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     return [
+        PeriodicJob(RECONCILE_UNKNOWN, timedelta(seconds=settings.reconcile_interval_seconds)),
         PeriodicJob(COLLECT_DUE_METRICS, timedelta(seconds=settings.metrics_interval_seconds)),
     ]

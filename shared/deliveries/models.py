@@ -16,17 +16,31 @@ if TYPE_CHECKING:
 
 
 class DeliveryState(StrEnum):
-    SCHEDULED = "scheduled"  # waiting for its due time
+    SCHEDULED = "scheduled"  # waiting for its due time (or for its channel to be reconnected)
+    RETRY_WAIT = "retry_wait"  # a transient failure; waiting out the backoff before the next attempt
     ENQUEUED = "enqueued"  # claimed by a scheduler; a publish message is on its way
     PUBLISHING = "publishing"  # an attempt row is committed; the network call may be under way
     PUBLISHED = "published"
     FAILED = "failed"  # permanent: the network refused it, or attempts ran out
-    UNKNOWN = "unknown"  # the request may have reached the network; nobody has confirmed the outcome
+    UNKNOWN = "unknown"  # the request may have reached the network; being checked with the network
+    NEEDS_REVIEW = "needs_review"  # the network cannot tell whether it has the post: a person decides
+    CANCELLED = "cancelled"
+    MISSED = "missed"  # too late to be worth publishing when it could have gone out
+
+    @classmethod
+    def waiting(cls) -> frozenset[DeliveryState]:
+        """States a scheduler claims from once they are due."""
+        return frozenset({cls.SCHEDULED, cls.RETRY_WAIT})
 
     @classmethod
     def in_progress(cls) -> frozenset[DeliveryState]:
         """States from which the delivery will still move on by itself."""
-        return frozenset({cls.SCHEDULED, cls.ENQUEUED, cls.PUBLISHING})
+        return frozenset({cls.SCHEDULED, cls.RETRY_WAIT, cls.ENQUEUED, cls.PUBLISHING, cls.UNKNOWN})
+
+    @classmethod
+    def final(cls) -> frozenset[DeliveryState]:
+        """States nothing moves a delivery out of, short of a person's action."""
+        return frozenset({cls.PUBLISHED, cls.FAILED, cls.NEEDS_REVIEW, cls.CANCELLED, cls.MISSED})
 
 
 class AttemptOutcome(StrEnum):
@@ -54,7 +68,13 @@ class Delivery(Base):
     post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
     state: Mapped[DeliveryState] = mapped_column(_enum_column(DeliveryState), default=DeliveryState.SCHEDULED)
+    # When the delivery is meant to go out: the post's time, or when a person last asked for it. The
+    # lateness limit is measured from here.
+    scheduled_at: Mapped[datetime]
+    # When it is next to be acted on: its time, a retry's backoff, or a rate limit's reset.
     due_at: Mapped[datetime]
+    # Transient failures since it was scheduled (or a person retried it); bounded by max_publish_attempts.
+    failures: Mapped[int] = mapped_column(default=0)
     # Counts claims. A publish message carries the number it was sent with; a message whose number is not
     # the delivery's current one is stale and is dropped.
     attempt: Mapped[int] = mapped_column(default=0)

@@ -1,63 +1,168 @@
-"""Publishing one delivery: the one use case that must span two transactions.
+"""Publishing claimed deliveries, and settling the uncertain ones: the use cases that call networks.
 
-The network call happens between them and never inside one: a transaction held open across a slow
-network would hold locks (and, on SQLite, the whole database) for its duration, and the attempt row
-must be committed before the call so that a crash mid-call leaves evidence that a post may exist.
+The network calls happen between transactions, never inside one: a transaction held open across a slow
+network would hold locks (and, on SQLite, the whole database) for its duration, and the attempt rows must
+be committed before the calls so that a crash mid-call leaves evidence that a post may exist.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from shared.bootstrap import Services
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
-from shared.deliveries.services import begin_attempt, finish_attempt
+from shared.deliveries.services import (
+    PublishJob,
+    ReconcileJob,
+    begin_attempts,
+    defer,
+    finish_attempt,
+    read_claimed,
+    record_reconciliation,
+    send_to_review,
+    unknown_deliveries,
+)
 from shared.networks.ports import NetworkError, OutcomeUnknown, PublishedPost, Transient
 from shared.networks.registry import UnknownNetwork
 
 log = logging.getLogger(__name__)
 
+RECONCILE_BATCH = 200
 
-def publish_delivery(services: Services, delivery_id: uuid.UUID, attempt: int) -> DeliveryState | None:
-    """Attempt one claimed delivery. Returns its new state, or None when the message was stale."""
+
+def publish_deliveries(
+    services: Services, claims: Sequence[tuple[uuid.UUID, int]]
+) -> dict[uuid.UUID, DeliveryState | None]:
+    """Attempt each claimed delivery once; the new state of each, or None for a stale claim.
+
+    The calls run side by side (up to network_calls_per_batch), each waiting for its delivery's due time:
+    deliveries are claimed up to a second early so that they go out on the second.
+    """
     settings = services.settings
     with services.sessions.begin() as session:
-        job = begin_attempt(
-            session,
-            delivery_id,
-            attempt,
-            now=utcnow(),
-            lease=timedelta(seconds=settings.publish_lease_seconds),
+        claimed = read_claimed(session, claims)
+    # Outside any transaction: the database limiter runs transactions of its own.
+    allowed, deferred = _within_limits(services, claimed)
+    with services.sessions.begin() as session:
+        now = utcnow()
+        for job, wait, reason in deferred:
+            defer(session, job, until=now + timedelta(seconds=wait), reason=reason, now=now)
+        jobs = begin_attempts(
+            session, allowed, now=now, lease=timedelta(seconds=settings.publish_lease_seconds)
         )
-    if job is None:
-        log.info(
-            "dropped a stale publish message", extra={"delivery_id": str(delivery_id), "attempt": attempt}
-        )
-        return None
+    outcomes: dict[uuid.UUID, DeliveryState | None] = dict.fromkeys((claim[0] for claim in claims), None)
+    if not jobs:
+        return outcomes
+    with ThreadPoolExecutor(max_workers=min(len(jobs), settings.network_calls_per_batch)) as calls:
+        results = list(calls.map(lambda job: _call_network(services, job), jobs))
+    with services.sessions.begin() as session:
+        now = utcnow()
+        for job, result in zip(jobs, results, strict=True):
+            outcomes[job.delivery_id] = finish_attempt(
+                session, job, result, now=now, max_attempts=settings.max_publish_attempts
+            )
+    return outcomes
 
-    result: PublishedPost | NetworkError
+
+def _within_limits(
+    services: Services, jobs: Sequence[PublishJob]
+) -> tuple[list[PublishJob], list[tuple[PublishJob, float, str]]]:
+    """The jobs Crier's own rate limits let through now; the others with how long they must wait."""
+    allowed: list[PublishJob] = []
+    deferred: list[tuple[PublishJob, float, str]] = []
+    for job in jobs:
+        try:
+            info = services.networks.get(job.network).info
+        except UnknownNetwork:
+            allowed.append(job)  # it fails as transient below, with the reason
+            continue
+        buckets = [
+            (f"channel:{job.account.channel_id}", info.account_rate, "this channel"),
+            (f"network:{job.network}", info.network_rate, f"{info.display_name} as a whole"),
+        ]
+        for key, rate, scope in buckets:
+            if rate is None:
+                continue
+            wait = services.limits.try_acquire(key, rate)
+            if wait > 0:
+                deferred.append((job, wait, f"Waiting {wait:.1f} s for the posting limit on {scope}."))
+                break
+        else:
+            allowed.append(job)
+    return allowed, deferred
+
+
+def publish_delivery(services: Services, delivery_id: uuid.UUID, attempt: int) -> DeliveryState | None:
+    """publish_deliveries for one claim."""
+    return publish_deliveries(services, [(delivery_id, attempt)])[delivery_id]
+
+
+def _call_network(services: Services, job: PublishJob) -> PublishedPost | NetworkError:
     try:
         network = services.networks.get(job.network)
     except UnknownNetwork as error:
         # Nothing was sent. Another worker, deployed with the plugin, may take the retry.
-        result = Transient(str(error))
-    else:
-        try:
-            result = network.publish(job.account, job.draft, job.idempotency_key)
-        except NetworkError as error:
-            result = error
-        except Exception as error:
-            # A bug in an adapter tells us nothing about whether the request went out.
-            log.exception("adapter %s raised an unexpected error", job.network)
-            result = OutcomeUnknown(f"{type(error).__name__}: {error}")
+        return Transient(str(error))
+    # Claimed up to a lookahead early: hold the call until its time, but never longer than the lookahead,
+    # whatever the clocks say.
+    early = min((job.due_at - utcnow()).total_seconds(), services.settings.scheduler_lookahead_seconds)
+    if early > 0:
+        time.sleep(early)
+    try:
+        return network.publish(job.account, job.draft, job.idempotency_key)
+    except NetworkError as error:
+        return error
+    except Exception as error:
+        # A bug in an adapter tells us nothing about whether the request went out.
+        log.exception("adapter %s raised an unexpected error", job.network)
+        return OutcomeUnknown(f"{type(error).__name__}: {error}")
 
+
+def reconcile_unknown(services: Services) -> dict[uuid.UUID, DeliveryState | None]:
+    """Ask each uncertain delivery's network whether the post exists, and settle what it answers."""
     with services.sessions.begin() as session:
-        state = finish_attempt(session, job, result, now=utcnow(), max_attempts=settings.max_publish_attempts)
-    log.info(
-        "publish attempt finished",
-        extra={"delivery_id": str(delivery_id), "attempt": attempt, "state": state and state.value},
-    )
-    return state
+        jobs = unknown_deliveries(session, limit=RECONCILE_BATCH)
+    settled: dict[uuid.UUID, DeliveryState | None] = {}
+    for job in jobs:
+        settled[job.delivery_id] = _reconcile_one(services, job)
+    return settled
+
+
+def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | None:
+    settings = services.settings
+    try:
+        network = services.networks.get(job.network)
+    except UnknownNetwork as error:
+        found: PublishedPost | NetworkError | None = Transient(str(error))
+    else:
+        if not network.info.can_find_published:
+            with services.sessions.begin() as session:
+                return send_to_review(
+                    session,
+                    job,
+                    reason=f"{network.info.display_name} offers no way to check whether the uncertain "
+                    "attempt published the post. Look on the network; then mark it published, or republish.",
+                    now=utcnow(),
+                )
+        try:
+            found = network.find_published(job.account, job.idempotency_key)
+        except NetworkError as error:
+            found = error
+        except Exception as error:
+            log.exception("adapter %s raised an unexpected error while reconciling", job.network)
+            found = OutcomeUnknown(f"{type(error).__name__}: {error}")
+    with services.sessions.begin() as session:
+        return record_reconciliation(
+            session,
+            job,
+            found,
+            now=utcnow(),
+            give_up_after=timedelta(seconds=settings.reconcile_give_up_seconds),
+            max_attempts=settings.max_publish_attempts,
+        )

@@ -1,9 +1,19 @@
 """The delivery state machine. Every transition is a conditional UPDATE (compare-and-set).
 
-A delivery moves scheduled → enqueued (a scheduler claimed it and sent a message) → publishing (an
-attempt row is committed before the network is called) → published | failed | unknown, or back to
-scheduled for a retry. Each UPDATE names the state (and the claim number) it expects, so two schedulers,
-a redelivered message or a message for an old claim change nothing.
+- scheduled or retry_wait, once due → enqueued (a scheduler's claim, with a lease and a claim number);
+  if it comes due too long after its time → missed.
+- enqueued → publishing (an attempt row committed before the network call); if the message is lost,
+  the lease runs out and it is claimed again under a new number, which makes the old message stale.
+- publishing → published | failed (refused, or attempts spent) | retry_wait (transient) | scheduled
+  (rate limited; or the credentials expired, and it waits for the channel to be reconnected) | unknown
+  (the request may have reached the network; also when the attempt outlives its lease).
+- unknown → checked with the network → published | retry_wait; when the network cannot tell, or does
+  not answer for long → needs_review.
+- A person may retry (failed, missed, cancelled), republish or mark published (unknown, needs_review),
+  or cancel (anything not yet out and not uncertain).
+
+Each UPDATE names the state (and the claim number) it expects, so two schedulers, a redelivered message
+or a message for an old claim change nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Update, insert, select, tuple_, update
+from sqlalchemy.orm import Session, joinedload
 
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
 from shared.db import affected_rows
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
+from shared.errors import Conflict, NotFound
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -49,10 +60,12 @@ class Claim:
 
 @dataclass(frozen=True)
 class PublishJob:
-    """Everything one publish attempt needs, read inside the transaction that started it."""
+    """Everything one publish attempt needs, read from the database before the network is called."""
 
     delivery_id: uuid.UUID
     attempt: int
+    due_at: datetime
+    failures: int
     network: str
     account: Account
     draft: Draft
@@ -63,6 +76,29 @@ class PublishJob:
         return str(self.delivery_id)
 
 
+def mark_missed(session: Session, *, now: datetime, lookahead: timedelta, max_lateness: timedelta) -> int:
+    """Give up on waiting deliveries that come due more than `max_lateness` after their time.
+
+    After downtime, or a channel reconnected days later, a post is not fired late without saying so: it
+    is marked missed, and a person may still publish it (retry_delivery).
+    """
+    missed = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.state.in_(DeliveryState.waiting()),
+            Delivery.due_at <= now + lookahead,
+            Delivery.scheduled_at < now - max_lateness,
+        )
+        .values(
+            state=DeliveryState.MISSED,
+            last_error=f"Not published: it could not go out within {max_lateness} of its time.",
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(missed)
+
+
 def claim_due(
     session: Session, *, now: datetime, lookahead: timedelta, batch_size: int, lease: timedelta
 ) -> list[Claim]:
@@ -71,12 +107,13 @@ def claim_due(
     On PostgreSQL, FOR UPDATE SKIP LOCKED lets replicas claim disjoint batches at once. SQLAlchemy drops
     that clause on SQLite, where the engine starts every transaction with BEGIN IMMEDIATE instead, so a
     claim there holds the database's write lock from its first read (see shared.db.create_db_engine).
+    Deliveries of a channel that is not active (needs reconnecting, paused) wait.
     """
     due = (
         select(Delivery.id)
         .join(Channel, Channel.id == Delivery.channel_id)
         .where(
-            Delivery.state == DeliveryState.SCHEDULED,
+            Delivery.state.in_(DeliveryState.waiting()),
             Delivery.due_at <= now + lookahead,
             Channel.state == ChannelState.ACTIVE,
         )
@@ -86,7 +123,7 @@ def claim_due(
     )
     claimed = session.execute(
         _locked_batch_update(due)
-        .where(Delivery.state == DeliveryState.SCHEDULED)
+        .where(Delivery.state.in_(DeliveryState.waiting()))
         .values(
             state=DeliveryState.ENQUEUED,
             attempt=Delivery.attempt + 1,
@@ -149,34 +186,89 @@ def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
     return affected_rows(expired)
 
 
+def read_claimed(session: Session, claims: Sequence[tuple[uuid.UUID, int]]) -> list[PublishJob]:
+    """The claimed deliveries still enqueued under these claim numbers; stale claims are left out."""
+    if not claims:
+        return []
+    query = select(Delivery).where(
+        tuple_(Delivery.id, Delivery.attempt).in_(claims), Delivery.state == DeliveryState.ENQUEUED
+    )
+    return [
+        PublishJob(
+            delivery_id=delivery.id,
+            attempt=delivery.attempt,
+            due_at=delivery.due_at,
+            failures=delivery.failures,
+            network=delivery.channel.network,
+            account=account_of(delivery.channel),
+            draft=Draft(text=delivery.post.text),
+        )
+        for delivery in session.scalars(query.options(joinedload(Delivery.post)))
+    ]
+
+
+def defer(session: Session, job: PublishJob, *, until: datetime, reason: str, now: datetime) -> bool:
+    """Give a claim back, to be claimed again at `until`. For Crier's own rate limits: not a failure."""
+    deferred = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == job.delivery_id,
+            Delivery.attempt == job.attempt,
+            Delivery.state == DeliveryState.ENQUEUED,
+        )
+        .values(
+            state=DeliveryState.SCHEDULED,
+            due_at=until,
+            lease_expires_at=None,
+            last_error=reason,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(deferred) == 1
+
+
+def begin_attempts(
+    session: Session, jobs: Sequence[PublishJob], *, now: datetime, lease: timedelta
+) -> list[PublishJob]:
+    """Move to publishing the jobs whose delivery is still enqueued under their claim number.
+
+    Each gets an attempt row in the same transaction, committed before any network call: a crash in the
+    call leaves the delivery in publishing with an unfinished attempt, which the sweep turns into unknown.
+    Returns the jobs that may call the network; a stale or repeated message gets none.
+    """
+    if not jobs:
+        return []
+    started = set(
+        session.scalars(
+            update(Delivery)
+            .where(
+                tuple_(Delivery.id, Delivery.attempt).in_([(job.delivery_id, job.attempt) for job in jobs]),
+                Delivery.state == DeliveryState.ENQUEUED,
+            )
+            .values(state=DeliveryState.PUBLISHING, lease_expires_at=now + lease, updated_at=now)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    startable = [job for job in jobs if job.delivery_id in started]
+    if startable:
+        session.execute(
+            insert(PublishAttempt),
+            [
+                {"id": uuid.uuid4(), "delivery_id": job.delivery_id, "number": job.attempt, "started_at": now}
+                for job in startable
+            ],
+        )
+    return startable
+
+
 def begin_attempt(
     session: Session, delivery_id: uuid.UUID, attempt: int, *, now: datetime, lease: timedelta
 ) -> PublishJob | None:
-    """Move the delivery to publishing if it is still the claim this message was sent for.
-
-    Returns None for a stale or repeated message: the caller acknowledges it and does nothing.
-    """
-    started = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == DeliveryState.ENQUEUED,
-            Delivery.attempt == attempt,
-        )
-        .values(state=DeliveryState.PUBLISHING, lease_expires_at=now + lease, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if affected_rows(started) != 1:
-        return None
-    session.add(PublishAttempt(delivery_id=delivery_id, number=attempt, started_at=now))
-    delivery = session.get_one(Delivery, delivery_id)
-    return PublishJob(
-        delivery_id=delivery_id,
-        attempt=attempt,
-        network=delivery.channel.network,
-        account=account_of(delivery.channel),
-        draft=Draft(text=delivery.post.text),
-    )
+    """begin_attempts for one claim: its job, or None for a stale or repeated message."""
+    started = begin_attempts(session, read_claimed(session, [(delivery_id, attempt)]), now=now, lease=lease)
+    return started[0] if started else None
 
 
 def finish_attempt(
@@ -193,7 +285,7 @@ def finish_attempt(
     A late success is recorded even when the attempt was meanwhile marked unknown: it is the evidence
     that state was waiting for.
     """
-    outcome, state, values = _transition(session, job, result, now=now, max_attempts=max_attempts, rng=rng)
+    outcome, state, values = _transition(job, result, now=now, max_attempts=max_attempts, rng=rng)
     session.execute(
         update(PublishAttempt)
         .where(PublishAttempt.delivery_id == job.delivery_id, PublishAttempt.number == job.attempt)
@@ -224,7 +316,6 @@ def finish_attempt(
 
 
 def _transition(
-    session: Session,
     job: PublishJob,
     result: PublishedPost | NetworkError,
     *,
@@ -234,16 +325,7 @@ def _transition(
 ) -> tuple[AttemptOutcome, DeliveryState, dict[str, object]]:
     """What an attempt's result means: its outcome, the delivery's next state, and the columns to set."""
     if isinstance(result, PublishedPost):
-        return (
-            AttemptOutcome.PUBLISHED,
-            DeliveryState.PUBLISHED,
-            {
-                "external_id": result.external_id,
-                "external_url": result.url,
-                "published_at": now,
-                "last_error": None,
-            },
-        )
+        return AttemptOutcome.PUBLISHED, DeliveryState.PUBLISHED, _published(result, now)
     error = _describe(result)
     if isinstance(result, RateLimited):
         # Waiting for the network's reset is not a failure of ours: it does not use up an attempt.
@@ -257,42 +339,46 @@ def _transition(
             },
         )
     if isinstance(result, Transient):
-        failures = 1 + _count_transient_failures(session, job.delivery_id)
-        if failures >= max_attempts:
-            return (
-                AttemptOutcome.TRANSIENT,
-                DeliveryState.FAILED,
-                {
-                    "last_error": f"Gave up after {failures} attempts. Last error: {error}",
-                },
-            )
-        return (
-            AttemptOutcome.TRANSIENT,
-            DeliveryState.SCHEDULED,
-            {
-                "due_at": now + retry_delay(failures, rng or random.Random()),
-                "last_error": error,
-            },
-        )
+        return (AttemptOutcome.TRANSIENT, *_after_failure(job.failures, error, now, max_attempts, rng))
     if isinstance(result, Rejected):
         return AttemptOutcome.REJECTED, DeliveryState.FAILED, {"last_error": error}
     if isinstance(result, AuthExpired):
+        # It waits, due as before: once the channel is reconnected it goes out (or, if too late, is missed).
         return (
             AttemptOutcome.AUTH_EXPIRED,
-            DeliveryState.FAILED,
+            DeliveryState.SCHEDULED,
             {
-                "last_error": f"{error} Reconnect the channel, then retry this delivery.",
+                "last_error": f"{error} Waiting for the channel to be reconnected.",
             },
         )
-    # OutcomeUnknown, and any error we cannot classify: the post may exist. Never guess.
+    # OutcomeUnknown, and any error we cannot classify: the post may exist. Never guess: check first.
     return AttemptOutcome.UNKNOWN, DeliveryState.UNKNOWN, {"last_error": error}
 
 
-def _count_transient_failures(session: Session, delivery_id: uuid.UUID) -> int:
-    query = select(func.count()).where(
-        PublishAttempt.delivery_id == delivery_id, PublishAttempt.outcome == AttemptOutcome.TRANSIENT
-    )
-    return session.scalar(query) or 0
+def _published(post: PublishedPost, published_at: datetime) -> dict[str, object]:
+    return {
+        "external_id": post.external_id,
+        "external_url": post.url,
+        "published_at": published_at,
+        "last_error": None,
+    }
+
+
+def _after_failure(
+    failures_before: int, error: str, now: datetime, max_attempts: int, rng: random.Random | None
+) -> tuple[DeliveryState, dict[str, object]]:
+    """A failure the network says did not publish anything: retry after a backoff, or give up."""
+    failures = failures_before + 1
+    if failures >= max_attempts:
+        return DeliveryState.FAILED, {
+            "failures": failures,
+            "last_error": f"Gave up after {failures} attempts. Last error: {error}",
+        }
+    return DeliveryState.RETRY_WAIT, {
+        "failures": failures,
+        "due_at": now + retry_delay(failures, rng or random.Random()),
+        "last_error": error,
+    }
 
 
 def retry_delay(failures: int, rng: random.Random) -> timedelta:
@@ -303,6 +389,207 @@ def retry_delay(failures: int, rng: random.Random) -> timedelta:
 
 def _describe(error: NetworkError) -> str:
     return str(error) or type(error).__name__
+
+
+@dataclass(frozen=True)
+class ReconcileJob:
+    """A delivery in unknown, and what is needed to ask its network whether the post exists."""
+
+    delivery_id: uuid.UUID
+    attempt: int
+    failures: int
+    network: str
+    account: Account
+    uncertain_since: datetime
+    attempt_started_at: datetime | None
+
+    @property
+    def idempotency_key(self) -> str:
+        return str(self.delivery_id)
+
+
+def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
+    """Deliveries whose outcome is unknown, longest-uncertain first."""
+    query = (
+        select(Delivery, PublishAttempt.started_at)
+        .outerjoin(
+            PublishAttempt,
+            (PublishAttempt.delivery_id == Delivery.id) & (PublishAttempt.number == Delivery.attempt),
+        )
+        .where(Delivery.state == DeliveryState.UNKNOWN)
+        .order_by(Delivery.updated_at)
+        .limit(limit)
+    )
+    return [
+        ReconcileJob(
+            delivery_id=delivery.id,
+            attempt=delivery.attempt,
+            failures=delivery.failures,
+            network=delivery.channel.network,
+            account=account_of(delivery.channel),
+            uncertain_since=delivery.updated_at,
+            attempt_started_at=started_at,
+        )
+        for delivery, started_at in session.execute(query)
+    ]
+
+
+def record_reconciliation(
+    session: Session,
+    job: ReconcileJob,
+    found: PublishedPost | NetworkError | None,
+    *,
+    now: datetime,
+    give_up_after: timedelta,
+    max_attempts: int,
+    rng: random.Random | None = None,
+) -> DeliveryState | None:
+    """Settle an unknown delivery with what its network said. Returns the new state, if it moved.
+
+    Found: published (when it was sent). Not there: the attempt failed, so it is retried like any
+    transient failure. No answer: it stays unknown, until `give_up_after` has passed; then a person decides.
+    """
+    values: dict[str, object]
+    if isinstance(found, PublishedPost):
+        state = DeliveryState.PUBLISHED
+        values = _published(found, job.attempt_started_at or now)
+    elif found is None:
+        state, values = _after_failure(
+            job.failures,
+            "The network has no such post: the uncertain attempt did not publish.",
+            now,
+            max_attempts,
+            rng,
+        )
+    elif now - job.uncertain_since > give_up_after:
+        state = DeliveryState.NEEDS_REVIEW
+        values = {"last_error": f"Could not ask the network whether the post exists: {_describe(found)}"}
+    else:
+        return None
+    return _settle_unknown(session, job, state, values, now)
+
+
+def send_to_review(
+    session: Session, job: ReconcileJob, *, reason: str, now: datetime
+) -> DeliveryState | None:
+    """An unknown delivery its network offers no way to check: never republished automatically."""
+    return _settle_unknown(session, job, DeliveryState.NEEDS_REVIEW, {"last_error": reason}, now)
+
+
+def _settle_unknown(
+    session: Session, job: ReconcileJob, state: DeliveryState, values: dict[str, object], now: datetime
+) -> DeliveryState | None:
+    settled = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == job.delivery_id,
+            Delivery.attempt == job.attempt,
+            Delivery.state == DeliveryState.UNKNOWN,
+        )
+        .values(state=state, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return state if affected_rows(settled) == 1 else None
+
+
+def get_delivery(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.post.workspace_id != workspace_id:
+        raise NotFound("delivery", delivery_id)
+    return delivery
+
+
+RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.CANCELLED})
+RESOLVABLE = frozenset({DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW})
+CANCELLABLE = frozenset(
+    {DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.ENQUEUED, DeliveryState.NEEDS_REVIEW}
+)
+
+
+def retry_delivery(
+    session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID, *, now: datetime
+) -> Delivery:
+    """A person asks for another try of a failed, missed or cancelled delivery: it goes out now."""
+    return _act_for_person(
+        session, workspace_id, delivery_id, "retried", RETRYABLE, now, values=_fresh_start(now)
+    )
+
+
+def republish_delivery(
+    session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID, *, now: datetime
+) -> Delivery:
+    """A person decides an uncertain delivery was not published and sends it again, accepting the risk."""
+    return _act_for_person(
+        session, workspace_id, delivery_id, "republished", RESOLVABLE, now, values=_fresh_start(now)
+    )
+
+
+def mark_published(
+    session: Session,
+    workspace_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    *,
+    url: str,
+    external_id: str | None,
+    now: datetime,
+) -> Delivery:
+    """A person found an uncertain delivery on the network and says where it is."""
+    return _act_for_person(
+        session,
+        workspace_id,
+        delivery_id,
+        "marked published",
+        RESOLVABLE,
+        now,
+        values={"external_url": url, "external_id": external_id, "published_at": now, "last_error": None},
+        state=DeliveryState.PUBLISHED,
+    )
+
+
+def cancel_delivery(
+    session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID, *, now: datetime
+) -> Delivery:
+    """Stop a delivery that has not gone out. One being published, or uncertain, cannot be cancelled."""
+    return _act_for_person(
+        session,
+        workspace_id,
+        delivery_id,
+        "cancelled",
+        CANCELLABLE,
+        now,
+        values={"lease_expires_at": None},
+        state=DeliveryState.CANCELLED,
+    )
+
+
+def _fresh_start(now: datetime) -> dict[str, object]:
+    # Its time becomes now, so the lateness limit does not miss it again, and it gets its attempts back.
+    return {"scheduled_at": now, "due_at": now, "failures": 0, "lease_expires_at": None, "last_error": None}
+
+
+def _act_for_person(
+    session: Session,
+    workspace_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    action: str,
+    allowed: frozenset[DeliveryState],
+    now: datetime,
+    *,
+    values: dict[str, object],
+    state: DeliveryState = DeliveryState.SCHEDULED,
+) -> Delivery:
+    delivery = get_delivery(session, workspace_id, delivery_id)
+    changed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_(allowed))
+        .values(state=state, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(delivery)
+    if affected_rows(changed) != 1:
+        can_be = ", ".join(sorted(allowed))
+        raise Conflict(f"The delivery is {delivery.state}; only one that is {can_be} can be {action}.")
+    return delivery
 
 
 def list_deliveries(

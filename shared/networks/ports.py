@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from shared.config import Settings
+from shared.limits.ports import Rate
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class NetworkInfo:
     display_name: str
     text_limit: int
     metrics: tuple[str, ...]
+    # Whether find_published can tell if an earlier, uncertain attempt made a post. Without it, an
+    # uncertain delivery is never republished automatically: a person decides.
+    can_find_published: bool = True
+    # Posting quotas Crier keeps to, so it never runs into the network's own: per connected account, and
+    # across all accounts of this Crier on the network. None: no limit of Crier's own.
+    account_rate: Rate | None = None
+    network_rate: Rate | None = None
 
 
 @dataclass(frozen=True)

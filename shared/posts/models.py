@@ -19,10 +19,11 @@ class PostState(StrEnum):
     """A post's state as a reader sees it, derived from its deliveries."""
 
     SCHEDULED = "scheduled"  # some delivery has not gone out yet
-    NEEDS_ATTENTION = "needs_attention"  # all are done but one's outcome is unknown: a person must look
+    NEEDS_ATTENTION = "needs_attention"  # a delivery's outcome is uncertain: a person must look
     PUBLISHED = "published"
-    FAILED = "failed"
     PARTIALLY_PUBLISHED = "partially_published"
+    FAILED = "failed"  # nothing went out: failed or missed
+    CANCELLED = "cancelled"
 
 
 class Post(Base):
@@ -41,12 +42,14 @@ class Post(Base):
     @property
     def state(self) -> PostState:
         states = {delivery.state for delivery in self.deliveries}
+        if states & {DeliveryState.NEEDS_REVIEW}:
+            return PostState.NEEDS_ATTENTION
         if states & DeliveryState.in_progress():
             return PostState.SCHEDULED
-        if DeliveryState.UNKNOWN in states:
-            return PostState.NEEDS_ATTENTION
         if states == {DeliveryState.PUBLISHED}:
             return PostState.PUBLISHED
-        if states == {DeliveryState.FAILED}:
-            return PostState.FAILED
-        return PostState.PARTIALLY_PUBLISHED
+        if DeliveryState.PUBLISHED in states:
+            return PostState.PARTIALLY_PUBLISHED
+        if states == {DeliveryState.CANCELLED}:
+            return PostState.CANCELLED
+        return PostState.FAILED

@@ -66,7 +66,8 @@ def schedule_post(
     due_at = scheduled_at or now
     post = Post(workspace_id=workspace_id, text=text, scheduled_at=due_at)
     post.deliveries = [
-        Delivery(channel=channels[channel_id], due_at=due_at, attempts=[]) for channel_id in channel_ids
+        Delivery(channel=channels[channel_id], scheduled_at=due_at, due_at=due_at, attempts=[])
+        for channel_id in channel_ids
     ]
     session.add(post)
     session.flush()

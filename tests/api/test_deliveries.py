@@ -88,7 +88,8 @@ def test_an_unknown_state_is_a_422_naming_the_parameter(workspace_client: FlaskC
     assert response.json["errors"] == [
         {
             "parameter": "state",
-            "detail": "Must be one of: scheduled, enqueued, publishing, published, failed, unknown.",
+            "detail": "Must be one of: scheduled, retry_wait, enqueued, publishing, published, failed, "
+            "unknown, needs_review, cancelled, missed.",
         }
     ]
 

@@ -125,7 +125,7 @@ def test_claim_due_takes_at_most_batch_size_deliveries_oldest_first(services: Se
     ]
 
 
-def test_a_delivery_back_in_scheduled_after_a_retry_is_claimed_under_the_next_attempt_number(
+def test_a_delivery_waiting_to_retry_is_claimed_under_the_next_attempt_number(
     services: Services,
 ) -> None:
     now = utcnow()
@@ -137,7 +137,7 @@ def test_a_delivery_back_in_scheduled_after_a_retry_is_claimed_under_the_next_at
         job = begin_attempt(session, delivery_id, first.attempt, now=now, lease=LEASE)
         assert job is not None
         state = finish_attempt(session, job, Transient("503"), now=now, max_attempts=5)
-    assert state is DeliveryState.SCHEDULED
+    assert state is DeliveryState.RETRY_WAIT
 
     later = now + timedelta(hours=1)
     [second] = claim(services, later)

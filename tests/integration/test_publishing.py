@@ -169,9 +169,10 @@ def test_a_transient_failure_schedules_a_retry_after_a_backoff(scripted: Service
     state = publish_delivery(scripted, claim.delivery_id, claim.attempt)
     after = utcnow()
 
-    assert state is DeliveryState.SCHEDULED
+    assert state is DeliveryState.RETRY_WAIT
     delivery = read_delivery(scripted, claim.delivery_id)
     assert delivery.last_error == "503 Service Unavailable"
+    assert delivery.failures == 1
     # The first retry waits 5 s, jittered by ±50 %.
     assert before + timedelta(seconds=2.5) <= delivery.due_at <= after + timedelta(seconds=7.5)
     [attempt] = delivery.attempts
@@ -196,7 +197,7 @@ def test_transient_failures_fail_the_delivery_after_max_publish_attempts(scripte
     outcomes = [claim_and_publish(scripted) for _ in range(max_attempts)]
 
     states = [state for _, state in outcomes]
-    assert states == [DeliveryState.SCHEDULED] * (max_attempts - 1) + [DeliveryState.FAILED]
+    assert states == [DeliveryState.RETRY_WAIT] * (max_attempts - 1) + [DeliveryState.FAILED]
     delivery_id = outcomes[0][0].delivery_id
     delivery = read_delivery(scripted, delivery_id)
     assert (
@@ -257,7 +258,7 @@ def test_rate_limits_do_not_use_up_publish_attempts(scripted: Services) -> None:
     transient = [claim_and_publish(scripted) for _ in range(max_attempts)]
 
     assert [state for _, state in rate_limited] == [DeliveryState.SCHEDULED] * (max_attempts + 2)
-    assert [state for _, state in transient] == [DeliveryState.SCHEDULED] * (max_attempts - 1) + [
+    assert [state for _, state in transient] == [DeliveryState.RETRY_WAIT] * (max_attempts - 1) + [
         DeliveryState.FAILED
     ]
     delivery_id = rate_limited[0][0].delivery_id
@@ -290,7 +291,7 @@ def test_a_rejection_fails_the_delivery_at_once_and_keeps_the_networks_reason(sc
     assert_never_retried(scripted, claim.delivery_id, DeliveryState.FAILED)
 
 
-def test_expired_credentials_fail_the_delivery_and_hold_the_channels_other_deliveries(
+def test_expired_credentials_hold_the_channels_deliveries_until_it_is_reconnected(
     scripted: Services,
 ) -> None:
     now = utcnow()
@@ -306,18 +307,24 @@ def test_expired_credentials_fail_the_delivery_and_hold_the_channels_other_deliv
     claim, state = claim_and_publish(scripted)
 
     assert claim.delivery_id == first.deliveries[0].id
-    assert state is DeliveryState.FAILED
+    assert state is DeliveryState.SCHEDULED
     delivery = read_delivery(scripted, claim.delivery_id)
-    assert (
-        delivery.last_error == "401 The token was revoked. Reconnect the channel, then retry this delivery."
-    )
+    assert delivery.last_error == "401 The token was revoked. Waiting for the channel to be reconnected."
+    assert delivery.due_at == first.scheduled_at
+    assert delivery.failures == 0
     assert [a.outcome for a in delivery.attempts] == [AttemptOutcome.AUTH_EXPIRED]
     assert read_channel(scripted, expired.id).state is ChannelState.NEEDS_REAUTH
     assert read_channel(scripted, healthy.id).state is ChannelState.ACTIVE
+    later = now + timedelta(minutes=3)
     with scripted.sessions.begin() as session:
-        claims = claim_due(session, now=now + FAR_FUTURE, lookahead=timedelta(0), batch_size=100, lease=LEASE)
+        claims = claim_due(session, now=later, lookahead=timedelta(0), batch_size=100, lease=LEASE)
     assert [c.delivery_id for c in claims] == [elsewhere.deliveries[0].id]
     assert read_delivery(scripted, waiting.deliveries[0].id).state is DeliveryState.SCHEDULED
+
+    with scripted.sessions.begin() as session:
+        session.execute(update(Channel).where(Channel.id == expired.id).values(state=ChannelState.ACTIVE))
+        resumed = claim_due(session, now=later, lookahead=timedelta(0), batch_size=100, lease=LEASE)
+    assert [c.delivery_id for c in resumed] == [first.deliveries[0].id, waiting.deliveries[0].id]
 
 
 @pytest.mark.parametrize(
@@ -359,7 +366,7 @@ def test_a_worker_without_the_channels_network_leaves_the_delivery_for_a_retry(
 
     claim, state = claim_and_publish(services)  # this worker has only the sandbox installed
 
-    assert state is DeliveryState.SCHEDULED
+    assert state is DeliveryState.RETRY_WAIT
     delivery = read_delivery(services, claim.delivery_id)
     assert delivery.last_error is not None
     assert delivery.last_error.startswith("No network named 'scripted' is installed.")

@@ -15,7 +15,7 @@ from services.worker.app import celery_app
 from shared.bootstrap import Services
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
-from shared.task_names import COLLECT_DUE_METRICS, PUBLISH_DELIVERY
+from shared.task_names import COLLECT_DUE_METRICS, PUBLISH_DELIVERIES
 from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
@@ -28,8 +28,11 @@ class FrozenClock:
         return self.now
 
 
-def publish_messages(queue: RecordingTaskQueue) -> list[dict[str, Any]]:
-    return [task.kwargs for task in queue.sent if task.name == PUBLISH_DELIVERY]
+def published_claims(queue: RecordingTaskQueue) -> list[list[Any]]:
+    """Every [delivery id, claim number] sent, across publish messages, in order."""
+    return [
+        claim for task in queue.sent if task.name == PUBLISH_DELIVERIES for claim in task.kwargs["claims"]
+    ]
 
 
 def test_a_due_delivery_is_sent_once_with_its_claim_number(
@@ -44,7 +47,7 @@ def test_a_due_delivery_is_sent_once_with_its_claim_number(
 
     delivery = post.deliveries[0]
     assert (first.claimed, second.claimed) == (1, 0)
-    assert publish_messages(task_queue) == [{"delivery_id": str(delivery.id), "attempt": 1}]
+    assert published_claims(task_queue) == [[str(delivery.id), 1]]
     assert read_delivery(services, delivery.id).state is DeliveryState.ENQUEUED
 
 
@@ -52,10 +55,11 @@ def test_the_message_is_sent_only_after_the_claim_is_committed(services: Service
     seen_states: list[DeliveryState] = []
 
     class CheckingQueue(RecordingTaskQueue):
-        def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
+        def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
             # A separate session sees only committed data.
-            seen_states.append(read_delivery(services, uuid.UUID(kwargs["delivery_id"])).state)
-            super().send(task_name, kwargs, eta=eta)
+            for delivery_id, _ in kwargs["claims"]:
+                seen_states.append(read_delivery(services, uuid.UUID(delivery_id)).state)
+            super().send(task_name, kwargs)
 
     checking = Services(**{**services.__dict__, "tasks": CheckingQueue()})
     workspace, _ = make_workspace(checking)
@@ -66,7 +70,7 @@ def test_the_message_is_sent_only_after_the_claim_is_committed(services: Service
     assert seen_states == [DeliveryState.ENQUEUED]
 
 
-def test_a_delivery_due_within_the_lookahead_is_sent_to_start_at_its_time(
+def test_a_delivery_due_within_the_lookahead_is_claimed_now_so_it_can_start_at_its_time(
     services: Services, task_queue: RecordingTaskQueue
 ):
     now = utcnow()
@@ -78,9 +82,36 @@ def test_a_delivery_due_within_the_lookahead_is_sent_to_start_at_its_time(
     report = Dispatcher(services, jobs=[], clock=FrozenClock(now)).tick()
 
     assert report.claimed == 1
-    [sent] = task_queue.sent
-    assert sent.kwargs["delivery_id"] == str(soon.deliveries[0].id)
-    assert sent.eta == soon.scheduled_at
+    assert published_claims(task_queue) == [[str(soon.deliveries[0].id), 1]]
+
+
+def test_a_burst_is_sent_in_messages_of_the_batch_size(services: Services, task_queue: RecordingTaskQueue):
+    workspace, _ = make_workspace(services)
+    channel = make_channel(services, workspace)
+    for number in range(45):
+        make_post(services, workspace, [channel], text=f"post {number}")
+
+    Dispatcher(services, jobs=[]).tick()
+
+    assert [len(task.kwargs["claims"]) for task in task_queue.sent] == [20, 20, 5]
+    assert len({claim[0] for claim in published_claims(task_queue)}) == 45
+
+
+def test_a_delivery_that_comes_due_too_late_is_marked_missed_not_sent(
+    services: Services, task_queue: RecordingTaskQueue
+):
+    now = utcnow()
+    workspace, _ = make_workspace(services)
+    post = make_post(services, workspace, [make_channel(services, workspace)], scheduled_at=now)
+    lateness = timedelta(seconds=services.settings.max_lateness_seconds)
+
+    report = Dispatcher(services, jobs=[], clock=FrozenClock(now + lateness + timedelta(seconds=1))).tick()
+
+    delivery = read_delivery(services, post.deliveries[0].id)
+    assert (report.missed, report.claimed) == (1, 0)
+    assert delivery.state is DeliveryState.MISSED
+    assert delivery.last_error == "Not published: it could not go out within 0:30:00 of its time."
+    assert task_queue.sent == []
 
 
 def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires(
@@ -93,7 +124,7 @@ def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires
     dispatcher = Dispatcher(services, jobs=[], clock=clock)
 
     class BrokenQueue(RecordingTaskQueue):
-        def send(self, task_name: str, kwargs: dict[str, Any], *, eta: datetime | None = None) -> None:
+        def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
             raise ConnectionError("broker unreachable")
 
     broken = Dispatcher(Services(**{**services.__dict__, "tasks": BrokenQueue()}), jobs=[], clock=clock)
@@ -105,7 +136,7 @@ def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires
     report = dispatcher.tick()
 
     assert report.reclaimed == 1
-    assert publish_messages(task_queue) == [{"delivery_id": str(post.deliveries[0].id), "attempt": 2}]
+    assert published_claims(task_queue) == [[str(post.deliveries[0].id), 2]]
 
 
 def test_a_periodic_job_runs_once_per_interval_across_replicas(
@@ -159,7 +190,7 @@ def test_a_full_batch_is_followed_at_once_by_another_tick(services: Services, ta
     dispatcher.run(stop)
 
     assert ticks == [2, 2, 1]
-    assert len(publish_messages(task_queue)) == 5
+    assert len(published_claims(task_queue)) == 5
 
 
 @pytest.mark.parametrize("state", [DeliveryState.PUBLISHING])
@@ -183,4 +214,4 @@ def test_an_attempt_that_outlives_its_lease_is_reported_unknown_not_retried(
 
     assert report.expired == 1
     assert read_delivery(services, delivery_id).state is DeliveryState.UNKNOWN
-    assert len(publish_messages(task_queue)) == 1
+    assert len(published_claims(task_queue)) == 1

@@ -7,19 +7,31 @@ import pytest
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.posts.models import Post, PostState
 
+S = DeliveryState
+
 
 @pytest.mark.parametrize(
     ("states", "expected"),
     [
-        ([DeliveryState.SCHEDULED, DeliveryState.PUBLISHED], PostState.SCHEDULED),
-        ([DeliveryState.PUBLISHING, DeliveryState.UNKNOWN], PostState.SCHEDULED),
-        ([DeliveryState.UNKNOWN, DeliveryState.PUBLISHED], PostState.NEEDS_ATTENTION),
-        ([DeliveryState.PUBLISHED, DeliveryState.PUBLISHED], PostState.PUBLISHED),
-        ([DeliveryState.FAILED, DeliveryState.FAILED], PostState.FAILED),
-        ([DeliveryState.PUBLISHED, DeliveryState.FAILED], PostState.PARTIALLY_PUBLISHED),
+        ([S.SCHEDULED, S.PUBLISHED], PostState.SCHEDULED),
+        ([S.RETRY_WAIT, S.PUBLISHED], PostState.SCHEDULED),
+        ([S.UNKNOWN, S.PUBLISHED], PostState.SCHEDULED),
+        ([S.NEEDS_REVIEW, S.SCHEDULED], PostState.NEEDS_ATTENTION),
+        ([S.NEEDS_REVIEW, S.PUBLISHED], PostState.NEEDS_ATTENTION),
+        ([S.PUBLISHED, S.PUBLISHED], PostState.PUBLISHED),
+        ([S.PUBLISHED, S.MISSED], PostState.PARTIALLY_PUBLISHED),
+        ([S.PUBLISHED, S.FAILED], PostState.PARTIALLY_PUBLISHED),
+        ([S.FAILED, S.MISSED], PostState.FAILED),
+        ([S.CANCELLED, S.FAILED], PostState.FAILED),
+        ([S.CANCELLED, S.CANCELLED], PostState.CANCELLED),
     ],
 )
 def test_a_posts_state_follows_from_its_deliveries(states: list[DeliveryState], expected: PostState):
     post = Post(text="t", deliveries=[Delivery(state=state) for state in states])
 
     assert post.state is expected
+
+
+def test_every_delivery_state_is_either_in_progress_or_final():
+    assert DeliveryState.in_progress() | DeliveryState.final() == set(DeliveryState)
+    assert not DeliveryState.in_progress() & DeliveryState.final()

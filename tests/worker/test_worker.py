@@ -20,7 +20,7 @@ from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.services import claim_due
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox import SandboxNetwork
-from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERY
+from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES
 from shared.taskqueue import CeleryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
@@ -65,7 +65,7 @@ def test_the_worker_is_configured_to_lose_no_message_and_hoard_none(broker_setti
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
-    assert {queue.name for queue in conf.task_queues} == {"publish", "metrics"}
+    assert {queue.name for queue in conf.task_queues} == {"publish", "metrics", "housekeeping"}
 
 
 def test_a_publish_message_sent_by_name_is_published_by_the_worker(
@@ -75,9 +75,7 @@ def test_a_publish_message_sent_by_name_is_published_by_the_worker(
     post = make_post(services, workspace, [make_channel(services, workspace)])
     [(delivery_id, attempt)] = claim_all(services)
 
-    CeleryTaskQueue(broker_settings).send(
-        PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt}
-    )
+    CeleryTaskQueue(broker_settings).send(PUBLISH_DELIVERIES, {"claims": [[str(delivery_id), attempt]]})
 
     wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
     network = services.networks.get("sandbox")
@@ -94,7 +92,7 @@ def test_a_message_delivered_twice_publishes_once(
     sender = CeleryTaskQueue(broker_settings)
 
     for _ in range(3):
-        sender.send(PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt})
+        sender.send(PUBLISH_DELIVERIES, {"claims": [[str(delivery_id), attempt]]})
 
     wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
     time.sleep(0.5)  # let the repeated messages be processed, too
@@ -113,7 +111,7 @@ def test_a_message_with_fields_added_by_a_newer_sender_is_still_handled(
     [(delivery_id, attempt)] = claim_all(services)
 
     CeleryTaskQueue(broker_settings).send(
-        PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt, "priority_hint": "high"}
+        PUBLISH_DELIVERIES, {"claims": [[str(delivery_id), attempt]], "priority_hint": "high"}
     )
 
     wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
@@ -126,7 +124,7 @@ def test_metrics_for_a_post_are_collected_on_request(
     post = make_post(services, workspace, [make_channel(services, workspace)])
     [(delivery_id, attempt)] = claim_all(services)
     sender = CeleryTaskQueue(broker_settings)
-    sender.send(PUBLISH_DELIVERY, {"delivery_id": str(delivery_id), "attempt": attempt})
+    sender.send(PUBLISH_DELIVERIES, {"claims": [[str(delivery_id), attempt]]})
     wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
 
     sender.send(COLLECT_POST_METRICS, {"post_id": str(post.id)})
