@@ -12,7 +12,7 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import CrierError, InvalidInput, NotFound, Unauthenticated
+from shared.errors import Conflict, CrierError, InvalidInput, NotFound, Unauthenticated
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -22,6 +22,7 @@ BODY_LOCATIONS = frozenset({"json", "form", "json_or_form"})
 # The most specific class wins; any other CrierError is the client's mistake, so 400.
 STATUS_OF_ERROR: dict[type[CrierError], int] = {
     NotFound: 404,
+    Conflict: 409,
     InvalidInput: 422,
     Unauthenticated: 401,
 }

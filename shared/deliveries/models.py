@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, created_timestamp, utcnow, uuid_pk
@@ -52,6 +52,10 @@ class AttemptOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+# The waiting states, as SQL for the partial indexes (which must spell their predicate out).
+WAITING_SQL = "state IN ('scheduled', 'retry_wait')"
+
+
 def _enum_column(enum: type[StrEnum]) -> Enum:
     return Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
@@ -60,8 +64,23 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("post_id", "channel_id"),
-        # The scheduler's claim reads exactly this: the oldest due rows in one state.
-        Index("ix_deliveries_state_due_at", "state", "due_at"),
+        # The scheduler reads these every tick. Partial indexes over the waiting rows keep each read
+        # proportional to what it returns: with `state IN (…)` on a (state, due_at) index, PostgreSQL
+        # sorted every due row for each batch of a burst (claims fell from 45k/s to 12k/s at 100k due).
+        Index(
+            "ix_deliveries_waiting_due_at",
+            "due_at",
+            postgresql_where=text(WAITING_SQL),
+            sqlite_where=text(WAITING_SQL),
+        ),
+        Index(
+            "ix_deliveries_waiting_scheduled_at",
+            "scheduled_at",
+            postgresql_where=text(WAITING_SQL),
+            sqlite_where=text(WAITING_SQL),
+        ),
+        # The lease sweeps: enqueued and publishing rows whose lease ran out.
+        Index("ix_deliveries_state_lease_expires_at", "state", "lease_expires_at"),
     )
 
     id: Mapped[uuid_pk]

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, insert, select, tuple_, update
+from sqlalchemy import Select, Update, Uuid, any_, cast, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
 from shared.channels.models import Channel, ChannelState
@@ -122,8 +123,7 @@ def claim_due(
         .with_for_update(of=Delivery, skip_locked=True)
     )
     claimed = session.execute(
-        _locked_batch_update(due)
-        .where(Delivery.state.in_(DeliveryState.waiting()))
+        _locked_batch_update(session, due)
         .values(
             state=DeliveryState.ENQUEUED,
             attempt=Delivery.attempt + 1,
@@ -144,28 +144,36 @@ def reclaim_lost(session: Session, *, now: datetime, batch_size: int, lease: tim
     expired = (
         select(Delivery.id)
         .where(Delivery.state == DeliveryState.ENQUEUED, Delivery.lease_expires_at < now)
-        .order_by(Delivery.due_at)
+        .order_by(Delivery.lease_expires_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
     )
     reclaimed = session.execute(
-        _locked_batch_update(expired)
-        .where(Delivery.state == DeliveryState.ENQUEUED)
+        _locked_batch_update(session, expired)
         .values(attempt=Delivery.attempt + 1, lease_expires_at=now + lease, updated_at=now)
         .returning(Delivery.id, Delivery.attempt, Delivery.due_at)
     ).all()
     return [Claim(*row) for row in reclaimed]
 
 
-def _locked_batch_update(batch: Select[Any]) -> Update:
-    """An UPDATE of exactly the rows `batch` selects and locks.
+def _locked_batch_update(session: Session, batch: Select[Any]) -> Update:
+    """An UPDATE of exactly the rows `batch` selects (and, on PostgreSQL, locks), found by their keys.
 
-    The batch is a MATERIALIZED common table expression joined with UPDATE … FROM, not `id IN (subquery)`:
-    PostgreSQL may run an IN-subquery more than once, and with SKIP LOCKED each run can pick other rows,
-    so one statement could claim more than its LIMIT (seen here: 5 rows claimed with a limit of 2).
+    On PostgreSQL the batch's ids are gathered into one array by an uncorrelated subquery, which runs once:
+    with `id IN (subquery)` the planner may run the subquery more than once, and under SKIP LOCKED each run
+    can pick other rows, so one statement claimed more than its LIMIT (seen here: 5 rows with a limit of
+    2); joined as a common table expression, it hashed the whole table for every batch instead. The UPDATE
+    repeats none of the batch's conditions: its rows are locked (on SQLite the whole database is), so
+    they still hold.
     """
-    locked = batch.cte("batch").prefix_with("MATERIALIZED", dialect="postgresql")
-    return update(Delivery).where(Delivery.id == locked.c.id).execution_options(synchronize_session=False)
+    if session.get_bind().dialect.name == "postgresql":
+        locked = batch.subquery("batch")
+        # The cast makes it `= ANY(array)`, not `= ANY(subquery)`, which is the IN-subquery again.
+        ids = cast(select(func.array_agg(locked.c.id)).scalar_subquery(), ARRAY(Uuid))
+        matches = Delivery.id == any_(ids)
+    else:
+        matches = Delivery.id.in_(batch.scalar_subquery())
+    return update(Delivery).where(matches).execution_options(synchronize_session=False)
 
 
 def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
@@ -501,9 +509,9 @@ def get_delivery(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UU
 
 RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.CANCELLED})
 RESOLVABLE = frozenset({DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW})
-CANCELLABLE = frozenset(
-    {DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.ENQUEUED, DeliveryState.NEEDS_REVIEW}
-)
+# Not needs_review: a person settles that with resolve (mark published, or republish), saying what they
+# know; a cancel followed by a retry would republish without anyone having said it is not out there.
+CANCELLABLE = frozenset({DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.ENQUEUED})
 
 
 def retry_delivery(
@@ -541,7 +549,13 @@ def mark_published(
         "marked published",
         RESOLVABLE,
         now,
-        values={"external_url": url, "external_id": external_id, "published_at": now, "last_error": None},
+        values={
+            "external_url": url,
+            "external_id": external_id,
+            "published_at": now,
+            "last_error": None,
+            "lease_expires_at": None,
+        },
         state=DeliveryState.PUBLISHED,
     )
 

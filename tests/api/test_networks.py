@@ -2,7 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+from importlib.metadata import EntryPoint
+
+import pytest
 from flask.testing import FlaskClient
+
+from services.api.app import create_app
+from shared.bootstrap import Services, bootstrap
+from shared.config import Settings
+from shared.limits.ports import Rate
+from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
+from shared.networks.sandbox import SandboxNetwork
+from shared.workspaces.models import Workspace
+from tests.conftest import RecordingTaskQueue
+
+
+class QuotaNetwork(SandboxNetwork):
+    """The sandbox under another name, with what a real network may lack or set: no lookup, quotas."""
+
+    info = replace(
+        SandboxNetwork.info,
+        name="quota",
+        display_name="Quota",
+        can_find_published=False,
+        account_rate=Rate(burst=300, per_second=0.5),
+        network_rate=Rate(burst=10, per_second=2.5),
+    )
+
+
+QUOTA_ENTRY = EntryPoint(
+    name="quota", value="tests.api.test_networks:QuotaNetwork.from_settings", group=ENTRY_POINT_GROUP
+)
+
+
+@pytest.fixture
+def quota_client(
+    services: Services,
+    settings: Settings,
+    task_queue: RecordingTaskQueue,
+    workspace_and_token: tuple[Workspace, str],
+) -> Iterator[FlaskClient]:
+    """A client of an API whose only network is QuotaNetwork, loaded through a real entry point."""
+    quota_services = bootstrap(settings, tasks=task_queue, networks=NetworkRegistry(settings, [QUOTA_ENTRY]))
+    client = create_app(services=quota_services).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {workspace_and_token[1]}"
+    yield client
+    quota_services.engine.dispose()
 
 
 def test_the_installed_networks_are_listed_with_what_each_allows(workspace_client: FlaskClient) -> None:
@@ -16,6 +63,22 @@ def test_the_installed_networks_are_listed_with_what_each_allows(workspace_clien
                 "display_name": "Sandbox",
                 "text_limit": 500,
                 "metrics": ["likes", "reposts", "replies", "quotes", "views"],
+                "can_find_published": True,
+                "account_rate": None,
+                "network_rate": None,
             }
         ]
     }
+
+
+def test_a_network_shows_the_posting_limits_crier_keeps_to_and_whether_it_can_find_a_post(
+    quota_client: FlaskClient,
+) -> None:
+    response = quota_client.get("/v1/networks")
+
+    assert response.status_code == 200
+    [network] = response.json["items"]
+    assert network["name"] == "quota"
+    assert network["can_find_published"] is False
+    assert network["account_rate"] == {"burst": 300, "per_second": 0.5}
+    assert network["network_rate"] == {"burst": 10, "per_second": 2.5}

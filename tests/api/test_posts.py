@@ -58,10 +58,12 @@ def test_a_post_without_a_time_is_due_now_with_one_delivery_per_channel(
     assert [delivery["channel_id"] for delivery in body["deliveries"]] == [str(channel.id), str(second.id)]
     delivery = body["deliveries"][0]
     assert set(delivery) == {
-        "id", "channel_id", "network", "state", "due_at", "published_at", "url", "error", "attempts"
+        "id", "channel_id", "network", "state", "scheduled_at", "due_at", "published_at", "url", "error",
+        "attempts",
     }  # fmt: skip
     assert delivery["network"] == "sandbox"
     assert delivery["state"] == "scheduled"
+    assert delivery["scheduled_at"] == body["scheduled_at"]
     assert delivery["due_at"] == body["scheduled_at"]
     assert delivery["published_at"] is None
     assert delivery["url"] is None

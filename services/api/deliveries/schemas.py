@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from enum import StrEnum
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.api.fields import UTCDateTime
-from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
 
 
 class DeliverySchema(Schema):
@@ -13,7 +16,16 @@ class DeliverySchema(Schema):
     channel_id = fields.UUID()
     network = fields.String(attribute="channel.network", metadata={"example": "sandbox"})
     state = fields.Enum(DeliveryState, by_value=fields.String)
-    due_at = UTCDateTime()
+    scheduled_at = UTCDateTime(
+        metadata={
+            "description": "When it is meant to go out: the post's time, or when a person last sent it again."
+        }
+    )
+    due_at = UTCDateTime(
+        metadata={
+            "description": "When it is next acted on: its time, a retry's backoff or a rate limit's end."
+        }
+    )
     published_at = UTCDateTime(allow_none=True)
     url = fields.String(
         attribute="external_url", allow_none=True, metadata={"example": "https://sandbox.invalid/@acme/1f3c"}
@@ -42,3 +54,95 @@ class DeliveryQuerySchema(Schema):
         DeliveryState, by_value=fields.String, metadata={"description": "Only deliveries in this state."}
     )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class PublishAttemptSchema(Schema):
+    """One call to the network: recorded before the call, finished when the network answered."""
+
+    number = fields.Integer(metadata={"description": "The claim it was made under, from 1.", "example": 1})
+    started_at = UTCDateTime()
+    finished_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Null while the call is under way, or if it never reported."},
+    )
+    outcome = fields.Enum(AttemptOutcome, by_value=fields.String, allow_none=True)
+    error = fields.String(
+        allow_none=True, metadata={"description": "What the network answered, if not a post."}
+    )
+
+
+class DeliveryDetailSchema(DeliveryListItemSchema):
+    """A delivery read on its own: every attempt, and how late it went out."""
+
+    failures = fields.Integer(
+        metadata={
+            "description": "Transient failures since it was scheduled or last sent again; at the "
+            "configured maximum it fails for good."
+        }
+    )
+    # Replaces the list views' count: read on its own, a delivery shows what each attempt met.
+    attempts = fields.List(  # type: ignore[assignment]
+        fields.Nested(PublishAttemptSchema),
+        metadata={"description": "Every call to the network, oldest first."},
+    )
+    late_by_seconds = fields.Method(
+        "measure_lateness",
+        metadata={
+            "type": "number",
+            "nullable": True,
+            "description": "How long after its time it went out, in seconds (negative if early); "
+            "null until it is published.",
+            "example": 0.42,
+        },
+    )
+
+    def measure_lateness(self, delivery: Delivery) -> float | None:
+        if delivery.state is not DeliveryState.PUBLISHED or delivery.published_at is None:
+            return None
+        return (delivery.published_at - delivery.scheduled_at).total_seconds()
+
+
+class Resolution(StrEnum):
+    """What a person found out about a delivery whose outcome was uncertain."""
+
+    PUBLISHED = "published"  # it is on the network: record where
+    REPUBLISH = "republish"  # it is not: send it again
+
+
+class ResolveSchema(Schema):
+    outcome = fields.Enum(
+        Resolution,
+        by_value=fields.String,
+        required=True,
+        metadata={"description": "published: it is on the network. republish: it is not; send it again."},
+    )
+    url = fields.Url(
+        schemes={"http", "https"},
+        error_messages={"invalid": "Not a valid http or https URL."},
+        metadata={
+            "description": "Where the post is. Required with published, refused with republish.",
+            "example": "https://sandbox.invalid/@acme/1f3c",
+        },
+    )
+    external_id = fields.String(
+        validate=validate.Length(min=1, max=255),
+        metadata={
+            "description": "The network's id of the post, if known. Only with published.",
+            "example": "1f3c",
+        },
+    )
+
+    @validates_schema
+    def check_fields_fit_the_outcome(self, data: dict[str, Any], **_: Any) -> None:
+        # Runs only once every field is valid, so `outcome` is there. A URL sent with republish would
+        # read as recorded and then be dropped: it is refused instead.
+        if data["outcome"] is Resolution.PUBLISHED and "url" not in data:
+            raise ValidationError("Say where the post is: a published outcome needs its URL.", "url")
+        if data["outcome"] is Resolution.REPUBLISH:
+            errors = {
+                name: [f"Only a published outcome takes {name}."]
+                for name in ("url", "external_id")
+                if name in data
+            }
+            if errors:
+                raise ValidationError(errors)

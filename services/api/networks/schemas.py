@@ -5,11 +5,36 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 
+class RateSchema(Schema):
+    """A token bucket: up to `burst` posts at once, refilled at `per_second`."""
+
+    burst = fields.Integer(metadata={"example": 2})
+    per_second = fields.Float(metadata={"example": 0.0333})
+
+
 class NetworkSchema(Schema):
     name = fields.String(metadata={"example": "sandbox"})
     display_name = fields.String(metadata={"example": "Sandbox"})
     text_limit = fields.Integer(metadata={"description": "In graphemes.", "example": 500})
     metrics = fields.List(fields.String(), metadata={"example": ["likes", "reposts", "views"]})
+    can_find_published = fields.Boolean(
+        metadata={
+            "description": "Whether Crier can ask the network if an uncertain attempt made the post. "
+            "If not, a person settles each uncertain delivery."
+        }
+    )
+    account_rate = fields.Nested(
+        RateSchema,
+        allow_none=True,
+        metadata={"description": "The posting limit Crier keeps to per channel; null: none of its own."},
+    )
+    network_rate = fields.Nested(
+        RateSchema,
+        allow_none=True,
+        metadata={
+            "description": "The posting limit Crier keeps to across all channels; null: none of its own."
+        },
+    )
 
 
 class NetworkListSchema(Schema):
