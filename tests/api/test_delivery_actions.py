@@ -24,8 +24,7 @@ A_POST_URL = "https://sandbox.invalid/@acme/found-by-hand"
 ONLY_CANCELLABLE = "only one that is enqueued, retry_wait, scheduled can be cancelled."
 
 NOT_CANCELLABLE = sorted(
-    set(DeliveryState)
-    - {DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.ENQUEUED}
+    set(DeliveryState) - {DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.ENQUEUED}
 )
 
 
