@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -24,6 +25,8 @@ class Services:
     tasks: TaskQueue
     networks: NetworkRegistry
     limits: RateLimiter
+    # Threads for network calls, shared by every publish in the process; started only when first used.
+    network_calls: ThreadPoolExecutor
 
 
 def bootstrap(
@@ -46,4 +49,5 @@ def bootstrap(
         tasks=tasks if tasks is not None else CeleryTaskQueue(settings),
         networks=networks if networks is not None else NetworkRegistry(settings),
         limits=limits if limits is not None else create_rate_limiter(settings, sessions),
+        network_calls=ThreadPoolExecutor(settings.network_call_threads, thread_name_prefix="crier-network"),
     )

@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     publish_batch_size: int = Field(
         default=20, gt=0, description="Deliveries per publish message: fewer messages in a burst."
     )
-    network_calls_per_batch: int = Field(
-        default=20, gt=0, description="Network calls one publish message makes at once."
+    network_call_threads: int = Field(
+        default=64, gt=0, description="Network calls one worker process makes at once."
     )
     reconcile_interval_seconds: float = Field(
         default=10, gt=0, description="How often deliveries in `unknown` are checked with their network."

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
@@ -106,6 +106,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 def affected_rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE matched: how a compare-and-set tells whether it won."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table, typed as one (mapped classes declare `__table__` as a FromClause)."""
+    return cast(Table, model.__table__)
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

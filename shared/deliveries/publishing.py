@@ -11,7 +11,6 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from shared.bootstrap import Services
@@ -22,7 +21,7 @@ from shared.deliveries.services import (
     ReconcileJob,
     begin_attempts,
     defer,
-    finish_attempt,
+    finish_attempts,
     read_claimed,
     record_reconciliation,
     send_to_review,
@@ -41,32 +40,34 @@ def publish_deliveries(
 ) -> dict[uuid.UUID, DeliveryState | None]:
     """Attempt each claimed delivery once; the new state of each, or None for a stale claim.
 
-    The calls run side by side (up to network_calls_per_batch), each waiting for its delivery's due time:
-    deliveries are claimed up to a second early so that they go out on the second.
+    A claim Crier's own rate limit holds back is scheduled again, not attempted. The calls run side by side
+    on the process's network threads, each waiting for its delivery's due time: deliveries are claimed up
+    to a second early so that they go out on the second.
     """
     settings = services.settings
     with services.sessions.begin() as session:
         claimed = read_claimed(session, claims)
     # Outside any transaction: the database limiter runs transactions of its own.
     allowed, deferred = _within_limits(services, claimed)
+    outcomes: dict[uuid.UUID, DeliveryState | None] = dict.fromkeys((claim[0] for claim in claims), None)
     with services.sessions.begin() as session:
         now = utcnow()
         for job, wait, reason in deferred:
-            defer(session, job, until=now + timedelta(seconds=wait), reason=reason, now=now)
+            if defer(session, job, until=now + timedelta(seconds=wait), reason=reason, now=now):
+                outcomes[job.delivery_id] = DeliveryState.SCHEDULED
         jobs = begin_attempts(
             session, allowed, now=now, lease=timedelta(seconds=settings.publish_lease_seconds)
         )
-    outcomes: dict[uuid.UUID, DeliveryState | None] = dict.fromkeys((claim[0] for claim in claims), None)
     if not jobs:
         return outcomes
-    with ThreadPoolExecutor(max_workers=min(len(jobs), settings.network_calls_per_batch)) as calls:
-        results = list(calls.map(lambda job: _call_network(services, job), jobs))
+    results = list(services.network_calls.map(lambda job: _call_network(services, job), jobs))
     with services.sessions.begin() as session:
-        now = utcnow()
-        for job, result in zip(jobs, results, strict=True):
-            outcomes[job.delivery_id] = finish_attempt(
-                session, job, result, now=now, max_attempts=settings.max_publish_attempts
-            )
+        outcomes |= finish_attempts(
+            session,
+            list(zip(jobs, results, strict=True)),
+            now=utcnow(),
+            max_attempts=settings.max_publish_attempts,
+        )
     return outcomes
 
 

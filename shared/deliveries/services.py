@@ -25,13 +25,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, Uuid, any_, cast, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    String,
+    Text,
+    Update,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
-from shared.db import affected_rows
+from shared.db import UTCDateTime, affected_rows, table_of
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
 from shared.errors import Conflict, NotFound
 from shared.networks.ports import (
@@ -198,8 +212,11 @@ def read_claimed(session: Session, claims: Sequence[tuple[uuid.UUID, int]]) -> l
     """The claimed deliveries still enqueued under these claim numbers; stale claims are left out."""
     if not claims:
         return []
-    query = select(Delivery).where(
-        tuple_(Delivery.id, Delivery.attempt).in_(claims), Delivery.state == DeliveryState.ENQUEUED
+    query = (
+        select(Delivery)
+        .where(tuple_(Delivery.id, Delivery.attempt).in_(claims), Delivery.state == DeliveryState.ENQUEUED)
+        # Oldest first, so a rate limit lets a channel's earliest posts through and holds back the later.
+        .order_by(Delivery.due_at, Delivery.id)
     )
     return [
         PublishJob(
@@ -279,6 +296,93 @@ def begin_attempt(
     return started[0] if started else None
 
 
+_deliveries = table_of(Delivery)
+_attempts = table_of(PublishAttempt)
+
+# Built once: finishing is the hot path of publishing, and building the statements per delivery cost more
+# than running them. Columns an outcome does not change are passed their current values (coalesce keeps
+# what a failure does not know).
+_FINISH_ATTEMPTS = (
+    update(_attempts)
+    .where(_attempts.c.delivery_id == bindparam("b_delivery_id"), _attempts.c.number == bindparam("b_number"))
+    .values(finished_at=bindparam("b_now"), outcome=bindparam("b_outcome"), error=bindparam("b_error"))
+)
+_FINISH_DELIVERY = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == bindparam("b_delivery_id"),
+        _deliveries.c.attempt == bindparam("b_number"),
+        # A late success is recorded even when the attempt was meanwhile marked unknown: it is the
+        # evidence that state was waiting for.
+        _deliveries.c.state.in_([DeliveryState.PUBLISHING, DeliveryState.UNKNOWN]),
+    )
+    .values(
+        state=bindparam("b_state"),
+        updated_at=bindparam("b_now"),
+        lease_expires_at=None,
+        due_at=bindparam("b_due_at"),
+        failures=bindparam("b_failures"),
+        last_error=bindparam("b_last_error"),
+        external_id=func.coalesce(bindparam("b_external_id", type_=String()), _deliveries.c.external_id),
+        external_url=func.coalesce(bindparam("b_external_url", type_=Text()), _deliveries.c.external_url),
+        published_at=func.coalesce(
+            bindparam("b_published_at", type_=UTCDateTime()), _deliveries.c.published_at
+        ),
+    )
+)
+
+
+def finish_attempts(
+    session: Session,
+    finished: Sequence[tuple[PublishJob, PublishedPost | NetworkError]],
+    *,
+    now: datetime,
+    max_attempts: int,
+    rng: random.Random | None = None,
+) -> dict[uuid.UUID, DeliveryState | None]:
+    """Record what the network answered for each job and move its delivery on.
+
+    Returns each delivery's new state, or None where the delivery had moved on meanwhile (a person
+    resolved it, say): then only the attempt row records the answer.
+    """
+    if not finished:
+        return {}
+    connection = session.connection()
+    rows: list[dict[str, Any]] = []
+    for job, result in finished:
+        outcome, state, values = _transition(job, result, now=now, max_attempts=max_attempts, rng=rng)
+        error = None if isinstance(result, PublishedPost) else _describe(result)
+        rows.append(
+            {
+                "b_delivery_id": job.delivery_id,
+                "b_number": job.attempt,
+                "b_now": now,
+                "b_outcome": outcome,
+                "b_error": error,
+                "b_state": state,
+                "b_due_at": values.get("due_at", job.due_at),
+                "b_failures": values.get("failures", job.failures),
+                "b_last_error": values.get("last_error"),
+                "b_external_id": values.get("external_id"),
+                "b_external_url": values.get("external_url"),
+                "b_published_at": values.get("published_at"),
+            }
+        )
+    connection.execute(_FINISH_ATTEMPTS, rows)
+    states: dict[uuid.UUID, DeliveryState | None] = {}
+    for row in rows:
+        moved = connection.execute(_FINISH_DELIVERY, row)
+        states[row["b_delivery_id"]] = row["b_state"] if moved.rowcount == 1 else None
+    expired_channels = {
+        uuid.UUID(job.account.channel_id) for job, result in finished if isinstance(result, AuthExpired)
+    }
+    if expired_channels:
+        session.execute(
+            update(Channel).where(Channel.id.in_(expired_channels)).values(state=ChannelState.NEEDS_REAUTH)
+        )
+    return states
+
+
 def finish_attempt(
     session: Session,
     job: PublishJob,
@@ -288,39 +392,9 @@ def finish_attempt(
     max_attempts: int,
     rng: random.Random | None = None,
 ) -> DeliveryState | None:
-    """Record what the network answered and move the delivery on. Returns the new state.
-
-    A late success is recorded even when the attempt was meanwhile marked unknown: it is the evidence
-    that state was waiting for.
-    """
-    outcome, state, values = _transition(job, result, now=now, max_attempts=max_attempts, rng=rng)
-    session.execute(
-        update(PublishAttempt)
-        .where(PublishAttempt.delivery_id == job.delivery_id, PublishAttempt.number == job.attempt)
-        .values(
-            finished_at=now,
-            outcome=outcome,
-            error=None if isinstance(result, PublishedPost) else _describe(result),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    moved = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == job.delivery_id,
-            Delivery.attempt == job.attempt,
-            Delivery.state.in_([DeliveryState.PUBLISHING, DeliveryState.UNKNOWN]),
-        )
-        .values(state=state, updated_at=now, lease_expires_at=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if outcome is AttemptOutcome.AUTH_EXPIRED:
-        session.execute(
-            update(Channel)
-            .where(Channel.id == uuid.UUID(job.account.channel_id))
-            .values(state=ChannelState.NEEDS_REAUTH)
-        )
-    return state if affected_rows(moved) == 1 else None
+    """finish_attempts for one job: the delivery's new state, or None if it had moved on."""
+    states = finish_attempts(session, [(job, result)], now=now, max_attempts=max_attempts, rng=rng)
+    return states[job.delivery_id]
 
 
 def _transition(
