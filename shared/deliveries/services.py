@@ -106,12 +106,17 @@ def mark_missed(session: Session, *, now: datetime, lookahead: timedelta, max_la
         )
         .values(
             state=DeliveryState.MISSED,
-            last_error=f"Not published: it could not go out within {max_lateness} of its time.",
+            last_error=f"Not published: it could not go out within {_minutes(max_lateness)} of its time.",
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
     )
     return affected_rows(missed)
+
+
+def _minutes(duration: timedelta) -> str:
+    minutes = duration.total_seconds() / 60
+    return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
 
 
 def claim_due(
@@ -568,7 +573,7 @@ def _settle_unknown(
             Delivery.attempt == job.attempt,
             Delivery.state == DeliveryState.UNKNOWN,
         )
-        .values(state=state, updated_at=now, **values)
+        .values(state=state, updated_at=now, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     )
     return state if affected_rows(settled) == 1 else None

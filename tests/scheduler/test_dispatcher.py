@@ -110,7 +110,7 @@ def test_a_delivery_that_comes_due_too_late_is_marked_missed_not_sent(
     delivery = read_delivery(services, post.deliveries[0].id)
     assert (report.missed, report.claimed) == (1, 0)
     assert delivery.state is DeliveryState.MISSED
-    assert delivery.last_error == "Not published: it could not go out within 0:30:00 of its time."
+    assert delivery.last_error == "Not published: it could not go out within 30 minutes of its time."
     assert task_queue.sent == []
 
 
