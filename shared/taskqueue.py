@@ -22,6 +22,10 @@ class TaskQueue(Protocol):
         ...
 
 
+VISIBILITY_TIMEOUT_SECONDS = 3600
+TASK_TIME_LIMIT_SECONDS = 300
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The broker configuration both ends of the queue share: senders and the worker."""
     config: dict[str, Any] = {
@@ -48,6 +52,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # The transport polls the folder; a tenth of a second keeps publishing close to its time.
             "polling_interval": 0.1,
         }
+    else:
+        # Redis hands an unacknowledged message to another worker after this long. Every task ends far
+        # sooner (worker time limits, the publish lease), so a redelivery means a dead worker, not a slow one.
+        config["broker_transport_options"] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
     return config
 
 

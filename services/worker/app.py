@@ -10,7 +10,7 @@ from celery import Celery, Task, signals
 
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
-from shared.taskqueue import celery_config, prepare_broker
+from shared.taskqueue import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_broker
 
 TASK_MODULES = ["services.worker.tasks.deliveries", "services.worker.tasks.metrics"]
 
@@ -50,6 +50,11 @@ def create_celery_app(settings: Settings, services: Services | None = None) -> C
         task_reject_on_worker_lost=True,
         # One message in hand per thread: a worker that prefetches holds due posts back from idle ones.
         worker_prefetch_multiplier=1,
+        # Well under the broker's visibility timeout. Celery enforces these in a prefork pool only; in the
+        # thread pool `crier up` and compose use, what bounds a hung network call is the adapter's own
+        # timeout and the publish lease, after which the sweep marks the attempt unknown.
+        task_soft_time_limit=TASK_TIME_LIMIT_SECONDS - 60,
+        task_time_limit=TASK_TIME_LIMIT_SECONDS,
     )
     # Tasks are declared with @shared_task, so importing them registers them on every app built here,
     # tests' apps included.

@@ -65,6 +65,7 @@ def test_the_worker_is_configured_to_lose_no_message_and_hoard_none(broker_setti
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_time_limit < conf.broker_transport_options["visibility_timeout"]
     assert {queue.name for queue in conf.task_queues} == {"publish", "metrics", "housekeeping"}
 
 
