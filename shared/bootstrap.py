@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.channels.credentials import CredentialCipher, cipher_from_settings
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
 from shared.limits import RateLimiter, create_rate_limiter
@@ -27,6 +28,7 @@ class Services:
     limits: RateLimiter
     # Threads for network calls, shared by every publish in the process; started only when first used.
     network_calls: ThreadPoolExecutor
+    credentials: CredentialCipher
 
 
 def bootstrap(
@@ -50,4 +52,5 @@ def bootstrap(
         networks=networks if networks is not None else NetworkRegistry(settings),
         limits=limits if limits is not None else create_rate_limiter(settings, sessions),
         network_calls=ThreadPoolExecutor(settings.network_call_threads, thread_name_prefix="crier-network"),
+        credentials=cipher_from_settings(settings),
     )

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
         description="Redis for shared limits and locks; /readyz checks it when set.",
     )
     secret_key: str | None = Field(
-        default=None, description="Signs cookies and will encrypt channel credentials."
+        default=None,
+        description="Seals channel credentials; several, comma-separated, rotate (the first seals).",
     )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Where users reach the API.")
     api_bind: str = Field(default="127.0.0.1:8000", description="host:port the API server listens on.")

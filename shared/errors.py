@@ -48,5 +48,11 @@ class Conflict(CrierError):
     title = "Conflict"
 
 
+class Unavailable(CrierError):
+    """Something Crier depends on (a network, the broker) did not answer; trying again later may work."""
+
+    title = "Unavailable"
+
+
 class Unauthenticated(CrierError):
     title = "Unauthenticated"

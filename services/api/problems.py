@@ -12,7 +12,7 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import Conflict, CrierError, InvalidInput, NotFound, Unauthenticated
+from shared.errors import Conflict, CrierError, InvalidInput, NotFound, Unauthenticated, Unavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -25,6 +25,7 @@ STATUS_OF_ERROR: dict[type[CrierError], int] = {
     Conflict: 409,
     InvalidInput: 422,
     Unauthenticated: 401,
+    Unavailable: 503,
 }
 
 VALIDATION_FAILED = "The request does not have the expected shape; each error names what to fix."

@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 from services.cli.demo import CrierClient, run_demo
 from services.cli.processes import process_commands
+from shared.channels.credentials import cipher_from_settings
+from shared.channels.services import reseal_credentials
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory, utcnow
 from shared.migrations import upgrade
@@ -62,6 +64,22 @@ def _make_token(settings: Settings, workspace: str, name: str, expires_in_days: 
         plain, _ = issue_token(session, get_or_create_workspace(session, workspace), name, expires_at)
     engine.dispose()
     return plain
+
+
+@cli.group()
+def credentials() -> None:
+    """Channel credentials."""
+
+
+@credentials.command("reseal")
+@click.pass_obj
+def credentials_reseal(settings: Settings) -> None:
+    """Seal every channel's credentials with the first secret in CRIER_SECRET_KEY (after a rotation)."""
+    engine = create_db_engine(settings.resolved_database_url)
+    with create_session_factory(engine).begin() as session:
+        count = reseal_credentials(session, cipher_from_settings(settings))
+    engine.dispose()
+    click.echo(f"Resealed the credentials of {count} channels. The older secrets may now be removed.")
 
 
 @cli.command()

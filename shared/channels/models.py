@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, created_timestamp, json_document, uuid_pk
@@ -26,6 +26,8 @@ class Channel(Base):
     handle: Mapped[str] = mapped_column(String(200))
     # Non-secret, network-specific options, checked by the network's adapter.
     settings: Mapped[json_document]
+    # Tokens, passwords, webhook URLs: sealed by shared.channels.credentials, never returned by the API.
+    sealed_credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
     state: Mapped[ChannelState] = mapped_column(
         Enum(ChannelState, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
         default=ChannelState.ACTIVE,

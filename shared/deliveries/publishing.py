@@ -116,7 +116,8 @@ def _call_network(services: Services, job: PublishJob) -> PublishedPost | Networ
     if early > 0:
         time.sleep(early)
     try:
-        return network.publish(job.account, job.draft, job.idempotency_key)
+        account = services.credentials.open_into(job.account, job.sealed_credentials)
+        return network.publish(account, job.draft, job.idempotency_key)
     except NetworkError as error:
         return error
     except Exception as error:
@@ -152,7 +153,8 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
                     now=utcnow(),
                 )
         try:
-            found = network.find_published(job.account, job.idempotency_key)
+            account = services.credentials.open_into(job.account, job.sealed_credentials)
+            found = network.find_published(account, job.idempotency_key)
         except NetworkError as error:
             found = error
         except Exception as error:

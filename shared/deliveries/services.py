@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,6 +84,8 @@ class PublishJob:
     network: str
     account: Account
     draft: Draft
+    # The channel's credentials as stored: opened only for the network call (shared.channels.credentials).
+    sealed_credentials: bytes | None = field(default=None, repr=False)
 
     @property
     def idempotency_key(self) -> str:
@@ -232,6 +234,7 @@ def read_claimed(session: Session, claims: Sequence[tuple[uuid.UUID, int]]) -> l
             network=delivery.channel.network,
             account=account_of(delivery.channel),
             draft=Draft(text=delivery.post.text),
+            sealed_credentials=delivery.channel.sealed_credentials,
         )
         for delivery in session.scalars(query.options(joinedload(Delivery.post)))
     ]
@@ -489,6 +492,7 @@ class ReconcileJob:
     account: Account
     uncertain_since: datetime
     attempt_started_at: datetime | None
+    sealed_credentials: bytes | None = field(default=None, repr=False)
 
     @property
     def idempotency_key(self) -> str:
@@ -516,6 +520,7 @@ def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
             account=account_of(delivery.channel),
             uncertain_since=delivery.updated_at,
             attempt_started_at=started_at,
+            sealed_credentials=delivery.channel.sealed_credentials,
         )
         for delivery, started_at in session.execute(query)
     ]

@@ -32,7 +32,8 @@ def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int
     for batch in batches:
         try:
             network = services.networks.get(batch.network)
-            readings = network.fetch_engagement(batch.account, list(batch.delivery_by_external_id))
+            account = services.credentials.open_into(batch.account, batch.sealed_credentials)
+            readings = network.fetch_engagement(account, list(batch.delivery_by_external_id))
         except (NetworkError, LookupError) as error:
             log.warning(
                 "could not collect metrics: %s",

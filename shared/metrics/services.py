@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
@@ -25,6 +25,7 @@ class CollectionBatch:
     network: str
     account: Account
     delivery_by_external_id: Mapping[str, uuid.UUID]
+    sealed_credentials: bytes | None = field(default=None, repr=False)
 
 
 def batches_to_collect(
@@ -58,7 +59,12 @@ def batches_to_collect(
         assert external_id is not None  # the query excludes deliveries without one
         batches.setdefault(channel.id, (channel, {}))[1][external_id] = delivery_id
     return [
-        CollectionBatch(network=channel.network, account=account_of(channel), delivery_by_external_id=ids)
+        CollectionBatch(
+            network=channel.network,
+            account=account_of(channel),
+            delivery_by_external_id=ids,
+            sealed_credentials=channel.sealed_credentials,
+        )
         for channel, ids in batches.values()
     ]
 

@@ -17,13 +17,30 @@ from shared.limits.ports import Rate
 
 
 @dataclass(frozen=True)
+class MediaRule:
+    """The media a network takes with a post."""
+
+    content_types: tuple[str, ...]
+    max_bytes: int
+    max_items: int
+    alt_text_limit: int | None = None
+
+
+@dataclass(frozen=True)
 class NetworkInfo:
     """What a network is and what it allows, shown by GET /v1/networks."""
 
     name: str
     display_name: str
+    # The default limit; a server may announce its own (a Mastodon instance does): see preview().
     text_limit: int
     metrics: tuple[str, ...]
+    # How the limit counts, in words for people: "graphemes", "characters", "graphemes and UTF-8 bytes"…
+    text_unit: str = "graphemes"
+    supports_threads: bool = False
+    media: MediaRule | None = None
+    # Whether it needs secrets to post (a token, an app password, a webhook URL), and which keys.
+    credential_keys: tuple[str, ...] = ()
     # Whether find_published can tell if an earlier, uncertain attempt made a post. Without it, an
     # uncertain delivery is never republished automatically: a person decides.
     can_find_published: bool = True
@@ -40,13 +57,47 @@ class Account:
     channel_id: str
     handle: str
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # Secrets, decrypted for this call only: never logged, never returned by the API.
+    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One image or video to attach, with its description for people who cannot see it."""
+
+    content_type: str
+    data: bytes = field(repr=False)
+    alt_text: str | None = None
 
 
 @dataclass(frozen=True)
 class Draft:
-    """What to publish."""
+    """What to publish: the text, and for networks that take them, replies making a thread, and media."""
 
     text: str
+    thread: tuple[str, ...] = ()
+    media: tuple[MediaItem, ...] = ()
+    # Network-specific choices from the channel's variant: a content warning, visibility, language…
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TextPreview:
+    """One text exactly as it would be sent, counted as the network counts it."""
+
+    text: str
+    length: int
+    limit: int
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who the credentials post as, as the network says."""
+
+    handle: str
+    display_name: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +106,8 @@ class PublishedPost:
 
     external_id: str
     url: str
+    # The thread's later items, in order, when the draft had any.
+    thread_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +170,10 @@ class Network(Protocol):
         """Problems that would make the network refuse this draft; empty when it may be sent."""
         ...
 
+    def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
+        """Each text the draft becomes (the post, then thread items), exactly as sent and counted."""
+        ...
+
     def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
         """Publish the draft. `idempotency_key` is the same on every attempt for one delivery."""
         ...
@@ -129,6 +186,14 @@ class Network(Protocol):
         self, account: Account, external_ids: Sequence[str]
     ) -> Mapping[str, Engagement | PostGone]:
         """Counts for a batch of published posts, keyed by external id."""
+        ...
+
+    def delete(self, account: Account, external_id: str) -> None:
+        """Remove a published post. Raises PostGone if it is gone already."""
+        ...
+
+    def verify(self, account: Account) -> Profile:
+        """Check the credentials work; who they post as. Raises AuthExpired when they do not."""
         ...
 
 

@@ -33,7 +33,9 @@ from shared.networks.ports import (
     NetworkInfo,
     OutcomeUnknown,
     PostGone,
+    Profile,
     PublishedPost,
+    TextPreview,
     Transient,
 )
 
@@ -142,6 +144,13 @@ class SandboxStore:
             ).mappings()
             return {row["id"]: dict(row) for row in rows}
 
+    def delete(self, post_id: str) -> bool:
+        """Remove a post; False if there was none."""
+        self._ensure_table()
+        with self.engine.begin() as connection:
+            deleted = connection.execute(sandbox_posts.delete().where(sandbox_posts.c.id == post_id))
+        return deleted.rowcount == 1
+
     def count_by_key(self) -> dict[str, int]:
         """How many posts were stored under each idempotency key: more than one is a duplicate."""
         self._ensure_table()
@@ -198,6 +207,23 @@ class SandboxNetwork:
                 f"the text is {length} characters (grapheme clusters) long; the sandbox allows {TEXT_LIMIT}"
             ]
         return []
+
+    def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
+        return [
+            TextPreview(
+                text=text, length=len(regex.findall(r"\X", text)), limit=TEXT_LIMIT, problems=tuple(problems)
+            )
+            for text, problems in [(draft.text, self.validate(draft))]
+        ]
+
+    def delete(self, account: Account, external_id: str) -> None:
+        if not self.store.delete(external_id):
+            raise PostGone(f"sandbox: no post {external_id}")
+
+    def verify(self, account: Account) -> Profile:
+        return Profile(
+            handle=account.handle, url=URL_TEMPLATE.format(handle=account.handle, post_id="").rstrip("/")
+        )
 
     def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
         options, _ = SandboxOptions.parse(account.settings)

@@ -98,3 +98,31 @@ def test_listing_channels_shows_only_the_workspaces_own(
     assert response.status_code == 200
     assert [item["id"] for item in response.json["items"]] == [str(first.id), str(second.id)]
     assert response.json["items"][0]["handle"] == "first"
+
+
+def test_credentials_a_network_does_not_take_are_refused_by_name_and_nothing_is_stored(
+    workspace_client: FlaskClient, services: Services
+) -> None:
+    response = workspace_client.post(
+        "/v1/channels",
+        json={"network": "sandbox", "name": "S", "handle": "s", "credentials": {"token": "abc"}},
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"pointer": "/credentials/token", "detail": "Sandbox takes no credential of this name."}
+    ]
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Channel)) == 0
+
+
+def test_a_channel_is_never_answered_with_its_credentials(
+    workspace_client: FlaskClient, services: Services
+) -> None:
+    response = workspace_client.post("/v1/channels", json={"network": "sandbox", "name": "S", "handle": "s"})
+    listed = workspace_client.get("/v1/channels")
+
+    assert response.status_code == 201
+    assert "credentials" not in response.json
+    assert "sealed_credentials" not in response.json
+    assert all("credentials" not in item for item in listed.json["items"])

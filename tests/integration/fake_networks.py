@@ -79,6 +79,9 @@ APP_QUOTA_ENTRY = EntryPoint(
     value="tests.integration.fake_networks:AppQuotaNetwork",
     group=ENTRY_POINT_GROUP,
 )
+TOKEN_ENTRY = EntryPoint(
+    name="scripted_with_token", value="tests.integration.fake_networks:TokenNetwork", group=ENTRY_POINT_GROUP
+)
 
 SCRIPTED_METRICS = {"likes": 7, "reposts": 3, "replies": 2, "quotes": 1, "views": 250}
 
@@ -205,6 +208,17 @@ class AppQuotaNetwork(ScriptedNetwork):
     )
 
 
+class TokenNetwork(ScriptedNetwork):
+    """`scripted_with_token`: posting needs a token, as Mastodon needs an access token."""
+
+    info = replace(
+        ScriptedNetwork.info,
+        name="scripted_with_token",
+        display_name="Scripted, with a token (tests)",
+        credential_keys=("token",),
+    )
+
+
 BUILT: list[ScriptedNetwork] = []
 """Every adapter `build_counted` has made, so a test can see when and how often the registry loads one."""
 
@@ -219,7 +233,14 @@ def bootstrap_with_scripted_network(
     settings: Settings, tasks: TaskQueue, limits: RateLimiter | None = None
 ) -> Services:
     """The services a worker with the sandbox and the scripted networks installed would build."""
-    entries = [SANDBOX_ENTRY, SCRIPTED_ENTRY, UNVERIFIABLE_ENTRY, ACCOUNT_QUOTA_ENTRY, APP_QUOTA_ENTRY]
+    entries = [
+        SANDBOX_ENTRY,
+        SCRIPTED_ENTRY,
+        UNVERIFIABLE_ENTRY,
+        ACCOUNT_QUOTA_ENTRY,
+        APP_QUOTA_ENTRY,
+        TOKEN_ENTRY,
+    ]
     return bootstrap(
         settings, tasks=tasks, networks=NetworkRegistry(settings, entries=entries), limits=limits
     )

@@ -21,6 +21,17 @@ class ChannelCreateSchema(Schema):
         load_default=dict,
         metadata={"description": "Network-specific options.", "example": {"latency_ms": 50}},
     )
+    credentials = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        load_default=dict,
+        load_only=True,
+        metadata={
+            "description": "Secrets the network needs (a token, an app password, a webhook URL): "
+            "checked with the network, stored sealed, never returned.",
+            "example": {},
+        },
+    )
 
 
 class ChannelSchema(Schema):

@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 
 from services.api.channels.schemas import ChannelCreateSchema, ChannelListSchema, ChannelSchema
 from services.api.context import get_services, get_workspace_id
+from shared.channels.connecting import verify_and_connect
 from shared.channels.models import Channel
-from shared.channels.services import connect_channel, list_channels
+from shared.channels.services import list_channels
 
 blp = Blueprint("channels", __name__, url_prefix="/v1/channels", description="Accounts on the networks.")
 
@@ -29,6 +30,4 @@ class Channels(MethodView):
     @blp.response(201, ChannelSchema)
     def post(self, body: dict[str, Any]) -> Channel:
         """Connect a channel: one account on one installed network."""
-        services = get_services()
-        with services.sessions.begin() as session:
-            return connect_channel(session, services.networks, get_workspace_id(), **body)
+        return verify_and_connect(get_services(), get_workspace_id(), **body)

@@ -1,0 +1,48 @@
+"""Rotating the secret: channels' credentials are resealed with the newest secret, on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shared.bootstrap import Services
+from shared.channels.credentials import CredentialCipher
+from shared.channels.models import Channel
+from shared.channels.services import connect_channel, reseal_credentials
+from tests.conftest import RecordingTaskQueue
+from tests.factories import make_workspace
+from tests.integration.fake_networks import bootstrap_with_scripted_network
+
+
+def test_resealing_makes_every_channels_credentials_open_with_the_new_secret_alone(
+    services: Services, task_queue: RecordingTaskQueue
+) -> None:
+    scripted = bootstrap_with_scripted_network(services.settings, task_queue)
+    workspace, _ = make_workspace(scripted)
+    old = CredentialCipher(["old secret"])
+    with scripted.sessions.begin() as session:
+        connect_channel(
+            session,
+            scripted.networks,
+            workspace.id,
+            network="scripted_with_token",
+            name="With a token",
+            handle="acme",
+            settings={},
+            credentials={"token": "t0ken"},
+            cipher=old,
+        )
+        connect_channel(
+            session, scripted.networks, workspace.id, network="sandbox", name="None", handle="s", settings={}
+        )
+
+    with scripted.sessions.begin() as session:
+        resealed = reseal_credentials(session, CredentialCipher(["new secret", "old secret"]))
+
+    with scripted.sessions() as session:
+        sealed = session.scalars(
+            select(Channel.sealed_credentials).where(Channel.sealed_credentials.is_not(None))
+        )
+        [only] = list(sealed)
+    assert resealed == 1
+    assert CredentialCipher(["new secret"]).open(only) == {"token": "t0ken"}
+    scripted.engine.dispose()
