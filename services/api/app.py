@@ -16,6 +16,7 @@ from services.api.deliveries.views import blp as deliveries
 from services.api.metrics.views import blp as metrics
 from services.api.networks.views import blp as networks
 from services.api.posts.views import blp as posts
+from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
-    for blueprint in (health.blp, channels, posts, deliveries, metrics, networks):
+    for blueprint in (health.blp, channels, posts, previews, deliveries, metrics, networks):
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_ui_assets())
     return app

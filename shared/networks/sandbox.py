@@ -199,6 +199,8 @@ class SandboxNetwork:
         return SandboxOptions.parse(settings)[1]
 
     def validate(self, draft: Draft) -> list[str]:
+        if draft.thread:
+            return ["the sandbox has no threads: the thread's replies would not be sent"]
         if not draft.text.strip():
             return ["the text is empty"]
         length = len(regex.findall(r"\X", draft.text))

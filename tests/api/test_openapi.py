@@ -19,6 +19,7 @@ V1_PATHS = {
     "/v1/posts/{post_id}/metrics",
     "/v1/posts/{post_id}/metrics/refresh",
     "/v1/networks",
+    "/v1/preview",
 }
 OPERATION_KEYS = {"get", "post", "put", "patch", "delete"}
 

@@ -1,0 +1,66 @@
+"""Previewing a draft on channels: each text exactly as each network would receive and count it.
+
+A preview may ask a network (a Mastodon instance announces its own limit), so it reads the channels in a
+transaction and asks the networks after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from shared.bootstrap import Services
+from shared.channels.models import Channel
+from shared.channels.services import account_of
+from shared.errors import InvalidInput, Problem
+from shared.networks.ports import Draft, NetworkError, TextPreview
+
+
+@dataclass(frozen=True)
+class ChannelPreview:
+    channel_id: uuid.UUID
+    network: str
+    texts: list[TextPreview]
+    # Problems with the channel itself, or with asking its network; the texts' own are in `texts`.
+    problems: list[str]
+
+    @property
+    def sendable(self) -> bool:
+        return not self.problems and not any(text.problems for text in self.texts)
+
+
+def preview_draft(
+    services: Services, workspace_id: uuid.UUID, draft: Draft, channel_ids: Sequence[uuid.UUID]
+) -> list[ChannelPreview]:
+    """One preview per channel, in the order asked; a channel not in the workspace is a 422 on its index."""
+    with services.sessions.begin() as session:
+        found = {
+            channel.id: channel
+            for channel in session.scalars(
+                select(Channel).where(Channel.workspace_id == workspace_id, Channel.id.in_(channel_ids))
+            )
+        }
+    missing = [
+        Problem(f"/channel_ids/{index}", f"There is no channel {channel_id} here.")
+        for index, channel_id in enumerate(channel_ids)
+        if channel_id not in found
+    ]
+    if missing:
+        raise InvalidInput(missing)
+    return [_preview_on(services, found[channel_id], draft) for channel_id in channel_ids]
+
+
+def _preview_on(services: Services, channel: Channel, draft: Draft) -> ChannelPreview:
+    network = services.networks.get(channel.network)
+    account = services.credentials.open_into(account_of(channel), channel.sealed_credentials)
+    problems = [f"the channel is {channel.state}"] if channel.state != "active" else []
+    try:
+        texts = network.preview(account, draft)
+    except NetworkError as error:
+        return ChannelPreview(
+            channel.id, channel.network, [], [*problems, f"could not ask the network: {error}"]
+        )
+    return ChannelPreview(channel.id, channel.network, texts, problems)
