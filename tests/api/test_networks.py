@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from importlib.metadata import EntryPoint
+from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 from flask.testing import FlaskClient
@@ -56,18 +56,20 @@ def test_the_installed_networks_are_listed_with_what_each_allows(workspace_clien
     response = workspace_client.get("/v1/networks")
 
     assert response.status_code == 200
-    assert response.json == {
-        "items": [
-            {
-                "name": "sandbox",
-                "display_name": "Sandbox",
-                "text_limit": 500,
-                "metrics": ["likes", "reposts", "replies", "quotes", "views"],
-                "can_find_published": True,
-                "account_rate": None,
-                "network_rate": None,
-            }
-        ]
+    listed = {item["name"]: item for item in response.json["items"]}
+    assert sorted(listed) == sorted(entry.name for entry in entry_points(group=ENTRY_POINT_GROUP))
+    assert listed["sandbox"] == {
+        "name": "sandbox",
+        "display_name": "Sandbox",
+        "text_limit": 500,
+        "text_unit": "graphemes",
+        "supports_threads": False,
+        "media": None,
+        "credential_keys": [],
+        "metrics": ["likes", "reposts", "replies", "quotes", "views"],
+        "can_find_published": True,
+        "account_rate": None,
+        "network_rate": None,
     }
 
 

@@ -12,10 +12,29 @@ class RateSchema(Schema):
     per_second = fields.Float(metadata={"example": 0.0333})
 
 
+class MediaRuleSchema(Schema):
+    content_types = fields.List(fields.String(), metadata={"example": ["image/jpeg", "image/png"]})
+    max_bytes = fields.Integer(metadata={"example": 16_777_216})
+    max_items = fields.Integer(metadata={"example": 4})
+    alt_text_limit = fields.Integer(allow_none=True, metadata={"example": 1500})
+
+
 class NetworkSchema(Schema):
     name = fields.String(metadata={"example": "sandbox"})
     display_name = fields.String(metadata={"example": "Sandbox"})
-    text_limit = fields.Integer(metadata={"description": "In graphemes.", "example": 500})
+    text_limit = fields.Integer(
+        metadata={
+            "description": "The default; a server may announce its own (see /v1/preview).",
+            "example": 500,
+        }
+    )
+    text_unit = fields.String(metadata={"description": "How the limit counts.", "example": "graphemes"})
+    supports_threads = fields.Boolean()
+    media = fields.Nested(MediaRuleSchema, allow_none=True, metadata={"description": "null: no media."})
+    credential_keys = fields.List(
+        fields.String(),
+        metadata={"description": "The secrets a channel must give.", "example": ["access_token"]},
+    )
     metrics = fields.List(fields.String(), metadata={"example": ["likes", "reposts", "views"]})
     can_find_published = fields.Boolean(
         metadata={
