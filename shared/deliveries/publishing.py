@@ -154,7 +154,9 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
                 )
         try:
             account = services.credentials.open_into(job.account, job.sealed_credentials)
-            found = network.find_published(account, job.idempotency_key)
+            found = network.find_published(
+                account, job.idempotency_key, draft=job.draft, attempted_at=job.first_attempted_at
+            )
         except NetworkError as error:
             found = error
         except Exception as error:

@@ -492,6 +492,9 @@ class ReconcileJob:
     account: Account
     uncertain_since: datetime
     attempt_started_at: datetime | None
+    # What was sent and when it was first tried: some networks recognise a post only by these.
+    first_attempted_at: datetime | None = None
+    draft: Draft | None = None
     sealed_credentials: bytes | None = field(default=None, repr=False)
 
     @property
@@ -501,8 +504,14 @@ class ReconcileJob:
 
 def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
     """Deliveries whose outcome is unknown, longest-uncertain first."""
+    first_attempt = (
+        select(func.min(PublishAttempt.started_at))
+        .where(PublishAttempt.delivery_id == Delivery.id)
+        .correlate(Delivery)
+        .scalar_subquery()
+    )
     query = (
-        select(Delivery, PublishAttempt.started_at)
+        select(Delivery, PublishAttempt.started_at, first_attempt)
         .outerjoin(
             PublishAttempt,
             (PublishAttempt.delivery_id == Delivery.id) & (PublishAttempt.number == Delivery.attempt),
@@ -510,6 +519,7 @@ def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
         .where(Delivery.state == DeliveryState.UNKNOWN)
         .order_by(Delivery.updated_at)
         .limit(limit)
+        .options(joinedload(Delivery.post))
     )
     return [
         ReconcileJob(
@@ -520,9 +530,11 @@ def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
             account=account_of(delivery.channel),
             uncertain_since=delivery.updated_at,
             attempt_started_at=started_at,
+            first_attempted_at=first_started_at,
+            draft=Draft(text=delivery.post.text),
             sealed_credentials=delivery.channel.sealed_credentials,
         )
-        for delivery, started_at in session.execute(query)
+        for delivery, started_at, first_started_at in session.execute(query)
     ]
 
 

@@ -33,7 +33,8 @@ class NetworkInfo:
     name: str
     display_name: str
     # The default limit; a server may announce its own (a Mastodon instance does): see preview().
-    text_limit: int
+    # None: the network sets none (a generic webhook), though a channel's settings may.
+    text_limit: int | None
     metrics: tuple[str, ...]
     # How the limit counts, in words for people: "graphemes", "characters", "graphemes and UTF-8 bytes"…
     text_unit: str = "graphemes"
@@ -87,7 +88,7 @@ class TextPreview:
 
     text: str
     length: int
-    limit: int
+    limit: int | None  # None: no limit
     problems: tuple[str, ...] = ()
 
 
@@ -178,8 +179,19 @@ class Network(Protocol):
         """Publish the draft. `idempotency_key` is the same on every attempt for one delivery."""
         ...
 
-    def find_published(self, account: Account, idempotency_key: str) -> PublishedPost | None:
-        """The post an earlier attempt with this key made, if the network can tell; None if none."""
+    def find_published(
+        self,
+        account: Account,
+        idempotency_key: str,
+        *,
+        draft: Draft | None = None,
+        attempted_at: datetime | None = None,
+    ) -> PublishedPost | None:
+        """The post an earlier attempt with this key made, if the network can tell; None if none.
+
+        `draft` is what was sent and `attempted_at` when the delivery was first attempted, for networks
+        that can only recognise a post by its content and time (Mastodon keeps idempotency keys an hour).
+        """
         ...
 
     def fetch_engagement(

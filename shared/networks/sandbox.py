@@ -242,7 +242,14 @@ class SandboxNetwork:
             raise OutcomeUnknown("sandbox: read timed out after the post was stored (injected)")
         return self._published(row)
 
-    def find_published(self, account: Account, idempotency_key: str) -> PublishedPost | None:
+    def find_published(
+        self,
+        account: Account,
+        idempotency_key: str,
+        *,
+        draft: Draft | None = None,
+        attempted_at: datetime | None = None,
+    ) -> PublishedPost | None:
         row = self.store.find_by_key(idempotency_key)
         return self._published(row) if row else None
 

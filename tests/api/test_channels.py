@@ -57,7 +57,7 @@ def test_an_unknown_network_is_a_422_that_names_the_installed_ones(
             {
                 "pointer": "/network",
                 "detail": "No network named 'sandbx' is installed. Did you mean 'sandbox'? "
-                "Installed: sandbox.",
+                f"Installed: {', '.join(services.networks.names())}.",
             }
         ],
     }

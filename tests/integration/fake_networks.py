@@ -125,7 +125,14 @@ class ScriptedNetwork:
             raise RuntimeError(message)
         raise AssertionError(f"the test asked the scripted network for an unknown answer {answer!r}")
 
-    def find_published(self, account: Account, idempotency_key: str) -> PublishedPost | None:
+    def find_published(
+        self,
+        account: Account,
+        idempotency_key: str,
+        *,
+        draft: Draft | None = None,
+        attempted_at: datetime | None = None,
+    ) -> PublishedPost | None:
         answer = account.settings.get("find", "absent")
         message = account.settings.get("find_message", f"scripted: find {answer}")
         if answer == "found":
@@ -173,7 +180,14 @@ class UnverifiableNetwork(ScriptedNetwork):
         can_find_published=False,
     )
 
-    def find_published(self, account: Account, idempotency_key: str) -> PublishedPost | None:
+    def find_published(
+        self,
+        account: Account,
+        idempotency_key: str,
+        *,
+        draft: Draft | None = None,
+        attempted_at: datetime | None = None,
+    ) -> PublishedPost | None:
         raise AssertionError("a network that cannot find posts was asked to find one")
 
 

@@ -65,14 +65,14 @@ def test_an_unknown_name_lists_the_installed_networks_and_suggests_a_close_one(s
     with pytest.raises(UnknownNetwork) as typo:
         registry.get("sandbx")
     with pytest.raises(UnknownNetwork) as unrelated:
-        registry.get("mastodon")
+        registry.get("myspace")
 
     assert (
         str(typo.value)
         == f"No network named 'sandbx' is installed. Did you mean 'sandbox'? Installed: {installed}."
     )
     assert (typo.value.name, typo.value.installed) == ("sandbx", registry.names())
-    assert str(unrelated.value) == f"No network named 'mastodon' is installed. Installed: {installed}."
+    assert str(unrelated.value) == f"No network named 'myspace' is installed. Installed: {installed}."
     assert isinstance(typo.value, LookupError)
 
 

@@ -23,10 +23,11 @@ class NetworkSchema(Schema):
     name = fields.String(metadata={"example": "sandbox"})
     display_name = fields.String(metadata={"example": "Sandbox"})
     text_limit = fields.Integer(
+        allow_none=True,
         metadata={
             "description": "The default; a server may announce its own (see /v1/preview).",
             "example": 500,
-        }
+        },
     )
     text_unit = fields.String(metadata={"description": "How the limit counts.", "example": "graphemes"})
     supports_threads = fields.Boolean()

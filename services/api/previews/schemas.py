@@ -32,7 +32,7 @@ class PreviewRequestSchema(Schema):
 class TextPreviewSchema(Schema):
     text = fields.String(metadata={"description": "Exactly what would be sent."})
     length = fields.Integer(metadata={"description": "As the network counts it."})
-    limit = fields.Integer()
+    limit = fields.Integer(allow_none=True, metadata={"description": "null: no limit."})
     problems = fields.List(fields.String())
 
 

@@ -1,0 +1,354 @@
+"""The generic webhook: Crier POSTs each post, signed, to a URL of the channel owner's choosing.
+
+The contract is Crier's own (there is no network to follow), written for receivers to implement:
+
+- `POST <url>` with a JSON body `{"id", "text", "thread", "media", "options", "created_at"}`. `id` is the
+  delivery's idempotency key, the same on every attempt, so a receiver can drop a repeat; `media` lists each
+  item's type, size, SHA-256 and description, never its bytes; `created_at` is when this request was made
+  (UTC, ISO 8601), so a receiver may refuse stale replays.
+- `X-Crier-Signature: sha256=<hex>`: HMAC-SHA256 of the exact body bytes with the channel's secret.
+  `Idempotency-Key: <id>` repeats the key for receivers that dedupe on headers.
+- A 2xx answer means published. A JSON body with `"id"` (and `"url"`) names the post; otherwise its id is
+  the idempotency key. 401 means the receiver no longer accepts the secret; 408, 429 and 5xx mean try again;
+  any other answer is a refusal.
+
+This module also holds what every HTTP webhook adapter (Discord, Slack) shares: sorting transport failures
+into "not sent" and "may have been sent", reading a Retry-After, and keeping secrets out of messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from shared.config import Settings
+from shared.networks.ports import (
+    Account,
+    AuthExpired,
+    Draft,
+    Engagement,
+    MediaItem,
+    NetworkError,
+    NetworkInfo,
+    OutcomeUnknown,
+    PostGone,
+    Profile,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    TextPreview,
+    Transient,
+)
+
+# Connecting is quick or it is not happening; a receiver may take a while to answer once it has the post.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
+USER_AGENT = "Crier (self-hosted social media scheduler)"
+SIGNATURE_HEADER = "X-Crier-Signature"
+MIN_SECRET_LENGTH = 16
+# How much of a refusal's body goes into the error people read.
+BODY_EXCERPT = 200
+
+# Failures that happen before any byte of the request can have been read by the receiver: the connection
+# was never made, or the pool never handed one out. Anything else may have delivered the post.
+NOT_SENT: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+
+
+# A webhook URL's last path segment is its secret (Discord's token, Slack's key).
+_SECRET_IN_PATH = re.compile(r"(/webhooks/\d+/|/services/T\w+/B\w+/)[^/?#\s\"']+")
+
+
+class RedactWebhookSecrets(logging.Filter):
+    """Blanks webhook secrets in the URLs httpx logs at INFO for every request it makes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_IN_PATH.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def keep_secrets_out_of_http_logs() -> None:
+    """Install the filter on httpx's logger, once: a worker logging at INFO would otherwise store tokens."""
+    http_log = logging.getLogger("httpx")
+    if not any(isinstance(existing, RedactWebhookSecrets) for existing in http_log.filters):
+        http_log.addFilter(RedactWebhookSecrets())
+
+
+def transport_failure(
+    error: httpx.TransportError, *, what: str, secrets: Iterable[str] = (), sent_a_write: bool = True
+) -> NetworkError:
+    """What a failure below HTTP means: safe to retry, or possibly done.
+
+    `sent_a_write` is False for reads (a GET changes nothing, so any failure is only worth a retry).
+    """
+    detail = redact(f"{type(error).__name__}: {error}".rstrip(": "), secrets)
+    if isinstance(error, NOT_SENT):
+        return Transient(f"{what}: could not reach the server ({detail}); nothing was sent.")
+    if not sent_a_write:
+        return Transient(f"{what}: no answer to a read ({detail}); it changed nothing.")
+    # ReadTimeout, WriteTimeout, WriteError, ReadError, RemoteProtocolError and anything unforeseen: the
+    # request went out, or part of it did, and no answer came back.
+    return OutcomeUnknown(f"{what}: no answer after sending ({detail}); it may have gone through.")
+
+
+def retry_at(headers: httpx.Headers, now: datetime, seconds: float | None = None) -> datetime | None:
+    """When a 429 says to come back: `seconds` (from a body) if given, else the Retry-After header."""
+    if seconds is None:
+        value = headers.get("Retry-After")
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return now + timedelta(seconds=seconds)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret replaced, so an error message can be stored and shown."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def body_excerpt(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
+    text = " ".join(response.text.split())
+    if len(text) > BODY_EXCERPT:
+        text = text[:BODY_EXCERPT] + "…"
+    return redact(text, secrets)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The X-Crier-Signature value for a body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookNetwork:
+    """The `webhook` network's adapter."""
+
+    info = NetworkInfo(
+        name="webhook",
+        display_name="Webhook",
+        # No limit of its own: a channel may set `max_length`, which preview and publish apply.
+        text_limit=None,
+        text_unit="characters (Unicode code points)",
+        metrics=(),
+        supports_threads=True,
+        credential_keys=("secret",),
+        # The receiver is anyone's code; Crier's contract has no lookup, so an uncertain attempt goes to a
+        # person. A receiver that dedupes on `id` makes their "republish" harmless.
+        can_find_published=False,
+    )
+
+    SETTINGS = ("url", "max_length", "allow_insecure_loopback")
+
+    def __init__(self, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebhookNetwork:
+        return cls()
+
+    def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]
+        insecure = settings.get("allow_insecure_loopback", False)
+        if not isinstance(insecure, bool):
+            problems.append("allow_insecure_loopback must be true or false")
+            insecure = False
+        url = settings.get("url")
+        if not isinstance(url, str) or not url:
+            problems.append("url is required: where Crier sends each post")
+        else:
+            problems += _url_problems(url, allow_insecure_loopback=insecure)
+        if "max_length" in settings:
+            limit = settings["max_length"]
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                problems.append("max_length must be a whole number of at least 1")
+        return problems
+
+    def validate(self, draft: Draft) -> list[str]:
+        # The channel's max_length is not known here (validate sees only the draft): preview and publish
+        # apply it.
+        return [problem for text in (draft.text, *draft.thread) for problem in _text_problems(text, None)]
+
+    def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
+        limit = _max_length(account.settings)
+        return [
+            TextPreview(text=text, length=len(text), limit=limit, problems=tuple(_text_problems(text, limit)))
+            for text in (draft.text, *draft.thread)
+        ]
+
+    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+        url, secret = self._endpoint(account)
+        problems = [problem for preview in self.preview(account, draft) for problem in preview.problems]
+        problems += self.check_settings(account.settings)
+        if problems:
+            raise Rejected("Webhook: not sent: " + "; ".join(problems))
+        body = json.dumps(
+            {
+                "id": idempotency_key,
+                "text": draft.text,
+                "thread": list(draft.thread),
+                "media": [_media_metadata(item) for item in draft.media],
+                "options": dict(draft.options),
+                "created_at": datetime.now(UTC).isoformat(),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": idempotency_key,
+            SIGNATURE_HEADER: signature(secret, body),
+        }
+        try:
+            response = self._http.post(url, content=body, headers=headers)
+        except httpx.TransportError as error:
+            raise transport_failure(error, what="Webhook", secrets=[secret]) from None
+        return self._published(response, idempotency_key, secret)
+
+    def find_published(
+        self,
+        account: Account,
+        idempotency_key: str,
+        *,
+        draft: Draft | None = None,
+        attempted_at: datetime | None = None,
+    ) -> PublishedPost | None:
+        # Never "None": that would say the post does not exist, and Crier would send it again.
+        raise OutcomeUnknown("Webhook: Crier's webhook contract has no lookup; a person must check.")
+
+    def fetch_engagement(
+        self, account: Account, external_ids: Sequence[str]
+    ) -> Mapping[str, Engagement | PostGone]:
+        return {}
+
+    def delete(self, account: Account, external_id: str) -> None:
+        raise Rejected("Webhook: Crier's webhook contract has no delete; remove the post at the receiver.")
+
+    def verify(self, account: Account) -> Profile:
+        # The contract has no read-only call to try the secret with; the first post proves it (a receiver
+        # that no longer accepts it answers 401, and the channel asks to be reconnected).
+        url, _ = self._endpoint(account)
+        return Profile(handle=account.handle, display_name=urlsplit(url).hostname)
+
+    def _endpoint(self, account: Account) -> tuple[str, str]:
+        secret = account.credentials.get("secret")
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+            raise AuthExpired(f"Webhook: the signing secret must be at least {MIN_SECRET_LENGTH} characters.")
+        url = account.settings.get("url")
+        insecure = account.settings.get("allow_insecure_loopback") is True
+        if not isinstance(url, str) or _url_problems(url, allow_insecure_loopback=insecure):
+            raise Rejected(
+                "Webhook: the channel's url is missing or not allowed; fix the channel's settings."
+            )
+        return url, secret
+
+    def _published(self, response: httpx.Response, idempotency_key: str, secret: str) -> PublishedPost:
+        status = response.status_code
+        if 200 <= status < 300:
+            external_id, url = idempotency_key, ""
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            if isinstance(answer, dict):
+                if isinstance(answer.get("id"), str | int) and not isinstance(answer.get("id"), bool):
+                    external_id = str(answer["id"])
+                if isinstance(answer.get("url"), str):
+                    url = answer["url"]
+            return PublishedPost(external_id=external_id, url=url)
+        said = f"HTTP {status}: {body_excerpt(response, [secret])}".rstrip(": ")
+        if status == 429:
+            raise RateLimited(
+                f"Webhook: the receiver asks Crier to wait ({said}).",
+                retry_at(response.headers, datetime.now(UTC)),
+            )
+        if status == 401:
+            raise AuthExpired(f"Webhook: the receiver no longer accepts the channel's secret ({said}).")
+        if status == 408:
+            raise Transient(f"Webhook: the receiver timed out reading the request ({said}).")
+        if status == 504:
+            # A gateway gave up waiting for the receiver, which may have taken the post meanwhile.
+            raise OutcomeUnknown(f"Webhook: a gateway timed out waiting for the receiver ({said}).")
+        if status >= 500:
+            raise Transient(f"Webhook: the receiver failed ({said}).")
+        raise Rejected(f"Webhook: the receiver refused the post ({said}).")
+
+
+def _url_problems(url: str, *, allow_insecure_loopback: bool) -> list[str]:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return ["url is not a valid URL"]
+    if not parts.hostname:
+        return ["url must be an absolute URL with a host"]
+    if parts.username or parts.password:
+        return ["url must not carry a user name or password: the signature authenticates Crier"]
+    if parts.scheme == "https":
+        return []
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        if allow_insecure_loopback:
+            return []
+        return ["url uses http: set allow_insecure_loopback to send to a receiver on this machine"]
+    return ["url must use https (http only for a receiver on this machine, with allow_insecure_loopback)"]
+
+
+def _text_problems(text: str, limit: int | None) -> list[str]:
+    if not text.strip():
+        return ["the text is empty"]
+    if limit and len(text) > limit:
+        return [f"the text is {len(text)} characters long; this webhook takes at most {limit}"]
+    return []
+
+
+def _max_length(settings: Mapping[str, Any]) -> int | None:
+    limit = settings.get("max_length")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        return limit
+    return None
+
+
+def _media_metadata(item: MediaItem) -> dict[str, Any]:
+    return {
+        "content_type": item.content_type,
+        "bytes": len(item.data),
+        "sha256": hashlib.sha256(item.data).hexdigest(),
+        "alt_text": item.alt_text,
+    }

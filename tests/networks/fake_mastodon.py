@@ -1,0 +1,589 @@
+"""A Mastodon server of our own for the adapter's tests: real HTTP on 127.0.0.1, answering as Mastodon does.
+
+It follows the Mastodon documentation (mastodon/documentation, content/en/): methods/statuses.md (post with
+an Idempotency-Key kept for an hour; view one; view several with `id[]`, 4.3+; delete; view source),
+methods/media.md (POST /api/v2/media answers 200, or 202 while processing; GET /api/v1/media/:id answers 206
+until done), methods/accounts.md (verify_credentials; an account's statuses, 20 a page by default, 40 at
+most, older pages by `max_id` and a Link header), methods/instance.md (GET /api/v2/instance and its
+`configuration`), methods/apps.md and methods/oauth.md (register, authorize, exchange a code),
+api/rate-limits.md (X-RateLimit-Limit, -Remaining and -Reset, an ISO 8601 time), entities/Status (the
+counts; `quotes_count` from 4.5), and the error bodies `{"error": "..."}` with 401, 404, 422 and 429. From
+Mastodon's source (mastodon/mastodon): the statuses limit of app/lib/rate_limiter.rb (a count per account
+in fixed windows) and the 20-id cap of GET /api/v1/statuses (Api::BaseController::DEFAULT_STATUSES_LIMIT).
+
+Switches make it fail the ways a real server does: a 5xx before storing (`fail_next_posts`), storing a
+status and then never answering or dropping the connection (`stall_next_posts`, `stall_mode`), media that
+stays processing for some polls (`media_processing_polls`), a server older than 4.3 without the batch read
+(`batch_read = False`), one that ignores idempotency keys (`honours_idempotency = False`), and a clock that
+can be moved on (`advance`) so that keys and rate-limit windows expire.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from shared.text.mastodon import mastodon_length
+
+SUPPORTED_MEDIA = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4")
+DESCRIPTION_LIMIT = 1500
+BATCH_READ_LIMIT = 20
+
+
+@dataclass
+class FakeAccount:
+    id: str
+    username: str
+    display_name: str
+    tokens: set[str] = field(default_factory=set)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, list[str]]
+
+
+class FakeMastodon:
+    """One Mastodon server, served in a thread on a free port of 127.0.0.1."""
+
+    def __init__(
+        self,
+        *,
+        max_characters: int = 500,
+        url_weight: int = 23,
+        statuses_per_window: int = 300,
+        window: timedelta = timedelta(hours=3),
+        idempotency_ttl: timedelta = timedelta(hours=1),
+        application_name: str = "Crier",
+        with_quotes_count: bool = True,
+    ) -> None:
+        self.max_characters = max_characters
+        self.url_weight = url_weight
+        self.statuses_per_window = statuses_per_window
+        self.window = window
+        self.idempotency_ttl = idempotency_ttl
+        self.application_name = application_name
+        self.with_quotes_count = with_quotes_count
+        # Switches a test flips.
+        self.batch_read = True
+        self.honours_idempotency = True
+        self.fail_next_posts: list[int] = []
+        self.stall_next_posts = 0
+        self.stall_mode = "timeout"  # or "disconnect"
+        self.stall_seconds = 5.0
+        self.media_processing_polls = 0
+
+        self.lock = threading.RLock()
+        self.offset = timedelta()
+        self.accounts: dict[str, FakeAccount] = {}
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.media: dict[str, dict[str, Any]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.posted_in_window: dict[tuple[str, int], int] = {}
+        self.apps: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, tuple[str, str, str, str]] = {}
+        self.requests: list[RecordedRequest] = []
+        self._ids = itertools.count(113_000_000_000_000_000)
+        self._release = threading.Event()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.app = self._build_app()
+
+    # -- Running ---------------------------------------------------------------------------------------
+
+    def start(self) -> FakeMastodon:
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    # -- What a test does to it ------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        with self.lock:
+            self.offset += delta
+
+    def add_account(self, username: str, token: str | None = None) -> FakeAccount:
+        with self.lock:
+            account = FakeAccount(id=str(next(self._ids)), username=username, display_name=username.title())
+            account.tokens.add(token or uuid.uuid4().hex)
+            self.accounts[account.id] = account
+            return account
+
+    def revoke(self, token: str) -> None:
+        with self.lock:
+            for account in self.accounts.values():
+                account.tokens.discard(token)
+
+    def grant_code(self, client_id: str, account: FakeAccount, redirect_uri: str, scope: str) -> str:
+        """What the person approving Crier on the authorize page makes the server hand out."""
+        code = uuid.uuid4().hex
+        with self.lock:
+            self.codes[code] = (client_id, redirect_uri, scope, account.id)
+        return code
+
+    def post_by_hand(
+        self, account: FakeAccount, text: str, *, application: str = "Web", in_reply_to: str | None = None
+    ) -> dict[str, Any]:
+        """A status the person posts themself, from another app."""
+        with self.lock:
+            return self._store(account, {"status": text, "in_reply_to_id": in_reply_to}, [], application)
+
+    def statuses_of(self, account: FakeAccount) -> list[dict[str, Any]]:
+        with self.lock:
+            return [s for s in self.statuses.values() if s["account_id"] == account.id and not s["deleted"]]
+
+    def add_counts(self, status_id: str, **counts: int) -> None:
+        with self.lock:
+            self.statuses[status_id].update(counts)
+
+    def requests_to(self, method: str, path_start: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_start)]
+
+    # -- The server ------------------------------------------------------------------------------------
+
+    def _build_app(self) -> Flask:
+        app = Flask("fake_mastodon")
+
+        @app.before_request
+        def record() -> None:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    headers=dict(request.headers),
+                    form={key: request.form.getlist(key) for key in request.form},
+                )
+            )
+
+        @app.get("/api/v2/instance")
+        def instance() -> Response:
+            return jsonify(
+                {
+                    "domain": request.host,
+                    "title": "Fake Mastodon",
+                    "version": "4.3.0",
+                    "configuration": {
+                        "statuses": {
+                            "max_characters": self.max_characters,
+                            "max_media_attachments": 4,
+                            "characters_reserved_per_url": self.url_weight,
+                        },
+                        "media_attachments": {
+                            "supported_mime_types": list(SUPPORTED_MEDIA),
+                            "description_limit": DESCRIPTION_LIMIT,
+                            "image_size_limit": 16 * 1024 * 1024,
+                            "video_size_limit": 99 * 1024 * 1024,
+                        },
+                    },
+                }
+            )
+
+        @app.get("/api/v1/accounts/verify_credentials")
+        def verify_credentials() -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            return jsonify(self._account_json(account) | {"source": {"privacy": "public", "language": ""}})
+
+        @app.get("/api/v1/apps/verify_credentials")
+        def app_credentials() -> Response:
+            if self._authenticated() is None:
+                return _invalid_token()
+            return jsonify({"name": self.application_name, "website": None, "scopes": ["read", "write"]})
+
+        @app.get("/api/v1/accounts/<account_id>/statuses")
+        def account_statuses(account_id: str) -> Response:
+            if self._authenticated() is None:
+                return _invalid_token()
+            with self.lock:
+                account = self.accounts.get(account_id)
+                if account is None:
+                    return _error(404, "Record not found")
+                limit = min(int(request.args.get("limit", 20)), 40)
+                max_id = request.args.get("max_id")
+                mine = sorted(
+                    (s for s in self.statuses_of(account) if max_id is None or int(s["id"]) < int(max_id)),
+                    key=lambda s: int(s["id"]),
+                    reverse=True,
+                )[:limit]
+                response = jsonify([self._status_json(s) for s in mine])
+            if len(mine) == limit:
+                response.headers["Link"] = (
+                    f'<{request.base_url}?limit={limit}&max_id={mine[-1]["id"]}>; rel="next"'
+                )
+            return response
+
+        @app.post("/api/v1/statuses")
+        def create_status() -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            key = request.headers.get("Idempotency-Key")
+            with self.lock:
+                if self.fail_next_posts:
+                    return _error(self.fail_next_posts.pop(0), "Service Unavailable")
+                if key and self.honours_idempotency:
+                    earlier = self.idempotency.get((account.id, key))
+                    if earlier and self.now() - earlier[1] < self.idempotency_ttl:
+                        return jsonify(self._status_json(self.statuses[earlier[0]]))
+                window = int(self.now().timestamp()) // int(self.window.total_seconds())
+                posted = self.posted_in_window.get((account.id, window), 0)
+                headers = self._rate_headers(window, posted)
+                if posted >= self.statuses_per_window:
+                    response = _error(429, "Too many requests")
+                    response.headers.update(headers | {"X-RateLimit-Remaining": "0"})
+                    return response
+                text = request.form.get("status", "")
+                spoiler = request.form.get("spoiler_text", "")
+                media_ids = request.form.getlist("media_ids[]")
+                problem = self._status_problem(account, text, spoiler, media_ids)
+                if problem is not None:
+                    return problem
+                status = self._store(account, request.form, media_ids, self.application_name)
+                self.posted_in_window[(account.id, window)] = posted + 1
+                if key:
+                    self.idempotency[(account.id, key)] = (status["id"], self.now())
+                stall = self.stall_next_posts > 0
+                if stall:
+                    self.stall_next_posts -= 1
+                body = self._status_json(status)
+            if stall:
+                self._stall()
+            response = jsonify(body)
+            response.headers.update(self._rate_headers(window, posted + 1))
+            return response
+
+        @app.get("/api/v1/statuses")
+        def statuses_batch() -> Response:
+            if not self.batch_read:
+                # Before 4.3 there is no such route: Rails answers its not-found page.
+                return Response("<html><body>The page you are looking for isn't here.</body></html>", 404)
+            if self._authenticated() is None:
+                return _invalid_token()
+            ids = list(dict.fromkeys(request.args.getlist("id[]")))
+            if len(ids) > BATCH_READ_LIMIT:
+                return _error(422, "Mastodon::ValidationError")
+            with self.lock:
+                found = [
+                    self.statuses[i] for i in ids if i in self.statuses and not self.statuses[i]["deleted"]
+                ]
+                return jsonify([self._status_json(s) for s in found])
+
+        @app.get("/api/v1/statuses/<status_id>")
+        def show_status(status_id: str) -> Response:
+            with self.lock:
+                status = self._visible(status_id)
+                return jsonify(self._status_json(status)) if status else _error(404, "Record not found")
+
+        @app.get("/api/v1/statuses/<status_id>/source")
+        def status_source(status_id: str) -> Response:
+            if self._authenticated() is None:
+                return _invalid_token()
+            with self.lock:
+                status = self._visible(status_id)
+                if status is None:
+                    return _error(404, "Record not found")
+                return jsonify(
+                    {"id": status["id"], "text": status["text"], "spoiler_text": status["spoiler_text"]}
+                )
+
+        @app.delete("/api/v1/statuses/<status_id>")
+        def delete_status(status_id: str) -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            with self.lock:
+                status = self._visible(status_id)
+                if status is None or status["account_id"] != account.id:
+                    return _error(404, "Record not found")
+                status["deleted"] = True
+                return jsonify(self._status_json(status) | {"text": status["text"]})
+
+        @app.post("/api/v2/media")
+        def upload_media() -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            upload = request.files.get("file")
+            if upload is None:
+                return _error(422, "Validation failed: File can't be blank")
+            if upload.mimetype not in SUPPORTED_MEDIA:
+                return _error(422, "Validation failed: File content type is invalid, File is invalid")
+            description = request.form.get("description", "")
+            if len(description) > DESCRIPTION_LIMIT:
+                return _error(
+                    422,
+                    f"Validation failed: Description is too long (maximum is {DESCRIPTION_LIMIT} characters)",
+                )
+            with self.lock:
+                media_id = str(next(self._ids))
+                media: dict[str, Any] = {
+                    "id": media_id,
+                    "account_id": account.id,
+                    "type": "video" if upload.mimetype.startswith("video/") else "image",
+                    "description": description or None,
+                    "size": len(upload.read()),
+                    "pending_polls": self.media_processing_polls,
+                    "url": f"{self.base_url}/system/media/{media_id}.bin",
+                }
+                self.media[media_id] = media
+                response = jsonify(self._media_json(media))
+                response.status_code = 202 if media["pending_polls"] > 0 else 200
+                return response
+
+        @app.get("/api/v1/media/<media_id>")
+        def show_media(media_id: str) -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            with self.lock:
+                media = self.media.get(media_id)
+                if media is None or media["account_id"] != account.id:
+                    return _error(404, "Record not found")
+                if media["pending_polls"] > 0:
+                    media["pending_polls"] -= 1
+                    return Response("", 206)
+                return jsonify(self._media_json(media))
+
+        @app.post("/api/v1/apps")
+        def create_app() -> Response:
+            values = request.get_json(silent=True) or request.form
+            name, redirect_uris = values.get("client_name"), values.get("redirect_uris")
+            if not name:
+                return _error(422, "Validation failed: Application name can't be blank")
+            if not redirect_uris:
+                return _error(422, "Validation failed: Redirect URI can't be blank")
+            application: dict[str, Any] = {
+                "id": str(next(self._ids)),
+                "name": name,
+                "website": values.get("website"),
+                "scopes": (values.get("scopes") or "read").split(),
+                "redirect_uri": redirect_uris,
+                "redirect_uris": [redirect_uris],
+                "client_id": uuid.uuid4().hex,
+                "client_secret": uuid.uuid4().hex,
+                "client_secret_expires_at": 0,
+            }
+            with self.lock:
+                self.apps[application["client_id"]] = application
+            return jsonify(application)
+
+        @app.post("/oauth/token")
+        def token() -> Response:
+            values = request.form
+            with self.lock:
+                application = self.apps.get(values.get("client_id", ""))
+                if application is None or application["client_secret"] != values.get("client_secret"):
+                    return _oauth_error(
+                        401,
+                        "invalid_client",
+                        "Client authentication failed due to unknown client, no client authentication "
+                        "included, or unsupported authentication method.",
+                    )
+                grant = self.codes.pop(values.get("code", ""), None)
+                if (
+                    values.get("grant_type") != "authorization_code"
+                    or grant is None
+                    or grant[0] != application["client_id"]
+                    or grant[1] != values.get("redirect_uri")
+                ):
+                    return _oauth_error(
+                        400,
+                        "invalid_grant",
+                        "The provided authorization grant is invalid, expired, revoked, does not match the "
+                        "redirection URI used in the authorization request, or was issued to another client.",
+                    )
+                access_token = uuid.uuid4().hex
+                self.accounts[grant[3]].tokens.add(access_token)
+                return jsonify(
+                    {
+                        "access_token": access_token,
+                        "token_type": "Bearer",
+                        "scope": grant[2],
+                        "created_at": int(self.now().timestamp()),
+                    }
+                )
+
+        return app
+
+    # -- Inside the server -----------------------------------------------------------------------------
+
+    def _authenticated(self) -> FakeAccount | None:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        with self.lock:
+            return next((a for a in self.accounts.values() if token and token in a.tokens), None)
+
+    def _rate_headers(self, window: int, posted: int) -> dict[str, str]:
+        period = int(self.window.total_seconds())
+        reset = datetime.fromtimestamp((window + 1) * period, UTC)
+        return {
+            "X-RateLimit-Limit": str(self.statuses_per_window),
+            "X-RateLimit-Remaining": str(max(self.statuses_per_window - posted, 0)),
+            "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        }
+
+    def _status_problem(
+        self, account: FakeAccount, text: str, spoiler: str, media_ids: list[str]
+    ) -> Response | None:
+        if not text.strip() and not media_ids:
+            return _error(422, "Validation failed: Text can't be blank")
+        length = mastodon_length(text, content_warning=spoiler, url_weight=self.url_weight)
+        if length > self.max_characters:
+            return _error(422, f"Validation failed: Text character limit of {self.max_characters} exceeded")
+        for media_id in media_ids:
+            media = self.media.get(media_id)
+            if media is None or media["account_id"] != account.id:
+                return _error(422, "Validation failed: Media attachments are invalid")
+            if media["pending_polls"] > 0:
+                return _error(
+                    422, "Cannot attach files that have not finished processing. Try again in a moment!"
+                )
+        reply_to = request.form.get("in_reply_to_id")
+        if reply_to and self._visible(reply_to) is None:
+            return _error(404, "The post you are trying to reply to does not appear to exist.")
+        return None
+
+    def _store(
+        self, account: FakeAccount, form: Any, media_ids: list[str], application: str
+    ) -> dict[str, Any]:
+        status_id = str(next(self._ids))
+        reply_to = form.get("in_reply_to_id") or None
+        status = {
+            "id": status_id,
+            "account_id": account.id,
+            "created_at": self.now(),
+            "text": (form.get("status") or "").strip(),
+            "spoiler_text": (form.get("spoiler_text") or "").strip(),
+            "visibility": form.get("visibility") or "public",
+            "language": form.get("language") or "en",
+            "in_reply_to_id": reply_to,
+            "media_ids": list(media_ids),
+            "application": application,
+            "favourites_count": 0,
+            "reblogs_count": 0,
+            "replies_count": 0,
+            "quotes_count": 0,
+            "deleted": False,
+        }
+        if reply_to:
+            self.statuses[reply_to]["replies_count"] += 1
+        self.statuses[status_id] = status
+        return status
+
+    def _stall(self) -> None:
+        if self.stall_mode == "disconnect":
+            connection = request.environ.get("werkzeug.socket")
+            assert isinstance(connection, socket.socket)
+            connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._release.wait(self.stall_seconds)
+
+    def _visible(self, status_id: str) -> dict[str, Any] | None:
+        status = self.statuses.get(status_id)
+        return status if status is not None and not status["deleted"] else None
+
+    def _account_json(self, account: FakeAccount) -> dict[str, Any]:
+        return {
+            "id": account.id,
+            "username": account.username,
+            "acct": account.username,
+            "display_name": account.display_name,
+            "url": f"{self.base_url}/@{account.username}",
+        }
+
+    def _status_json(self, status: dict[str, Any]) -> dict[str, Any]:
+        account = self.accounts[status["account_id"]]
+        body = {
+            "id": status["id"],
+            "created_at": status["created_at"].isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "in_reply_to_id": status["in_reply_to_id"],
+            "in_reply_to_account_id": (
+                self.statuses[status["in_reply_to_id"]]["account_id"] if status["in_reply_to_id"] else None
+            ),
+            "sensitive": bool(status["spoiler_text"]),
+            "spoiler_text": status["spoiler_text"],
+            "visibility": status["visibility"],
+            "language": status["language"],
+            "uri": f"{self.base_url}/users/{account.username}/statuses/{status['id']}",
+            "url": f"{self.base_url}/@{account.username}/{status['id']}",
+            "replies_count": status["replies_count"],
+            "reblogs_count": status["reblogs_count"],
+            "favourites_count": status["favourites_count"],
+            "content": f"<p>{html.escape(status['text'])}</p>",
+            "reblog": None,
+            "application": {"name": status["application"], "website": None},
+            "account": self._account_json(account),
+            "media_attachments": [self._media_json(self.media[i]) for i in status["media_ids"]],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
+        if self.with_quotes_count:
+            body["quotes_count"] = status["quotes_count"]
+        return body
+
+    @staticmethod
+    def _media_json(media: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": media["id"],
+            "type": media["type"],
+            "url": None if media["pending_polls"] > 0 else media["url"],
+            "preview_url": media["url"],
+            "description": media["description"],
+        }
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+def _invalid_token() -> Response:
+    return _error(401, "The access token is invalid")
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    response = jsonify({"error": error, "error_description": description})
+    response.status_code = status
+    return response
+
+
+def serve() -> Iterator[FakeMastodon]:
+    """A started server, stopped afterwards: the body of a pytest fixture."""
+    server = FakeMastodon().start()
+    try:
+        yield server
+    finally:
+        server.stop()
