@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,11 +25,17 @@ from typing import Any
 import httpx
 
 from shared.config import Settings
+from shared.networks.http import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    keep_secrets_out_of_http_logs,
+    retry_at,
+    transport_failure,
+)
 from shared.networks.ports import (
     Account,
     AuthExpired,
     Draft,
-    Engagement,
     NetworkError,
     NetworkInfo,
     OutcomeUnknown,
@@ -41,13 +47,7 @@ from shared.networks.ports import (
     TextPreview,
     Transient,
 )
-from shared.networks.webhook import (
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-    keep_secrets_out_of_http_logs,
-    retry_at,
-    transport_failure,
-)
+from shared.networks.write_only import WriteOnly
 from shared.text.discord import DISCORD_LIMIT, discord_length
 
 API_BASE = "https://discord.com/api/v10"
@@ -86,9 +86,10 @@ def parse_webhook_url(url: object) -> Webhook | None:
     return Webhook(match["id"], match["token"]) if match else None
 
 
-class DiscordNetwork:
+class DiscordNetwork(WriteOnly):
     """The `discord` network's adapter."""
 
+    cannot_look_up = "a webhook cannot list the channel's messages"
     info = NetworkInfo(
         name="discord",
         display_name="Discord",
@@ -208,22 +209,6 @@ class DiscordNetwork:
             url=_message_url(guild_id, first),
             thread_ids=tuple(_reference(message, in_thread) for message in later),
         )
-
-    def find_published(
-        self,
-        account: Account,
-        idempotency_key: str,
-        *,
-        draft: Draft | None = None,
-        attempted_at: datetime | None = None,
-    ) -> PublishedPost | None:
-        # Never "None": that would say the post does not exist, and Crier would send it again.
-        raise OutcomeUnknown("Discord: a webhook cannot list the channel's messages; a person must check.")
-
-    def fetch_engagement(
-        self, account: Account, external_ids: Sequence[str]
-    ) -> Mapping[str, Engagement | PostGone]:
-        return {}
 
     def delete(self, account: Account, external_id: str) -> None:
         webhook = self._webhook(account)

@@ -32,6 +32,7 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
+from shared.networks.http import NOT_SENT
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -69,13 +70,6 @@ PAGE_SIZE = 40
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 UPLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=120.0, pool=5.0)
-# Raised before a single byte of the request left: the only failures that prove a post was not made.
-NOT_SENT: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.UnsupportedProtocol,
-)
 # A proxy's "the server behind me did not answer in time" (nginx 504, Cloudflare 524): it had forwarded it.
 FORWARDED_THEN_TIMED_OUT = frozenset({504, 524})
 

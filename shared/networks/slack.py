@@ -19,7 +19,7 @@ request elsewhere, and it never appears in an error.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,22 +27,7 @@ from typing import Any
 import httpx
 
 from shared.config import Settings
-from shared.networks.ports import (
-    Account,
-    AuthExpired,
-    Draft,
-    Engagement,
-    NetworkInfo,
-    OutcomeUnknown,
-    PostGone,
-    Profile,
-    PublishedPost,
-    RateLimited,
-    Rejected,
-    TextPreview,
-    Transient,
-)
-from shared.networks.webhook import (
+from shared.networks.http import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     body_excerpt,
@@ -50,6 +35,20 @@ from shared.networks.webhook import (
     retry_at,
     transport_failure,
 )
+from shared.networks.ports import (
+    Account,
+    AuthExpired,
+    Draft,
+    NetworkInfo,
+    OutcomeUnknown,
+    Profile,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    TextPreview,
+    Transient,
+)
+from shared.networks.write_only import WriteOnly
 from shared.text.slack import SLACK_TEXT_LIMIT, slack_length
 
 HOOKS_BASE = "https://hooks.slack.com"
@@ -101,9 +100,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackNetwork:
+class SlackNetwork(WriteOnly):
     """The `slack` network's adapter."""
 
+    cannot_look_up = "an incoming webhook cannot read the channel"
     info = NetworkInfo(
         name="slack",
         display_name="Slack",
@@ -183,22 +183,6 @@ class SlackNetwork:
         if status >= 500:
             raise Transient(f"Slack: Slack failed ({said}).")
         raise Rejected(f"Slack: refused the message ({said}).")
-
-    def find_published(
-        self,
-        account: Account,
-        idempotency_key: str,
-        *,
-        draft: Draft | None = None,
-        attempted_at: datetime | None = None,
-    ) -> PublishedPost | None:
-        # Never "None": that would say the post does not exist, and Crier would send it again.
-        raise OutcomeUnknown("Slack: an incoming webhook cannot read the channel; a person must check.")
-
-    def fetch_engagement(
-        self, account: Account, external_ids: Sequence[str]
-    ) -> Mapping[str, Engagement | PostGone]:
-        return {}
 
     def delete(self, account: Account, external_id: str) -> None:
         raise Rejected("Slack: an incoming webhook cannot delete its messages; delete it in Slack.")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
+from shared.networks.http import retry_at, transport_failure
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -26,7 +27,7 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP
-from shared.networks.webhook import WebhookNetwork, retry_at, transport_failure
+from shared.networks.webhook import WebhookNetwork
 from tests.webhooks.fakes import FakeReceiver, free_port, hanging_up_server, serving
 
 SECRET = "s3cret-Of-This-Channel-0123456789"
