@@ -21,6 +21,10 @@ USER_AGENT = "Crier (self-hosted social media scheduler)"
 # How much of a refusal's body goes into the error people read.
 BODY_EXCERPT = 200
 
+# A proxy's "the server behind me did not answer in time" (nginx 504, Cloudflare 524): it had forwarded the
+# request, so a write may have happened.
+FORWARDED_THEN_TIMED_OUT = frozenset({504, 524})
+
 # Failures that happen before any byte of the request can have been read by the receiver: the connection
 # was never made, or the pool never handed one out. Anything else may have delivered the post.
 NOT_SENT: tuple[type[httpx.TransportError], ...] = (

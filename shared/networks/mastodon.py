@@ -25,14 +25,13 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_address
 from typing import Any
 
 import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.http import NOT_SENT
+from shared.networks.http import FORWARDED_THEN_TIMED_OUT, NOT_SENT, is_loopback
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -70,8 +69,6 @@ PAGE_SIZE = 40
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 UPLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=120.0, pool=5.0)
-# A proxy's "the server behind me did not answer in time" (nginx 504, Cloudflare 524): it had forwarded it.
-FORWARDED_THEN_TIMED_OUT = frozenset({504, 524})
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ def _check_base_url(value: object, *, allow_insecure_loopback: bool) -> tuple[st
     if parts.query or parts.fragment or parts.username or parts.password:
         return None, ["base_url must be the server's address only, without a query, fragment or login"]
     if parts.scheme == "http":
-        if not _is_loopback(parts.hostname):
+        if not is_loopback(parts.hostname):
             return None, [
                 "base_url must use https: an access token sent over plain http can be read on the way"
             ]
@@ -130,15 +127,6 @@ def _check_base_url(value: object, *, allow_insecure_loopback: bool) -> tuple[st
                 "and only with allow_insecure_loopback: true"
             ]
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", []
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

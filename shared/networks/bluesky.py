@@ -1,0 +1,857 @@
+"""Bluesky: the adapter for an account on any AT Protocol PDS (bsky.social by default), by app password.
+
+Followed, from the AT Protocol and Bluesky documents (atproto.com/specs, docs.bsky.app, and the lexicons in
+bluesky-social/atproto, lexicons/): com.atproto.server.createSession, refreshSession and getSession (an app
+password buys an access token and a single-use refresh token; an expired access token answers 400
+`ExpiredToken`); com.atproto.repo.createRecord, getRecord and deleteRecord; com.atproto.repo.uploadBlob;
+com.atproto.identity.resolveHandle; app.bsky.feed.post (text of at most 300 graphemes and 3000 bytes,
+`createdAt`, `facets`, `langs` of at most 3, `reply` with strong refs to the root and parent, `embed`);
+app.bsky.richtext.facet; app.bsky.embed.images (at most 4, each blob at most 1,000,000 bytes, `alt`
+required but unbounded) and app.bsky.embed.external; app.bsky.feed.getPosts (at most 25 URIs; posts it
+cannot see are left out); the specs "Record Key" and "Timestamp Identifiers (TIDs)", and "XRPC" (error
+bodies `{"error", "message"}`); "Rate Limits" (docs.bsky.app/docs/advanced-guides/rate-limits: 5,000
+points an hour and 35,000 a day per account, a created record costing 3; RateLimit-* headers, Reset in
+epoch seconds; createSession 30 per 5 minutes and 300 a day per handle). From the PDS's source
+(bluesky-social/atproto, packages/pds/src/repo/prepare.ts and packages/repo/src/mst): createRecord checks a
+client's record key for record-key syntax only, and creating at a key that is taken fails inside the
+repository tree, which the PDS answers as a 500.
+
+Exactly once, by record key. Each post's record key is computed from the delivery's idempotency key (see
+`record_key`), so every attempt of one delivery writes to the same path of the account's repository, and a
+path holds one record. Before creating, publish reads that path: an earlier attempt's post is returned, not
+made again. If two attempts race, the second createRecord fails, and the record found there is returned.
+So a retry can never make a second post, whatever went wrong before, and `find_published` is certain.
+
+What counts as "the request may have been sent" is as in the Mastodon adapter: only a connection never made
+(ConnectError, ConnectTimeout, PoolTimeout, UnsupportedProtocol) proves a createRecord did not arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from shared.config import Settings
+from shared.limits.ports import Rate
+from shared.networks.http import FORWARDED_THEN_TIMED_OUT, NOT_SENT, is_loopback
+from shared.networks.ports import (
+    Account,
+    AuthExpired,
+    Draft,
+    Engagement,
+    MediaItem,
+    MediaRule,
+    NetworkInfo,
+    OutcomeUnknown,
+    PostGone,
+    Profile,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    TextPreview,
+    Transient,
+)
+from shared.text.bluesky import BLUESKY_MAX_BYTES, BLUESKY_MAX_GRAPHEMES, Facet, bluesky_length, detect_facets
+
+DEFAULT_PDS = "https://bsky.social"
+SETTING_KEYS = frozenset({"pds_url", "langs", "allow_insecure_loopback"})
+POST = "app.bsky.feed.post"
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+# app.bsky.embed.images: `image` is a blob of maxSize 1000000; at most 4 images.
+IMAGE_MAX_BYTES = 1_000_000
+MAX_IMAGES = 4
+# app.bsky.feed.post: `langs` holds at most 3 language tags.
+MAX_LANGS = 3
+# app.bsky.feed.getPosts takes at most 25 URIs.
+GET_POSTS_LIMIT = 25
+
+TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+UPLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=120.0, pool=5.0)
+
+# -- Record keys -------------------------------------------------------------------------------------------
+
+_BASE32_SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
+# 2000-01-01T00:00:00Z in microseconds: the start of the range our keys' timestamp part falls in.
+_KEY_EPOCH_MICROS = 946_684_800_000_000
+_KEY_SPAN_BITS = 48  # about 8.9 years: 2000 to 2008, before any clock-made post key on the network
+
+
+def record_key(idempotency_key: str, item: int = 0) -> str:
+    """The record key of a delivery's post (item 0) or of its thread reply `item`: a TID, the same every time.
+
+    The app.bsky.feed.post lexicon declares `"key": "tid"`. The reference PDS checks only the record-key
+    syntax today (its prepare.ts carries a TODO to check the lexicon's key type), so a free-form key such as
+    `crier-<uuid>` would be taken now and might be refused later; a TID is valid under both rules.
+
+    A TID is 64 bits: a zero, 53 bits of microseconds since 1970, 10 bits of "clock id", in 13 characters
+    of base32-sortable. Crier's idempotency key (a random UUID) carries no time, and publish() is not told
+    when the delivery was first attempted, so both parts come from SHA-256 of the key: 48 bits place the
+    timestamp between 2000 and 2008 (no post made by a clock can collide with ours), 10 bits are the clock
+    id. 58 bits of hash per account make a collision between two of one account's deliveries negligible
+    (about one in 10^7 after a million posts). The timestamp part says nothing about when it was posted,
+    which the TID spec warns readers not to trust anyway; `createdAt` holds the true time.
+    """
+    material = idempotency_key if item == 0 else f"{idempotency_key}:{item}"
+    digest = int.from_bytes(hashlib.sha256(material.encode("utf-8")).digest()[:8], "big")
+    micros = _KEY_EPOCH_MICROS + (digest >> (64 - _KEY_SPAN_BITS))
+    value = (micros << 10) | (digest & 0x3FF)
+    return "".join(_BASE32_SORTABLE[(value >> shift) & 0x1F] for shift in range(60, -1, -5))
+
+
+# -- Settings ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """A Bluesky channel's options, checked."""
+
+    pds_url: str
+    langs: tuple[str, ...] = ()
+
+    @property
+    def host(self) -> str:
+        return urllib.parse.urlsplit(self.pds_url).netloc
+
+
+def parse_settings(settings: Mapping[str, Any]) -> tuple[ChannelSettings | None, list[str]]:
+    """The channel's options and the problems with them; None when they cannot be used."""
+    problems = [f"unknown option {key!r}" for key in settings if key not in SETTING_KEYS]
+    insecure = settings.get("allow_insecure_loopback", False)
+    if not isinstance(insecure, bool):
+        problems.append("allow_insecure_loopback must be true or false")
+        insecure = False
+    pds_url, url_problems = _check_pds_url(settings.get("pds_url", DEFAULT_PDS), insecure)
+    problems += url_problems
+    langs, lang_problems = _check_langs(settings.get("langs"))
+    problems += lang_problems
+    if problems or pds_url is None:
+        return None, problems
+    return ChannelSettings(pds_url=pds_url, langs=langs), []
+
+
+def _check_pds_url(value: object, allow_insecure_loopback: bool) -> tuple[str | None, list[str]]:
+    if not isinstance(value, str) or not value.strip():
+        return None, ["pds_url must be the address of the account's PDS, e.g. https://bsky.social"]
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None, ["pds_url must be an address such as https://bsky.social"]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return None, ["pds_url must be the server's address only, without a query, fragment or login"]
+    if parts.scheme == "http":
+        if not is_loopback(parts.hostname):
+            return None, [
+                "pds_url must use https: an app password sent over plain http can be read on the way"
+            ]
+        if not allow_insecure_loopback:
+            return None, [
+                "pds_url uses http; that is allowed only for a server on this machine (a loopback address), "
+                "and only with allow_insecure_loopback: true"
+            ]
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", []
+
+
+def _check_langs(value: object) -> tuple[tuple[str, ...], list[str]]:
+    if value is None:
+        return (), []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(_is_language_tag(lang) for lang in value):
+        return (), ["langs must be a list of language tags such as ['en'] or ['pt-BR']"]
+    if len(value) > MAX_LANGS:
+        return (), [f"langs may name at most {MAX_LANGS} languages"]
+    return tuple(value), []
+
+
+def _is_language_tag(value: object) -> bool:
+    # BCP 47 in its common shapes: a 2-3 letter language, then subtags of letters and digits.
+    if not isinstance(value, str) or not value.isascii():
+        return False
+    language, *subtags = value.split("-")
+    return (
+        language.isalpha()
+        and 2 <= len(language) <= 3
+        and all(subtag.isalnum() and 1 <= len(subtag) <= 8 for subtag in subtags)
+    )
+
+
+# -- Sessions ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """What createSession or refreshSession answered: who, and the two tokens."""
+
+    did: str
+    handle: str
+    access_jwt: str = field(repr=False)
+    refresh_jwt: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    identifier: str
+    app_password: str = field(repr=False)
+
+    @property
+    def cache_key(self) -> str:
+        # New credentials for the same handle (the person reconnected) must not reuse the old session.
+        digest = hashlib.sha256(f"{self.identifier}\0{self.app_password}".encode()).hexdigest()
+        return digest
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A strong reference to a record (com.atproto.repo.strongRef)."""
+
+    uri: str
+    cid: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"uri": self.uri, "cid": self.cid}
+
+
+class BlueskyNetwork:
+    """The `bluesky` network's adapter: one per process, for every PDS and account."""
+
+    info = NetworkInfo(
+        name="bluesky",
+        display_name="Bluesky",
+        text_limit=BLUESKY_MAX_GRAPHEMES,
+        text_unit="graphemes (and at most 3,000 UTF-8 bytes)",
+        supports_threads=True,
+        media=MediaRule(
+            content_types=IMAGE_TYPES,
+            max_bytes=IMAGE_MAX_BYTES,
+            max_items=MAX_IMAGES,
+            # app.bsky.embed.images sets no limit on `alt`.
+            alt_text_limit=None,
+        ),
+        metrics=("likes", "reposts", "replies", "quotes"),
+        credential_keys=("identifier", "app_password"),
+        can_find_published=True,
+        # Bluesky's PDS allows an account 5,000 points an hour and 35,000 a day, a created record costing 3
+        # (docs.bsky.app, "Rate Limits"), and likes, follows and reposts the person makes by hand count too.
+        # 300 posts an hour with a burst of 50 spends at most 1,050 points in an hour and 21,600 in a day:
+        # under a third and under two thirds. Thread replies are records too and are not counted here.
+        account_rate=Rate.per_hour(300, burst=50),
+    )
+
+    def __init__(self, http: httpx.Client | None = None) -> None:
+        self._http = http or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "Crier"})
+        self._lock = threading.Lock()
+        # Sessions live in this process only: refreshed tokens are not written back (see the report).
+        self._sessions: dict[tuple[str, str], Session] = {}
+        self._session_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BlueskyNetwork:
+        return cls()
+
+    # -- What a channel and a draft may be ------------------------------------------------------------
+
+    def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
+        return parse_settings(settings)[1]
+
+    def validate(self, draft: Draft) -> list[str]:
+        problems: list[str] = []
+        if not draft.text.strip() and not draft.media:
+            problems.append("the text is empty")
+        problems += [
+            f"thread item {index} is empty" for index, text in enumerate(draft.thread, 1) if not text.strip()
+        ]
+        for label, text in _labelled_texts(draft):
+            problems += [f"{label} {problem}" for problem in _length_problems(text)]
+        problems += _media_problems(draft.media)
+        problems += _option_problems(draft)
+        return problems
+
+    def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
+        previews = []
+        for text in (draft.text, *draft.thread):
+            graphemes, _ = bluesky_length(text)
+            previews.append(
+                TextPreview(
+                    text=text,
+                    length=graphemes,
+                    limit=BLUESKY_MAX_GRAPHEMES,
+                    problems=tuple(f"the text {problem}" for problem in _length_problems(text)),
+                )
+            )
+        return previews
+
+    # -- Publishing ----------------------------------------------------------------------------------
+
+    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+        """Create the post, then each thread item as a reply to the one before, each at its own fixed key.
+
+        Each record's path is read first, so a retry picks up where an earlier attempt stopped: a thread
+        whose first two records were made is finished, not started again.
+        """
+        channel = self._channel(account)
+        credentials = _credentials(account)
+        problems = self.validate(draft)
+        if problems:
+            raise Rejected("Bluesky would refuse this draft: " + "; ".join(problems))
+        session = self._session(channel, credentials)
+        langs = _langs(draft, channel)
+        handles: dict[str, str | None] = {}
+
+        root = self._existing(channel, session.did, record_key(idempotency_key))
+        if root is None:
+            # Nothing is posted while the images upload: a failure here leaves no post.
+            embed = self._embed(channel, credentials, draft)
+            record = self._post_record(channel, credentials, draft.text, langs, handles, embed=embed)
+            root = self._create(channel, credentials, record_key(idempotency_key), record)
+        parent = root
+        thread_ids: list[str] = []
+        for index, text in enumerate(draft.thread, 1):
+            rkey = record_key(idempotency_key, index)
+            try:
+                reply = self._existing(channel, session.did, rkey)
+                if reply is None:
+                    record = self._post_record(
+                        channel, credentials, text, langs, handles, reply_to=(root, parent)
+                    )
+                    reply = self._create(channel, credentials, rkey, record)
+            except (Rejected, AuthExpired) as error:
+                # Retrying would fail the same way, yet the post is out there: a person decides.
+                raise OutcomeUnknown(
+                    f"{channel.host}: the post {root.uri} and {index - 1} of {len(draft.thread)} thread "
+                    f"replies were published; reply {index} failed: {error}"
+                ) from error
+            # Transient, RateLimited and OutcomeUnknown pass through: the retry resumes the thread.
+            thread_ids.append(reply.uri)
+            parent = reply
+        return PublishedPost(external_id=root.uri, url=post_url(root.uri), thread_ids=tuple(thread_ids))
+
+    def _post_record(
+        self,
+        channel: ChannelSettings,
+        credentials: Credentials,
+        text: str,
+        langs: tuple[str, ...],
+        handles: dict[str, str | None],
+        *,
+        embed: dict[str, Any] | None = None,
+        reply_to: tuple[Ref, Ref] | None = None,
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "$type": POST,
+            "text": text,
+            "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        facets = self._facets(channel, credentials, text, handles)
+        if facets:
+            record["facets"] = facets
+        if langs:
+            record["langs"] = list(langs)
+        if reply_to is not None:
+            root, parent = reply_to
+            record["reply"] = {"root": root.as_json(), "parent": parent.as_json()}
+        if embed is not None:
+            record["embed"] = embed
+        return record
+
+    def _facets(
+        self, channel: ChannelSettings, credentials: Credentials, text: str, handles: dict[str, str | None]
+    ) -> list[dict[str, Any]]:
+        facets = []
+        for facet in detect_facets(text):
+            feature = self._feature(channel, credentials, facet, handles)
+            if feature is not None:
+                facets.append(
+                    {
+                        "index": {"byteStart": facet.byte_start, "byteEnd": facet.byte_end},
+                        "features": [feature],
+                    }
+                )
+        return facets
+
+    def _feature(
+        self, channel: ChannelSettings, credentials: Credentials, facet: Facet, handles: dict[str, str | None]
+    ) -> dict[str, str] | None:
+        if facet.kind == "link":
+            return {"$type": "app.bsky.richtext.facet#link", "uri": facet.value}
+        if facet.kind == "tag":
+            return {"$type": "app.bsky.richtext.facet#tag", "tag": facet.value}
+        handle = facet.value.lower()
+        if handle not in handles:
+            handles[handle] = self._resolve_handle(channel, credentials, handle)
+        did = handles[handle]
+        # A handle that resolves to no account stays plain text, as the official clients leave it.
+        return None if did is None else {"$type": "app.bsky.richtext.facet#mention", "did": did}
+
+    def _resolve_handle(self, channel: ChannelSettings, credentials: Credentials, handle: str) -> str | None:
+        response = self._call(
+            channel,
+            credentials,
+            "GET",
+            "com.atproto.identity.resolveHandle",
+            params={"handle": handle},
+        )
+        if response.status_code == 400:
+            return None  # "Unable to resolve handle"
+        _check(response, channel.host)
+        did = _json_object(response, channel.host).get("did")
+        return did if isinstance(did, str) and did.startswith("did:") else None
+
+    def _embed(
+        self, channel: ChannelSettings, credentials: Credentials, draft: Draft
+    ) -> dict[str, Any] | None:
+        if draft.media:
+            return {
+                "$type": "app.bsky.embed.images",
+                "images": [
+                    {"image": self._upload(channel, credentials, item), "alt": item.alt_text or ""}
+                    for item in draft.media
+                ],
+            }
+        card = draft.options.get("link_card")
+        if isinstance(card, Mapping):
+            return {
+                "$type": "app.bsky.embed.external",
+                "external": {
+                    "uri": str(card["uri"]),
+                    "title": str(card.get("title") or ""),
+                    "description": str(card.get("description") or ""),
+                },
+            }
+        return None
+
+    def _upload(self, channel: ChannelSettings, credentials: Credentials, item: MediaItem) -> dict[str, Any]:
+        response = self._call(
+            channel,
+            credentials,
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            content=item.data,
+            headers={"Content-Type": item.content_type},
+            timeout=UPLOAD_TIMEOUT,
+        )
+        _check(response, channel.host)
+        blob = _json_object(response, channel.host).get("blob")
+        if not isinstance(blob, dict):
+            raise Transient(f"{channel.host}: uploadBlob answered without a blob")
+        return blob
+
+    def _create(
+        self, channel: ChannelSettings, credentials: Credentials, rkey: str, record: dict[str, Any]
+    ) -> Ref:
+        session = self._session(channel, credentials)
+        response = self._call(
+            channel,
+            credentials,
+            "POST",
+            "com.atproto.repo.createRecord",
+            may_post=True,
+            json={"repo": session.did, "collection": POST, "rkey": rkey, "validate": True, "record": record},
+        )
+        if response.is_success:
+            body = _json_object(response, channel.host)
+            return Ref(uri=str(body["uri"]), cid=str(body["cid"]))
+        if response.status_code not in (401, 403, 429):
+            # A taken key fails inside the PDS's repository tree (a 500 from the reference PDS, a 400 or 409
+            # elsewhere): whatever the answer, a record at our key is the one an earlier attempt made.
+            existing = self._existing(channel, session.did, rkey)
+            if existing is not None:
+                return existing
+        _check(response, channel.host, may_have_posted=True)
+        raise AssertionError("unreachable: _check raises for every unsuccessful answer")
+
+    def _existing(self, channel: ChannelSettings, did: str, rkey: str) -> Ref | None:
+        """The post at this key of the account's repository, or None when there is none."""
+        response = self._send(
+            "GET",
+            f"{channel.pds_url}/xrpc/com.atproto.repo.getRecord",
+            params={"repo": did, "collection": POST, "rkey": rkey},
+        )
+        if response.status_code == 400 and _error_name(response) in ("RecordNotFound", "InvalidRequest"):
+            return None
+        if response.status_code == 404:
+            return None
+        _check(response, channel.host)
+        body = _json_object(response, channel.host)
+        cid = body.get("cid")
+        if not isinstance(cid, str):
+            raise Transient(f"{channel.host}: getRecord answered without the record's cid")
+        return Ref(uri=str(body.get("uri") or at_uri(did, rkey)), cid=cid)
+
+    # -- Finding what an uncertain attempt made ------------------------------------------------------
+
+    def find_published(
+        self,
+        account: Account,
+        idempotency_key: str,
+        *,
+        draft: Draft | None = None,
+        attempted_at: datetime | None = None,
+    ) -> PublishedPost | None:
+        """The post at the delivery's record key, and its thread; None when the key holds no post.
+
+        Certain either way: the key is the delivery's own. Should an attempt still in flight land after a
+        None, the publish that follows finds its record instead of making another. A thread found only in
+        part raises OutcomeUnknown: publishing again would finish it, but that is for a person to decide.
+        """
+        channel = self._channel(account)
+        session = self._session(channel, _credentials(account))
+        root = self._existing(channel, session.did, record_key(idempotency_key))
+        if root is None:
+            return None
+        thread_ids: list[str] = []
+        for index in range(1, len(draft.thread) + 1 if draft is not None else 1):
+            reply = self._existing(channel, session.did, record_key(idempotency_key, index))
+            if reply is None:
+                raise OutcomeUnknown(
+                    f"{channel.host}: the post {root.uri} was published with {index - 1} of "
+                    f"{len(draft.thread) if draft else 0} thread replies; publishing again would add the rest"
+                )
+            thread_ids.append(reply.uri)
+        return PublishedPost(external_id=root.uri, url=post_url(root.uri), thread_ids=tuple(thread_ids))
+
+    # -- Reading and removing posts ------------------------------------------------------------------
+
+    def fetch_engagement(
+        self, account: Account, external_ids: Sequence[str]
+    ) -> Mapping[str, Engagement | PostGone]:
+        """Counts in batches of 25 (app.bsky.feed.getPosts); a post it leaves out is looked up in the repo."""
+        channel = self._channel(account)
+        credentials = _credentials(account)
+        result: dict[str, Engagement | PostGone] = {}
+        uris = list(dict.fromkeys(external_ids))
+        for start in range(0, len(uris), GET_POSTS_LIMIT):
+            chunk = uris[start : start + GET_POSTS_LIMIT]
+            response = self._call(
+                channel, credentials, "GET", "app.bsky.feed.getPosts", params={"uris": chunk}
+            )
+            _check(response, channel.host)
+            posts = _json_object(response, channel.host).get("posts")
+            if not isinstance(posts, list):
+                raise Transient(f"{channel.host}: getPosts answered without a list of posts")
+            seen = {str(post.get("uri")): post for post in posts if isinstance(post, dict)}
+            for uri in chunk:
+                post = seen.get(uri)
+                result[uri] = _engagement(post) if post is not None else self._missing(channel, uri)
+        return result
+
+    def _missing(self, channel: ChannelSettings, uri: str) -> Engagement | PostGone:
+        # getPosts leaves out what the AppView has not indexed yet (seconds after posting) or hides, as
+        # well as what is deleted: only the repository can tell the post is gone.
+        did, rkey = _split_uri(uri)
+        if self._existing(channel, did, rkey) is None:
+            return PostGone(f"{channel.host}: the post {uri} no longer exists")
+        return Engagement(raw={"uri": uri, "indexed": False})
+
+    def delete(self, account: Account, external_id: str) -> None:
+        channel = self._channel(account)
+        credentials = _credentials(account)
+        session = self._session(channel, credentials)
+        did, rkey = _split_uri(external_id)
+        if did != session.did:
+            raise Rejected(f"{external_id} is not a post of {session.handle}: it cannot be deleted by them")
+        # deleteRecord succeeds for a key that holds nothing, so look first.
+        if self._existing(channel, did, rkey) is None:
+            raise PostGone(f"{channel.host}: the post {external_id} does not exist (any more)")
+        response = self._call(
+            channel,
+            credentials,
+            "POST",
+            "com.atproto.repo.deleteRecord",
+            json={"repo": did, "collection": POST, "rkey": rkey},
+        )
+        _check(response, channel.host)
+
+    def verify(self, account: Account) -> Profile:
+        channel = self._channel(account)
+        response = self._call(channel, _credentials(account), "GET", "com.atproto.server.getSession")
+        _check(response, channel.host)
+        body = _json_object(response, channel.host)
+        handle = str(body.get("handle") or body.get("did"))
+        return Profile(handle=handle, url=f"https://bsky.app/profile/{handle}")
+
+    # -- Sessions ------------------------------------------------------------------------------------
+
+    def _session(self, channel: ChannelSettings, credentials: Credentials) -> Session:
+        key = (channel.pds_url, credentials.cache_key)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is not None:
+                return session
+            lock = self._session_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                session = self._sessions.get(key)
+            if session is None:
+                session = self._create_session(channel, credentials)
+                with self._lock:
+                    self._sessions[key] = session
+            return session
+
+    def _renew(self, channel: ChannelSettings, credentials: Credentials, stale: Session) -> Session:
+        """A working session in place of `stale`: refreshed, else created anew. One thread at a time."""
+        key = (channel.pds_url, credentials.cache_key)
+        with self._lock:
+            lock = self._session_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                current = self._sessions.get(key)
+            if current is not None and current.access_jwt != stale.access_jwt:
+                return current  # another thread renewed it while this one waited
+            # A refresh token is single-use: only the thread holding the lock may spend it.
+            session = self._refresh_session(channel, stale) or self._create_session(channel, credentials)
+            with self._lock:
+                self._sessions[key] = session
+            return session
+
+    def _forget(self, channel: ChannelSettings, credentials: Credentials) -> None:
+        with self._lock:
+            self._sessions.pop((channel.pds_url, credentials.cache_key), None)
+
+    def _create_session(self, channel: ChannelSettings, credentials: Credentials) -> Session:
+        response = self._send(
+            "POST",
+            f"{channel.pds_url}/xrpc/com.atproto.server.createSession",
+            json={"identifier": credentials.identifier, "password": credentials.app_password},
+        )
+        if response.status_code in (400, 401):
+            raise AuthExpired(
+                f"{channel.host} refused the identifier and app password ({_error_text(response)}): "
+                "connect the account again with a new app password"
+            )
+        _check(response, channel.host)
+        return _session_from(response, channel.host)
+
+    def _refresh_session(self, channel: ChannelSettings, stale: Session) -> Session | None:
+        response = self._send(
+            "POST",
+            f"{channel.pds_url}/xrpc/com.atproto.server.refreshSession",
+            token=stale.refresh_jwt,
+        )
+        if response.status_code in (400, 401):
+            return None  # expired, revoked or spent: a new session from the app password
+        _check(response, channel.host)
+        return _session_from(response, channel.host)
+
+    # -- HTTP ----------------------------------------------------------------------------------------
+
+    def _channel(self, account: Account) -> ChannelSettings:
+        channel, problems = parse_settings(account.settings)
+        if channel is None:
+            raise Rejected("the Bluesky channel's settings are not usable: " + "; ".join(problems))
+        return channel
+
+    def _call(
+        self,
+        channel: ChannelSettings,
+        credentials: Credentials,
+        method: str,
+        nsid: str,
+        *,
+        may_post: bool = False,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One XRPC call with the account's session, renewed once if the PDS says the token expired."""
+        session = self._session(channel, credentials)
+        url = f"{channel.pds_url}/xrpc/{nsid}"
+        response = self._send(method, url, token=session.access_jwt, may_post=may_post, **kwargs)
+        if _session_refused(response):
+            # Refused before anything was written, so sending again cannot make a second post.
+            session = self._renew(channel, credentials, session)
+            response = self._send(method, url, token=session.access_jwt, may_post=may_post, **kwargs)
+            if _session_refused(response):
+                self._forget(channel, credentials)
+        return response
+
+    def _send(
+        self, method: str, url: str, *, token: str | None = None, may_post: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One request. Transport failures become Transient, except after a write that may have landed."""
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        host = urllib.parse.urlsplit(url).netloc
+        try:
+            return self._http.request(method, url, headers=headers, **kwargs)
+        except NOT_SENT as error:
+            raise Transient(f"{host}: could not connect ({type(error).__name__}: {error})") from error
+        except httpx.TransportError as error:
+            if may_post:
+                raise OutcomeUnknown(
+                    f"{host}: the request was sent, then {type(error).__name__} ({error}); the post may exist"
+                ) from error
+            raise Transient(f"{host}: {type(error).__name__}: {error}") from error
+
+
+def _session_refused(response: httpx.Response) -> bool:
+    # An expired access token answers 400 ExpiredToken; a revoked or unknown one 401.
+    return response.status_code == 401 or (
+        response.status_code == 400 and _error_name(response) in ("ExpiredToken", "InvalidToken")
+    )
+
+
+def _check(response: httpx.Response, host: str, *, may_have_posted: bool = False) -> None:
+    """Raise the error an unsuccessful answer means."""
+    if response.is_success:
+        return
+    status = response.status_code
+    said = f"{host} answered {status}: {_error_text(response)}"
+    if status in (401, 403) or _session_refused(response):
+        raise AuthExpired(said + " (the session could not be renewed: connect the account again)")
+    if status == 429 or _error_name(response) == "RateLimitExceeded":
+        raise RateLimited(said, _reset_at(response))
+    if may_have_posted and status in FORWARDED_THEN_TIMED_OUT:
+        raise OutcomeUnknown(said + " (a proxy had forwarded the request; the post may exist)")
+    if status >= 500 or status == 408:
+        raise Transient(said)
+    raise Rejected(said)
+
+
+def _error_name(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    name = body.get("error") if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "no explanation"
+    if isinstance(body, dict):
+        parts = [body.get("error"), body.get("message")]
+        text = ": ".join(part for part in parts if isinstance(part, str) and part)
+        if text:
+            return text
+    return response.reason_phrase or "no explanation"
+
+
+def _reset_at(response: httpx.Response) -> datetime | None:
+    # RateLimit-Reset is a Unix time in seconds on Bluesky's PDS.
+    value = response.headers.get("RateLimit-Reset")
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value.strip()), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _json_object(response: httpx.Response, host: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise Transient(f"{host}: answered {response.status_code} with something other than JSON") from error
+    if not isinstance(body, dict):
+        raise Transient(f"{host}: answered {response.status_code} with JSON that is not an object")
+    return body
+
+
+def _session_from(response: httpx.Response, host: str) -> Session:
+    body = _json_object(response, host)
+    try:
+        return Session(
+            did=str(body["did"]),
+            handle=str(body["handle"]),
+            access_jwt=str(body["accessJwt"]),
+            refresh_jwt=str(body["refreshJwt"]),
+        )
+    except KeyError as error:
+        raise Transient(f"{host}: the session answer lacks {error}") from error
+
+
+def _credentials(account: Account) -> Credentials:
+    identifier = account.credentials.get("identifier")
+    password = account.credentials.get("app_password")
+    if not (isinstance(identifier, str) and identifier and isinstance(password, str) and password):
+        raise AuthExpired("the Bluesky channel has no identifier and app password: connect the account again")
+    return Credentials(identifier=identifier.strip().removeprefix("@"), app_password=password)
+
+
+def at_uri(did: str, rkey: str) -> str:
+    return f"at://{did}/{POST}/{rkey}"
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    """The repository's DID and the record key of a post's at:// URI."""
+    parts = uri.removeprefix("at://").split("/")
+    if not uri.startswith("at://") or len(parts) != 3 or parts[1] != POST or not parts[2]:
+        raise Rejected(f"{uri!r} is not the at:// URI of a Bluesky post")
+    return parts[0], parts[2]
+
+
+def post_url(uri: str) -> str:
+    """The post's page on bsky.app. By DID, not handle: a handle may change, the DID stays."""
+    did, rkey = _split_uri(uri)
+    return f"https://bsky.app/profile/{did}/post/{rkey}"
+
+
+def _labelled_texts(draft: Draft) -> list[tuple[str, str]]:
+    return [("the text", draft.text)] + [
+        (f"thread item {index}", text) for index, text in enumerate(draft.thread, 1)
+    ]
+
+
+def _length_problems(text: str) -> list[str]:
+    graphemes, size = bluesky_length(text)
+    problems = []
+    if graphemes > BLUESKY_MAX_GRAPHEMES:
+        problems.append(f"is {graphemes} graphemes long; Bluesky allows {BLUESKY_MAX_GRAPHEMES}")
+    if size > BLUESKY_MAX_BYTES:
+        problems.append(f"is {size} bytes of UTF-8; Bluesky allows {BLUESKY_MAX_BYTES}")
+    return problems
+
+
+def _media_problems(media: Sequence[MediaItem]) -> list[str]:
+    problems = []
+    if len(media) > MAX_IMAGES:
+        problems.append(f"{len(media)} images; Bluesky takes at most {MAX_IMAGES}")
+    for number, item in enumerate(media, 1):
+        if item.content_type not in IMAGE_TYPES:
+            problems.append(f"attachment {number}: Crier sends {', '.join(IMAGE_TYPES)} to Bluesky")
+        elif len(item.data) > IMAGE_MAX_BYTES:
+            problems.append(f"attachment {number} is {len(item.data)} bytes; the limit is {IMAGE_MAX_BYTES}")
+    return problems
+
+
+def _option_problems(draft: Draft) -> list[str]:
+    problems = []
+    if "langs" in draft.options:
+        problems += _check_langs(draft.options["langs"])[1]
+    card = draft.options.get("link_card")
+    if card is not None:
+        if not isinstance(card, Mapping) or not isinstance(card.get("uri"), str):
+            problems.append("link_card must have a uri, and may have a title and a description")
+        elif draft.media:
+            problems.append("a post carries images or a link card, not both")
+    return problems
+
+
+def _langs(draft: Draft, channel: ChannelSettings) -> tuple[str, ...]:
+    if "langs" in draft.options:
+        return _check_langs(draft.options["langs"])[0]
+    return channel.langs
+
+
+def _engagement(post: Mapping[str, Any]) -> Engagement:
+    counts = {
+        key: post[key]
+        for key in ("likeCount", "repostCount", "replyCount", "quoteCount")
+        if isinstance(post.get(key), int)
+    }
+    return Engagement(
+        likes=counts.get("likeCount"),
+        reposts=counts.get("repostCount"),
+        replies=counts.get("replyCount"),
+        quotes=counts.get("quoteCount"),
+        raw={"uri": str(post["uri"]), **counts},
+    )
