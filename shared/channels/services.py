@@ -36,6 +36,8 @@ def check_connection(
         for key in credentials
         if key not in expected
     ]
+    if not problems:
+        problems = [Problem("/credentials", problem) for problem in adapter.check_credentials(credentials)]
     if problems:
         raise InvalidInput(problems)
     return adapter

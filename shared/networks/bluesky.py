@@ -260,6 +260,15 @@ class BlueskyNetwork:
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         return parse_settings(settings)[1]
 
+    def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        """Problems with the identifier's and app password's shape; whether they work, verify() asks."""
+        problems = []
+        if not isinstance(credentials.get("identifier"), str) or not credentials["identifier"].strip():
+            problems.append("identifier must be the account's handle (alice.bsky.social) or email")
+        if not isinstance(credentials.get("app_password"), str) or not credentials["app_password"].strip():
+            problems.append("app_password must be an app password made in Bluesky's settings")
+        return problems
+
     def validate(self, draft: Draft) -> list[str]:
         problems: list[str] = []
         if not draft.text.strip() and not draft.media:

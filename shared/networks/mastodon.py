@@ -208,6 +208,13 @@ class MastodonNetwork:
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         return parse_settings(settings)[1]
 
+    def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        """Problems with the access token's shape; whether Mastodon takes it, verify() asks."""
+        token = credentials.get("access_token")
+        if not isinstance(token, str) or not token.strip() or any(char.isspace() for char in token):
+            return ["access_token must be the token Mastodon issued, without spaces"]
+        return []
+
     def validate(self, draft: Draft) -> list[str]:
         # The text's length is not checked here: each server sets its own limit, which preview() reads.
         problems: list[str] = []

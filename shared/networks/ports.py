@@ -167,6 +167,13 @@ class Network(Protocol):
         """Problems with a channel's options for this network; empty when they are fine."""
         ...
 
+    def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        """Problems with the credentials' shape, found without calling the network; empty when fine.
+
+        The keys named in info.credential_keys are checked for presence before this is called.
+        """
+        ...
+
     def validate(self, draft: Draft) -> list[str]:
         """Problems that would make the network refuse this draft; empty when it may be sent."""
         ...

@@ -198,6 +198,9 @@ class SandboxNetwork:
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         return SandboxOptions.parse(settings)[1]
 
+    def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        return []  # the sandbox takes none; unknown keys are refused before this is asked
+
     def validate(self, draft: Draft) -> list[str]:
         if draft.thread:
             return ["the sandbox has no threads: the thread's replies would not be sent"]

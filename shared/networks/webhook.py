@@ -104,6 +104,15 @@ class WebhookNetwork(WriteOnly):
                 problems.append("max_length must be a whole number of at least 1")
         return problems
 
+    def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        """Problems with the signing secret's shape."""
+        secret = credentials.get("secret")
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+            return [
+                f"secret must be at least {MIN_SECRET_LENGTH} characters, so its signatures cannot be guessed"
+            ]
+        return []
+
     def validate(self, draft: Draft) -> list[str]:
         # The channel's max_length is not known here (validate sees only the draft): preview and publish
         # apply it.

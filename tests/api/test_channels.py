@@ -126,3 +126,28 @@ def test_a_channel_is_never_answered_with_its_credentials(
     assert "credentials" not in response.json
     assert "sealed_credentials" not in response.json
     assert all("credentials" not in item for item in listed.json["items"])
+
+
+def test_credentials_of_the_wrong_shape_are_refused_before_the_network_is_asked(
+    workspace_client: FlaskClient, services: Services
+) -> None:
+    response = workspace_client.post(
+        "/v1/channels",
+        json={
+            "network": "webhook",
+            "name": "Our site",
+            "handle": "site",
+            "settings": {"url": "https://example.invalid/hooks/crier"},
+            "credentials": {"secret": "short"},
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {
+            "pointer": "/credentials",
+            "detail": "secret must be at least 16 characters, so its signatures cannot be guessed",
+        }
+    ]
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Channel)) == 0

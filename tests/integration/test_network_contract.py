@@ -50,3 +50,12 @@ def test_each_adapter_answers_problems_as_sentences_not_exceptions(network: Netw
     assert network.validate(Draft(text="Hello")) == []
     assert all(isinstance(problem, str) and problem for problem in network.validate(Draft(text="")))
     assert network.validate(Draft(text="")) != []
+
+
+def test_each_adapter_that_needs_credentials_finds_empty_ones_wanting(network: Network):
+    empty = dict.fromkeys(network.info.credential_keys, "")
+
+    problems = network.check_credentials(empty)
+
+    assert all(isinstance(problem, str) and problem for problem in problems)
+    assert bool(problems) == bool(network.info.credential_keys)
