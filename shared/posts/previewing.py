@@ -22,6 +22,7 @@ from shared.networks.ports import Draft, NetworkError, TextPreview
 @dataclass(frozen=True)
 class ChannelPreview:
     channel_id: uuid.UUID
+    channel_name: str
     network: str
     texts: list[TextPreview]
     # Problems with the channel itself, or with asking its network; the texts' own are in `texts`.
@@ -60,7 +61,6 @@ def _preview_on(services: Services, channel: Channel, draft: Draft) -> ChannelPr
     try:
         texts = network.preview(account, draft)
     except NetworkError as error:
-        return ChannelPreview(
-            channel.id, channel.network, [], [*problems, f"could not ask the network: {error}"]
-        )
-    return ChannelPreview(channel.id, channel.network, texts, problems)
+        unasked = [*problems, f"could not ask the network: {error}"]
+        return ChannelPreview(channel.id, channel.name, channel.network, [], unasked)
+    return ChannelPreview(channel.id, channel.name, channel.network, texts, problems)

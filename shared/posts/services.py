@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ def schedule_post(
     channel_ids: Sequence[uuid.UUID],
     scheduled_at: datetime | None,
     now: datetime,
+    text_problems: Mapping[uuid.UUID, Sequence[str]] | None = None,
 ) -> Post:
     """Create a post and one delivery per channel, due at `scheduled_at`, or now when it is None.
 
@@ -57,7 +58,10 @@ def schedule_post(
         elif channel is None:
             problems.append(Problem(f"/channel_ids/{index}", f"There is no channel {channel_id} here."))
         else:
-            for problem in networks.get(channel.network).validate(draft):
+            # A preview's problems when the caller has them (they know a server's own limit), else the
+            # network's own check of the text alone.
+            known = (text_problems or {}).get(channel_id)
+            for problem in known if known is not None else networks.get(channel.network).validate(draft):
                 problems.append(Problem("/text", f"{channel.name} ({channel.network}): {problem}"))
         seen.add(channel_id)
     if problems:

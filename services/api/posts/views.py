@@ -13,7 +13,8 @@ from services.api.context import get_services, get_workspace_id
 from services.api.posts.schemas import PostCreateSchema, PostSchema
 from shared.db import utcnow
 from shared.posts.models import Post
-from shared.posts.services import get_post, schedule_post
+from shared.posts.scheduling import schedule_checked
+from shared.posts.services import get_post
 
 blp = Blueprint("posts", __name__, url_prefix="/v1/posts", description="Write once, publish everywhere.")
 
@@ -26,9 +27,7 @@ class Posts(MethodView):
     @blp.response(201, PostSchema, headers=LOCATION_HEADER)
     def post(self, body: dict[str, Any]) -> tuple[Post, dict[str, str]]:
         """Schedule a post on channels, at a time or now: one delivery per channel."""
-        services = get_services()
-        with services.sessions.begin() as session:
-            post = schedule_post(session, services.networks, get_workspace_id(), now=utcnow(), **body)
+        post = schedule_checked(get_services(), get_workspace_id(), now=utcnow(), **body)
         return post, {"Location": url_for(".PostById", post_id=post.id)}
 
 
