@@ -102,6 +102,9 @@ class ScriptedNetwork:
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         return []
 
+    def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        return []
+
     def validate(self, draft: Draft) -> list[str]:
         return []
 
