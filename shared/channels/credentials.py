@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -64,9 +64,14 @@ class CredentialCipher:
         """The same credentials sealed with the first (newest) secret."""
         return self._fernet.rotate(sealed)
 
-    def open_into(self, account: Account, sealed: bytes | None) -> Account:
-        """The account with its credentials, for one network call."""
-        return replace(account, credentials=self.open(sealed))
+    def open_into(
+        self,
+        account: Account,
+        sealed: bytes | None,
+        save: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> Account:
+        """The account with its credentials for one network call, and where renewed ones are kept."""
+        return replace(account, credentials=self.open(sealed), save_credentials=save)
 
 
 def cipher_from_settings(settings: Settings) -> CredentialCipher:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.channels.credentials import CredentialCipher
@@ -70,6 +70,15 @@ def connect_channel(
     session.add(channel)
     session.flush()
     return channel
+
+
+def store_credentials(
+    session: Session, cipher: CredentialCipher, channel_id: uuid.UUID, credentials: Mapping[str, Any]
+) -> None:
+    """Keep credentials a network renewed for the channel (a refreshed session), sealed."""
+    session.execute(
+        update(Channel).where(Channel.id == channel_id).values(sealed_credentials=cipher.seal(credentials))
+    )
 
 
 def reseal_credentials(session: Session, cipher: CredentialCipher) -> int:

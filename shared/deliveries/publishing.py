@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from shared.bootstrap import Services
+from shared.channels.opening import account_with_credentials
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.services import (
@@ -116,7 +117,7 @@ def _call_network(services: Services, job: PublishJob) -> PublishedPost | Networ
     if early > 0:
         time.sleep(early)
     try:
-        account = services.credentials.open_into(job.account, job.sealed_credentials)
+        account = account_with_credentials(services, job.account, job.sealed_credentials)
         return network.publish(account, job.draft, job.idempotency_key)
     except NetworkError as error:
         return error
@@ -153,7 +154,7 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
                     now=utcnow(),
                 )
         try:
-            account = services.credentials.open_into(job.account, job.sealed_credentials)
+            account = account_with_credentials(services, job.account, job.sealed_credentials)
             found = network.find_published(
                 account, job.idempotency_key, draft=job.draft, attempted_at=job.first_attempted_at
             )

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from shared.bootstrap import Services
+from shared.channels.opening import account_with_credentials
 from shared.db import utcnow
 from shared.metrics.services import batches_to_collect, record_engagement
 from shared.networks.ports import NetworkError
@@ -32,7 +33,7 @@ def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int
     for batch in batches:
         try:
             network = services.networks.get(batch.network)
-            account = services.credentials.open_into(batch.account, batch.sealed_credentials)
+            account = account_with_credentials(services, batch.account, batch.sealed_credentials)
             readings = network.fetch_engagement(account, list(batch.delivery_by_external_id))
         except (NetworkError, LookupError) as error:
             log.warning(

@@ -29,9 +29,10 @@ What counts as "the request may have been sent" is as in the Mastodon adapter: o
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,8 @@ MAX_IMAGES = 4
 MAX_LANGS = 3
 # app.bsky.feed.getPosts takes at most 25 URIs.
 GET_POSTS_LIMIT = 25
+
+log = logging.getLogger(__name__)
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 UPLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=120.0, pool=5.0)
@@ -199,6 +202,25 @@ class Session:
 class Credentials:
     identifier: str
     app_password: str = field(repr=False)
+    # The session an earlier process made and kept (see save), so this one need not sign in again.
+    stored_session: Session | None = field(default=None, repr=False)
+    save: Callable[[Mapping[str, Any]], None] | None = field(default=None, repr=False, compare=False)
+
+    def keep(self, session: Session) -> None:
+        """Store a new or refreshed session with the credentials, for the next process to start from."""
+        if self.save is None:
+            return
+        stored = {
+            "did": session.did,
+            "handle": session.handle,
+            "access_jwt": session.access_jwt,
+            "refresh_jwt": session.refresh_jwt,
+        }
+        try:
+            self.save({"identifier": self.identifier, "app_password": self.app_password, "session": stored})
+        except Exception:
+            # Keeping it saves a sign-in later; failing to must not fail the post that is going out now.
+            log.warning("could not store the refreshed Bluesky session", exc_info=True)
 
     @property
     def cache_key(self) -> str:
@@ -598,7 +620,12 @@ class BlueskyNetwork:
             with self._lock:
                 session = self._sessions.get(key)
             if session is None:
-                session = self._create_session(channel, credentials)
+                # A session kept by an earlier process, if any: should it have expired, the first call
+                # says so and it is refreshed like any other.
+                session = credentials.stored_session
+                if session is None:
+                    session = self._create_session(channel, credentials)
+                    credentials.keep(session)
                 with self._lock:
                     self._sessions[key] = session
             return session
@@ -615,6 +642,7 @@ class BlueskyNetwork:
                 return current  # another thread renewed it while this one waited
             # A refresh token is single-use: only the thread holding the lock may spend it.
             session = self._refresh_session(channel, stale) or self._create_session(channel, credentials)
+            credentials.keep(session)
             with self._lock:
                 self._sessions[key] = session
             return session
@@ -783,7 +811,21 @@ def _credentials(account: Account) -> Credentials:
     password = account.credentials.get("app_password")
     if not (isinstance(identifier, str) and identifier and isinstance(password, str) and password):
         raise AuthExpired("the Bluesky channel has no identifier and app password: connect the account again")
-    return Credentials(identifier=identifier.strip().removeprefix("@"), app_password=password)
+    return Credentials(
+        identifier=identifier.strip().removeprefix("@"),
+        app_password=password,
+        stored_session=_stored_session(account.credentials.get("session")),
+        save=account.save_credentials,
+    )
+
+
+def _stored_session(stored: object) -> Session | None:
+    if not isinstance(stored, Mapping):
+        return None
+    fields_ = ("did", "handle", "access_jwt", "refresh_jwt")
+    if not all(isinstance(stored.get(name), str) and stored.get(name) for name in fields_):
+        return None
+    return Session(**{name: stored[name] for name in fields_})
 
 
 def at_uri(did: str, rkey: str) -> str:

@@ -7,7 +7,7 @@ decides what each means for the delivery (retry, wait, fail, or ask a person).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -60,6 +60,11 @@ class Account:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Secrets, decrypted for this call only: never logged, never returned by the API.
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # Stores credentials the network renewed (a refreshed session), sealed, so the next process starts
+    # from them instead of signing in again. None where there is nowhere to keep them (a check on connect).
+    save_credentials: Callable[[Mapping[str, Any]], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True)

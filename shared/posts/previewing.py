@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.channels.opening import account_with_credentials
 from shared.channels.services import account_of
 from shared.errors import InvalidInput, Problem
 from shared.networks.ports import Draft, NetworkError, TextPreview
@@ -56,7 +57,7 @@ def preview_draft(
 
 def _preview_on(services: Services, channel: Channel, draft: Draft) -> ChannelPreview:
     network = services.networks.get(channel.network)
-    account = services.credentials.open_into(account_of(channel), channel.sealed_credentials)
+    account = account_with_credentials(services, account_of(channel), channel.sealed_credentials)
     problems = [f"the channel is {channel.state}"] if channel.state != "active" else []
     try:
         texts = network.preview(account, draft)

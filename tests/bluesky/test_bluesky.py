@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import EntryPoint
 from typing import Any
@@ -234,6 +235,35 @@ def test_one_session_serves_many_calls(network: BlueskyNetwork, pds: FakePds, al
     for number in range(3):
         network.publish(account_on(pds), Draft(text=f"Post {number}"), f"{KEY}-{number}")
     assert pds.sessions_created == 1
+
+
+def test_a_session_kept_by_one_process_spares_the_next_one_a_sign_in(
+    network: BlueskyNetwork, pds: FakePds, alice: FakeAccount
+) -> None:
+    kept: list[dict[str, Any]] = []
+    first = replace(account_on(pds), save_credentials=lambda renewed: kept.append(dict(renewed)))
+    network.publish(first, Draft(text="From the first worker"), KEY)
+
+    another_process = BlueskyNetwork(httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)))
+    second = replace(account_on(pds), credentials=kept[-1])
+    another_process.publish(second, Draft(text="From the second worker"), KEY + "-2")
+
+    assert pds.sessions_created == 1
+    assert [set(credentials) for credentials in kept] == [{"identifier", "app_password", "session"}]
+    assert kept[0]["app_password"] == "app-password"
+    assert len(pds.posts_of(alice)) == 2
+
+
+def test_a_refreshed_session_is_kept_too(network: BlueskyNetwork, pds: FakePds, alice: FakeAccount) -> None:
+    kept: list[dict[str, Any]] = []
+    account = replace(account_on(pds), save_credentials=lambda renewed: kept.append(dict(renewed)))
+    network.publish(account, Draft(text="Before"), KEY)
+    pds.expire_access_tokens()
+
+    network.publish(account, Draft(text="After"), KEY + "-2")
+
+    assert len(kept) == 2
+    assert kept[1]["session"]["refresh_jwt"] != kept[0]["session"]["refresh_jwt"]
 
 
 def test_an_expired_access_token_is_refreshed_without_the_caller_noticing(

@@ -111,6 +111,11 @@ class ScriptedNetwork:
     def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
         answer = account.settings.get("publish", "published")
         message = account.settings.get("message", f"scripted: {answer}")
+        if account.settings.get("renews_credentials") and account.save_credentials is not None:
+            # As a network whose session is refreshed while posting (Bluesky's access tokens last hours).
+            account.save_credentials(
+                {**account.credentials, "token": account.credentials["token"] + "-renewed"}
+            )
         if answer == "published":
             return self._published(account, idempotency_key)
         if answer == "transient":

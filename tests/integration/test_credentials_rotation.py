@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel
 from shared.channels.services import connect_channel, reseal_credentials
+from shared.db import utcnow
+from shared.deliveries.models import DeliveryState
+from shared.deliveries.publishing import publish_delivery
+from shared.deliveries.services import claim_due
 from tests.conftest import RecordingTaskQueue
-from tests.factories import make_workspace
+from tests.factories import make_post, make_workspace
 from tests.integration.fake_networks import bootstrap_with_scripted_network
 
 
@@ -45,4 +51,36 @@ def test_resealing_makes_every_channels_credentials_open_with_the_new_secret_alo
         [only] = list(sealed)
     assert resealed == 1
     assert CredentialCipher(["new secret"]).open(only) == {"token": "t0ken"}
+    scripted.engine.dispose()
+
+
+def test_credentials_a_network_renews_while_posting_are_kept_sealed_for_the_next_call(
+    services: Services, task_queue: RecordingTaskQueue
+) -> None:
+    scripted = bootstrap_with_scripted_network(services.settings, task_queue)
+    workspace, _ = make_workspace(scripted)
+    with scripted.sessions.begin() as session:
+        channel = connect_channel(
+            session,
+            scripted.networks,
+            workspace.id,
+            network="scripted_with_token",
+            name="Renewing",
+            handle="acme",
+            settings={"renews_credentials": True},
+            credentials={"token": "t0ken"},
+            cipher=scripted.credentials,
+        )
+    make_post(scripted, workspace, [channel])
+    with scripted.sessions.begin() as session:
+        [claim] = claim_due(
+            session, now=utcnow(), lookahead=timedelta(seconds=1), batch_size=10, lease=timedelta(minutes=1)
+        )
+
+    state = publish_delivery(scripted, claim.delivery_id, claim.attempt)
+
+    with scripted.sessions() as session:
+        sealed = session.get_one(Channel, channel.id).sealed_credentials
+    assert state is DeliveryState.PUBLISHED
+    assert scripted.credentials.open(sealed) == {"token": "t0ken-renewed"}
     scripted.engine.dispose()

@@ -1,0 +1,25 @@
+"""Opening a channel's credentials for a network call, with somewhere to keep what the network renews."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from shared.bootstrap import Services
+from shared.channels.services import store_credentials
+from shared.networks.ports import Account
+
+
+def account_with_credentials(services: Services, account: Account, sealed: bytes | None) -> Account:
+    """The account ready for a call; credentials the adapter renews are stored in a transaction of their own.
+
+    Called from network-call threads, which hold no transaction: the save never nests inside one.
+    """
+    channel_id = uuid.UUID(account.channel_id)
+
+    def save(renewed: Mapping[str, Any]) -> None:
+        with services.sessions.begin() as session:
+            store_credentials(session, services.credentials, channel_id, renewed)
+
+    return services.credentials.open_into(account, sealed, save)
