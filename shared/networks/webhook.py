@@ -7,6 +7,8 @@ The contract is Crier's own (there is no network to follow), written for receive
   item's type, size, SHA-256 and description, never its bytes; `created_at` is when this request was made
   (UTC, ISO 8601), so a receiver may refuse stale replays.
 - `X-Crier-Signature: sha256=<hex>`: HMAC-SHA256 of the exact body bytes with the channel's secret.
+  `X-Crier-Timestamp: <unix seconds>` is `created_at` again, for receivers that refuse stale requests
+  (say, older than five minutes) before parsing the body; it is signed through the body's `created_at`.
   `Idempotency-Key: <id>` repeats the key for receivers that dedupe on headers.
 - A 2xx answer means published. A JSON body with `"id"` (and `"url"`) names the post; otherwise its id is
   the idempotency key. 401 means the receiver no longer accepts the secret; 408, 429 and 5xx mean try again;
@@ -52,6 +54,7 @@ from shared.networks.ports import (
 from shared.networks.write_only import WriteOnly
 
 SIGNATURE_HEADER = "X-Crier-Signature"
+TIMESTAMP_HEADER = "X-Crier-Timestamp"
 MIN_SECRET_LENGTH = 16
 
 
@@ -131,6 +134,7 @@ class WebhookNetwork(WriteOnly):
         problems += self.check_settings(account.settings)
         if problems:
             raise Rejected("Webhook: not sent: " + "; ".join(problems))
+        sent_at = datetime.now(UTC)
         body = json.dumps(
             {
                 "id": idempotency_key,
@@ -138,7 +142,7 @@ class WebhookNetwork(WriteOnly):
                 "thread": list(draft.thread),
                 "media": [_media_metadata(item) for item in draft.media],
                 "options": dict(draft.options),
-                "created_at": datetime.now(UTC).isoformat(),
+                "created_at": sent_at.isoformat(),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -147,6 +151,7 @@ class WebhookNetwork(WriteOnly):
             "Content-Type": "application/json",
             "Idempotency-Key": idempotency_key,
             SIGNATURE_HEADER: signature(secret, body),
+            TIMESTAMP_HEADER: str(int(sent_at.timestamp())),
         }
         try:
             response = self._http.post(url, content=body, headers=headers)

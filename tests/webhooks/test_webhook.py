@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint
@@ -67,6 +68,17 @@ def test_a_post_is_signed_with_the_channels_secret_over_the_exact_body(receiver,
     assert request.headers["X-Crier-Signature"] == f"sha256={expected}"
     assert request.headers["Idempotency-Key"] == "key-1"
     assert request.headers["Content-Type"] == "application/json"
+
+
+def test_the_timestamp_header_is_the_signed_created_at_in_unix_seconds(receiver, network):
+    before = int(time.time())
+    network.publish(account_for(receiver.url), Draft(text="Hello"), "key-1")
+    after = int(time.time())
+
+    [request] = receiver.received
+    stamped = int(request.headers["X-Crier-Timestamp"])
+    assert before <= stamped <= after
+    assert int(datetime.fromisoformat(request.json["created_at"]).timestamp()) == stamped
 
 
 def test_the_body_carries_the_key_the_thread_the_options_and_media_as_metadata_only(receiver, network):
