@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ from shared.networks.ports import (
     Account,
     AuthExpired,
     Draft,
+    Engagement,
     NetworkError,
     NetworkInfo,
     OutcomeUnknown,
@@ -96,7 +97,8 @@ class DiscordNetwork(WriteOnly):
         text_limit=DISCORD_LIMIT,
         text_unit="characters (Unicode code points)",
         # Webhook messages have reactions, but a webhook token cannot read them: nothing to collect.
-        metrics=(),
+        # Reactions on the message, read back through the webhook, stand for likes: all Discord shows.
+        metrics=("likes",),
         # Thread items are sent as further messages, in order, after the post (in the same forum thread
         # when the post opened one). Discord webhooks cannot reply to a message, so this is the closest fit.
         supports_threads=True,
@@ -210,13 +212,40 @@ class DiscordNetwork(WriteOnly):
             thread_ids=tuple(_reference(message, in_thread) for message in later),
         )
 
-    def delete(self, account: Account, external_id: str) -> None:
+    def fetch_engagement(
+        self, account: Account, external_ids: Sequence[str]
+    ) -> Mapping[str, Engagement | PostGone]:
+        """Each message's reactions, summed, as likes: the webhook may read back the messages it sent."""
         webhook = self._webhook(account)
+        readings: dict[str, Engagement | PostGone] = {}
+        for external_id in external_ids:
+            url, params = self._message_url(webhook, external_id)
+            try:
+                response = self._http.get(url, params=params)
+            except httpx.TransportError as error:
+                raise transport_failure(
+                    error, what="Discord metrics", secrets=[webhook.token], sent_a_write=False
+                ) from None
+            try:
+                _raise_for(response, "Discord metrics", sent_a_write=False)
+            except PostGone as gone:
+                readings[external_id] = gone
+                continue
+            reactions = response.json().get("reactions") or []
+            likes = sum(int(reaction.get("count", 0)) for reaction in reactions)
+            readings[external_id] = Engagement(likes=likes, raw={"reactions": reactions})
+        return readings
+
+    def _message_url(self, webhook: Webhook, external_id: str) -> tuple[str, dict[str, str]]:
         thread_id, _, message_id = external_id.rpartition("/")
         if not SNOWFLAKE.fullmatch(message_id) or (thread_id and not SNOWFLAKE.fullmatch(thread_id)):
             raise Rejected(f"Discord: {external_id!r} is not a message this adapter published.")
         params = {"thread_id": thread_id} if thread_id else {}
-        url = f"{self._webhook_url(webhook)}/messages/{message_id}"
+        return f"{self._webhook_url(webhook)}/messages/{message_id}", params
+
+    def delete(self, account: Account, external_id: str) -> None:
+        webhook = self._webhook(account)
+        url, params = self._message_url(webhook, external_id)
         try:
             response = self._http.delete(url, params=params)
         except httpx.TransportError as error:

@@ -14,6 +14,7 @@ from shared.networks.ports import (
     Account,
     AuthExpired,
     Draft,
+    Engagement,
     MediaItem,
     NetworkError,
     OutcomeUnknown,
@@ -417,4 +418,32 @@ def test_discord_cannot_find_posts_so_it_never_says_one_is_missing(network):
     assert network.info.can_find_published is False
     with pytest.raises(NetworkError):
         network.find_published(account_for("https://discord.com/api/webhooks/1/t"), "key-1")
-    assert network.info.metrics == ()
+
+
+def test_reactions_on_a_sent_message_are_read_back_as_likes(discord, network):
+    url = discord.add_webhook()
+    published = network.publish(account_for(url), Draft(text="React to this"), "key-1")
+    # What Discord's message object carries once people react (the Reaction object: count, emoji).
+    discord.messages[published.external_id]["reactions"] = [
+        {"count": 3, "emoji": {"id": None, "name": "👍"}},
+        {"count": 2, "emoji": {"id": None, "name": "🎉"}},
+    ]
+
+    readings = network.fetch_engagement(account_for(url), [published.external_id])
+
+    assert network.info.metrics == ("likes",)
+    reading = readings[published.external_id]
+    assert isinstance(reading, Engagement)
+    assert (reading.likes, reading.reposts, reading.replies) == (5, None, None)
+
+
+def test_a_message_without_reactions_has_none_and_a_deleted_one_is_gone(discord, network):
+    url = discord.add_webhook()
+    kept = network.publish(account_for(url), Draft(text="Quiet"), "key-1")
+    removed = network.publish(account_for(url), Draft(text="Removed"), "key-2")
+    network.delete(account_for(url), removed.external_id)
+
+    readings = network.fetch_engagement(account_for(url), [kept.external_id, removed.external_id])
+
+    assert readings[kept.external_id] == Engagement(likes=0, raw={"reactions": []})
+    assert isinstance(readings[removed.external_id], PostGone)
