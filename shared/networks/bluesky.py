@@ -41,7 +41,12 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.http import FORWARDED_THEN_TIMED_OUT, NOT_SENT, is_loopback
+from shared.networks.http import (
+    FORWARDED_THEN_TIMED_OUT,
+    NOT_SENT,
+    check_server_url,
+    json_object,
+)
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -131,34 +136,19 @@ def parse_settings(settings: Mapping[str, Any]) -> tuple[ChannelSettings | None,
     if not isinstance(insecure, bool):
         problems.append("allow_insecure_loopback must be true or false")
         insecure = False
-    pds_url, url_problems = _check_pds_url(settings.get("pds_url", DEFAULT_PDS), insecure)
+    pds_url, url_problems = check_server_url(
+        settings.get("pds_url", DEFAULT_PDS),
+        setting="pds_url",
+        example=DEFAULT_PDS,
+        secret="an app password",
+        allow_insecure_loopback=insecure,
+    )
     problems += url_problems
     langs, lang_problems = _check_langs(settings.get("langs"))
     problems += lang_problems
     if problems or pds_url is None:
         return None, problems
     return ChannelSettings(pds_url=pds_url, langs=langs), []
-
-
-def _check_pds_url(value: object, allow_insecure_loopback: bool) -> tuple[str | None, list[str]]:
-    if not isinstance(value, str) or not value.strip():
-        return None, ["pds_url must be the address of the account's PDS, e.g. https://bsky.social"]
-    parts = urllib.parse.urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, ["pds_url must be an address such as https://bsky.social"]
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return None, ["pds_url must be the server's address only, without a query, fragment or login"]
-    if parts.scheme == "http":
-        if not is_loopback(parts.hostname):
-            return None, [
-                "pds_url must use https: an app password sent over plain http can be read on the way"
-            ]
-        if not allow_insecure_loopback:
-            return None, [
-                "pds_url uses http; that is allowed only for a server on this machine (a loopback address), "
-                "and only with allow_insecure_loopback: true"
-            ]
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", []
 
 
 def _check_langs(value: object) -> tuple[tuple[str, ...], list[str]]:
@@ -431,7 +421,7 @@ class BlueskyNetwork:
         if response.status_code == 400:
             return None  # "Unable to resolve handle"
         _check(response, channel.host)
-        did = _json_object(response, channel.host).get("did")
+        did = json_object(response, channel.host).get("did")
         return did if isinstance(did, str) and did.startswith("did:") else None
 
     def _embed(
@@ -468,7 +458,7 @@ class BlueskyNetwork:
             timeout=UPLOAD_TIMEOUT,
         )
         _check(response, channel.host)
-        blob = _json_object(response, channel.host).get("blob")
+        blob = json_object(response, channel.host).get("blob")
         if not isinstance(blob, dict):
             raise Transient(f"{channel.host}: uploadBlob answered without a blob")
         return blob
@@ -486,7 +476,7 @@ class BlueskyNetwork:
             json={"repo": session.did, "collection": POST, "rkey": rkey, "validate": True, "record": record},
         )
         if response.is_success:
-            body = _json_object(response, channel.host)
+            body = json_object(response, channel.host)
             return Ref(uri=str(body["uri"]), cid=str(body["cid"]))
         if response.status_code not in (401, 403, 429):
             # A taken key fails inside the PDS's repository tree (a 500 from the reference PDS, a 400 or 409
@@ -509,7 +499,7 @@ class BlueskyNetwork:
         if response.status_code == 404:
             return None
         _check(response, channel.host)
-        body = _json_object(response, channel.host)
+        body = json_object(response, channel.host)
         cid = body.get("cid")
         if not isinstance(cid, str):
             raise Transient(f"{channel.host}: getRecord answered without the record's cid")
@@ -563,7 +553,7 @@ class BlueskyNetwork:
                 channel, credentials, "GET", "app.bsky.feed.getPosts", params={"uris": chunk}
             )
             _check(response, channel.host)
-            posts = _json_object(response, channel.host).get("posts")
+            posts = json_object(response, channel.host).get("posts")
             if not isinstance(posts, list):
                 raise Transient(f"{channel.host}: getPosts answered without a list of posts")
             seen = {str(post.get("uri")): post for post in posts if isinstance(post, dict)}
@@ -603,7 +593,7 @@ class BlueskyNetwork:
         channel = self._channel(account)
         response = self._call(channel, _credentials(account), "GET", "com.atproto.server.getSession")
         _check(response, channel.host)
-        body = _json_object(response, channel.host)
+        body = json_object(response, channel.host)
         handle = str(body.get("handle") or body.get("did"))
         return Profile(handle=handle, url=f"https://bsky.app/profile/{handle}")
 
@@ -783,18 +773,8 @@ def _reset_at(response: httpx.Response) -> datetime | None:
         return None
 
 
-def _json_object(response: httpx.Response, host: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as error:
-        raise Transient(f"{host}: answered {response.status_code} with something other than JSON") from error
-    if not isinstance(body, dict):
-        raise Transient(f"{host}: answered {response.status_code} with JSON that is not an object")
-    return body
-
-
 def _session_from(response: httpx.Response, host: str) -> Session:
-    body = _json_object(response, host)
+    body = json_object(response, host)
     try:
         return Session(
             did=str(body["did"]),

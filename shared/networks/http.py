@@ -7,9 +7,11 @@ import ipaddress
 import logging
 import math
 import re
+import urllib.parse
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -116,3 +118,40 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_server_url(
+    value: object, *, setting: str, example: str, secret: str, allow_insecure_loopback: bool
+) -> tuple[str | None, list[str]]:
+    """A server's address from a channel setting, normalised, or the problems with it.
+
+    https only: `secret` (an access token, an app password) would be readable on the way over plain http.
+    http is allowed for a server on this machine, and only when the channel says so explicitly.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None, [f"{setting} is required: the server's address, e.g. {example}"]
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None, [f"{setting} must be an address such as {example}"]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return None, [f"{setting} must be the server's address only, without a query, fragment or login"]
+    if parts.scheme == "http":
+        if not is_loopback(parts.hostname):
+            return None, [f"{setting} must use https: {secret} sent over plain http can be read on the way"]
+        if not allow_insecure_loopback:
+            return None, [
+                f"{setting} uses http; that is allowed only for a server on this machine (a loopback "
+                "address), and only with allow_insecure_loopback: true"
+            ]
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", []
+
+
+def json_object(response: httpx.Response, host: str) -> dict[str, Any]:
+    """The answer's JSON object; a server answering anything else is having trouble, so try again later."""
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise Transient(f"{host}: answered {response.status_code} with something other than JSON") from error
+    if not isinstance(body, dict):
+        raise Transient(f"{host}: answered {response.status_code} with JSON that is not an object")
+    return body

@@ -31,7 +31,12 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.http import FORWARDED_THEN_TIMED_OUT, NOT_SENT, is_loopback
+from shared.networks.http import (
+    FORWARDED_THEN_TIMED_OUT,
+    NOT_SENT,
+    check_server_url,
+    json_object,
+)
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -84,6 +89,16 @@ class ChannelSettings:
         return urllib.parse.urlsplit(self.base_url).netloc
 
 
+def _check_base_url(value: object, *, allow_insecure_loopback: bool) -> tuple[str | None, list[str]]:
+    return check_server_url(
+        value,
+        setting="base_url",
+        example="https://mastodon.social",
+        secret="an access token",
+        allow_insecure_loopback=allow_insecure_loopback,
+    )
+
+
 def parse_settings(settings: Mapping[str, Any]) -> tuple[ChannelSettings | None, list[str]]:
     """The channel's options and the problems with them; None when they cannot be used."""
     problems = [f"unknown option {key!r}" for key in settings if key not in SETTING_KEYS]
@@ -104,29 +119,6 @@ def parse_settings(settings: Mapping[str, Any]) -> tuple[ChannelSettings | None,
     if problems or base_url is None:
         return None, problems
     return ChannelSettings(base_url=base_url, visibility=visibility, language=language), []
-
-
-def _check_base_url(value: object, *, allow_insecure_loopback: bool) -> tuple[str | None, list[str]]:
-    if not isinstance(value, str) or not value.strip():
-        return None, [
-            "base_url is required: the address of the Mastodon server, e.g. https://mastodon.social"
-        ]
-    parts = urllib.parse.urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, ["base_url must be an address such as https://mastodon.social"]
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return None, ["base_url must be the server's address only, without a query, fragment or login"]
-    if parts.scheme == "http":
-        if not is_loopback(parts.hostname):
-            return None, [
-                "base_url must use https: an access token sent over plain http can be read on the way"
-            ]
-        if not allow_insecure_loopback:
-            return None, [
-                "base_url uses http; that is allowed only for a server on this machine (a loopback address), "
-                "and only with allow_insecure_loopback: true"
-            ]
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", []
 
 
 @dataclass(frozen=True)
@@ -327,7 +319,7 @@ class MastodonNetwork:
             headers={"Idempotency-Key": idempotency_key},
         )
         _check(response, channel.host, may_have_posted=True)
-        return _json_object(response, channel.host)
+        return json_object(response, channel.host)
 
     def _upload(self, channel: ChannelSettings, token: str, item: MediaItem) -> str:
         extension = item.content_type.rsplit("/", 1)[-1]
@@ -340,7 +332,7 @@ class MastodonNetwork:
             timeout=UPLOAD_TIMEOUT,
         )
         _check(response, channel.host)
-        media = _json_object(response, channel.host)
+        media = json_object(response, channel.host)
         media_id = str(media["id"])
         if response.status_code == 200 and media.get("url"):
             return media_id
@@ -351,7 +343,7 @@ class MastodonNetwork:
             if polled.status_code == 206:
                 continue
             _check(polled, channel.host)
-            if _json_object(polled, channel.host).get("url"):
+            if json_object(polled, channel.host).get("url"):
                 return media_id
         raise Transient(
             f"{channel.host}: the media {media_id} was still processing after "
@@ -500,7 +492,7 @@ class MastodonNetwork:
         if response.status_code == 404:
             return None  # deleted since it was listed
         _check(response, channel.host)
-        text = _json_object(response, channel.host).get("text")
+        text = json_object(response, channel.host).get("text")
         return _normalised(text) if isinstance(text, str) else None
 
     def _app_name(self, channel: ChannelSettings, token: str) -> str | None:
@@ -509,7 +501,7 @@ class MastodonNetwork:
             _check(response, channel.host)
         if not response.is_success:
             return None  # not offered: match without it
-        name = _json_object(response, channel.host).get("name")
+        name = json_object(response, channel.host).get("name")
         return name if isinstance(name, str) else None
 
     # -- Reading and removing posts ------------------------------------------------------------------
@@ -561,7 +553,7 @@ class MastodonNetwork:
             if response.status_code in (404, 410):
                 continue
             _check(response, channel.host)
-            statuses[status_id] = _json_object(response, channel.host)
+            statuses[status_id] = json_object(response, channel.host)
         return statuses
 
     def delete(self, account: Account, external_id: str) -> None:
@@ -650,16 +642,6 @@ def _reset_at(response: httpx.Response) -> datetime | None:
     except ValueError:
         return None
     return reset if reset.tzinfo is not None else reset.replace(tzinfo=UTC)
-
-
-def _json_object(response: httpx.Response, host: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as error:
-        raise Transient(f"{host}: answered {response.status_code} with something other than JSON") from error
-    if not isinstance(body, dict):
-        raise Transient(f"{host}: answered {response.status_code} with JSON that is not an object")
-    return body
 
 
 def _token(account: Account) -> str:
@@ -782,7 +764,7 @@ def register_app(
     if website:
         fields["website"] = website
     response = _oauth_call(http, "POST", f"{url}/api/v1/apps", data=fields)
-    body = _json_object(response, urllib.parse.urlsplit(url).netloc)
+    body = json_object(response, urllib.parse.urlsplit(url).netloc)
     return RegisteredApp(
         base_url=url,
         client_id=str(body["client_id"]),
@@ -821,7 +803,7 @@ def exchange_code(app: RegisteredApp, code: str, *, http: httpx.Client | None = 
             "scope": app.scopes,
         },
     )
-    body = _json_object(response, urllib.parse.urlsplit(app.base_url).netloc)
+    body = json_object(response, urllib.parse.urlsplit(app.base_url).netloc)
     created = body.get("created_at")
     return AccessToken(
         access_token=str(body["access_token"]),
