@@ -21,14 +21,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.config import Settings
-from shared.networks.ports import Account
+from shared.networks.ports import Account, AuthExpired
 
 HKDF_INFO = b"crier channel credentials v1"
 EMBEDDED_SECRET_FILE = "secret_key"
 
 
-class CredentialsUnreadable(Exception):
-    """Sealed credentials that none of the configured secrets opens (the secret changed or was lost)."""
+class CredentialsUnreadable(AuthExpired):
+    """Sealed credentials that none of the configured secrets opens (the secret changed or was lost).
+
+    To every caller this is expired credentials: nothing was sent, and a person must reconnect the channel.
+    """
 
 
 def _fernet_key(secret: str) -> bytes:

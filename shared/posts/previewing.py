@@ -57,9 +57,9 @@ def preview_draft(
 
 def _preview_on(services: Services, channel: Channel, draft: Draft) -> ChannelPreview:
     network = services.networks.get(channel.network)
-    account = account_with_credentials(services, account_of(channel), channel.sealed_credentials)
     problems = [f"the channel is {channel.state}"] if channel.state != "active" else []
     try:
+        account = account_with_credentials(services, account_of(channel), channel.sealed_credentials)
         texts = network.preview(account, draft)
     except NetworkError as error:
         unasked = [*problems, f"could not ask the network: {error}"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shared.bootstrap import Services
+from shared.channels.credentials import CredentialCipher
+from shared.channels.models import Channel
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_workspace
@@ -93,3 +95,23 @@ def test_another_workspaces_channel_is_refused_like_a_missing_one(
         {"pointer": "/channel_ids/0", "detail": f"There is no channel {their_channel.id} here."},
         {"pointer": "/channel_ids/1", "detail": f"There is no channel {missing} here."},
     ]
+
+
+def test_a_channel_whose_credentials_cannot_be_opened_is_a_problem_of_that_channel_not_a_500(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace
+) -> None:
+    channel = make_channel(services, workspace)
+    with services.sessions.begin() as session:
+        session.execute(
+            update(Channel)
+            .where(Channel.id == channel.id)
+            .values(sealed_credentials=CredentialCipher(["a lost secret"]).seal({"token": "x"}))
+        )
+
+    response = workspace_client.post("/v1/preview", json={"text": "Hi", "channel_ids": [str(channel.id)]})
+
+    assert response.status_code == 200
+    [preview] = response.json["channels"]
+    assert preview["sendable"] is False
+    assert preview["texts"] == []
+    assert preview["problems"][0].startswith("could not ask the network: The channel's credentials cannot")

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher
-from shared.channels.models import Channel
+from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, reseal_credentials
 from shared.db import utcnow
-from shared.deliveries.models import DeliveryState
+from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
 from shared.deliveries.services import claim_due
 from tests.conftest import RecordingTaskQueue
@@ -83,4 +83,39 @@ def test_credentials_a_network_renews_while_posting_are_kept_sealed_for_the_next
         sealed = session.get_one(Channel, channel.id).sealed_credentials
     assert state is DeliveryState.PUBLISHED
     assert scripted.credentials.open(sealed) == {"token": "t0ken-renewed"}
+    scripted.engine.dispose()
+
+
+def test_credentials_no_configured_secret_opens_hold_the_delivery_and_ask_for_a_reconnection(
+    services: Services, task_queue: RecordingTaskQueue
+) -> None:
+    scripted = bootstrap_with_scripted_network(services.settings, task_queue)
+    workspace, _ = make_workspace(scripted)
+    with scripted.sessions.begin() as session:
+        channel = connect_channel(
+            session,
+            scripted.networks,
+            workspace.id,
+            network="scripted_with_token",
+            name="Sealed with a lost secret",
+            handle="acme",
+            settings={},
+            credentials={"token": "t0ken"},
+            cipher=CredentialCipher(["a secret nobody has any more"]),
+        )
+    post = make_post(scripted, workspace, [channel])
+    with scripted.sessions.begin() as session:
+        [claim] = claim_due(
+            session, now=utcnow(), lookahead=timedelta(seconds=1), batch_size=10, lease=timedelta(minutes=1)
+        )
+
+    state = publish_delivery(scripted, claim.delivery_id, claim.attempt)
+
+    with scripted.sessions() as session:
+        delivery = session.get_one(Delivery, post.deliveries[0].id)
+        channel_state = session.get_one(Channel, channel.id).state
+    assert state is DeliveryState.SCHEDULED
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("The channel's credentials cannot be opened")
+    assert channel_state is ChannelState.NEEDS_REAUTH
     scripted.engine.dispose()
