@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
@@ -120,4 +121,11 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 # PostgreSQL gets JSONB (indexable, compact); SQLite stores the same documents as JSON text.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def enum_column(enum: type[StrEnum]) -> Enum:
+    """A string enum stored as its values in a VARCHAR: new members need no ALTER TYPE."""
+    return Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
 json_document = Annotated[dict[str, Any], mapped_column(JSONDocument, default=dict)]

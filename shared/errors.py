@@ -56,3 +56,15 @@ class Unavailable(CrierError):
 
 class Unauthenticated(CrierError):
     title = "Unauthenticated"
+
+
+class Forbidden(CrierError):
+    """The caller is known, but their role or their token's scope does not allow the action."""
+
+    title = "Forbidden"
+
+
+class PreconditionFailed(CrierError):
+    """The caller's copy is stale: someone changed the thing since they read it (If-Match)."""
+
+    title = "Precondition failed"

@@ -13,16 +13,26 @@ from shared.db import utcnow
 from shared.deliveries.models import Delivery
 from shared.posts.models import Post
 from shared.posts.services import schedule_post
+from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
-from shared.workspaces.services import get_or_create_workspace, issue_token
+from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token
 
 
 def make_workspace(services: Services, name: str = "Acme community team") -> tuple[Workspace, str]:
-    """A workspace and a live bearer token for it."""
+    """A workspace and a live admin-scoped bearer token of its owner."""
     with services.sessions.begin() as session:
         workspace = get_or_create_workspace(session, name)
-        token, _ = issue_token(session, workspace, "tests")
-    return workspace, token
+    return workspace, make_member_token(services, workspace, Role.OWNER)
+
+
+def make_member_token(
+    services: Services, workspace: Workspace, role: Role, scope: Scope = Scope.ADMIN
+) -> str:
+    """A bearer token of a member with `role` (one member per role and workspace), scoped to `scope`."""
+    with services.sessions.begin() as session:
+        member = get_or_add_member(session, workspace, f"{role.value}@example.org", role=role)
+        token, _ = issue_token(session, member, f"tests ({scope.value})", scope=scope)
+    return token
 
 
 def make_channel(

@@ -1,12 +1,17 @@
-"""Bearer tokens: every /v1 route acts for the workspace its token belongs to."""
+"""Bearer tokens and permissions: every /v1 route acts as the member whose token it carries."""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
 from services.api.context import get_services
 from shared.db import utcnow
-from shared.errors import Unauthenticated
+from shared.errors import Forbidden, Unauthenticated
+from shared.workspaces.access import Actor, Permission
 from shared.workspaces.services import authenticate
 
 PROTECTED_PREFIX = "/v1/"
@@ -15,12 +20,18 @@ SECURITY_SCHEME_NAME = "bearer"
 SECURITY_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "description": "An API token of the workspace to act for: `Authorization: Bearer crier_...`.",
+    "description": (
+        "A member's API token: `Authorization: Bearer crier_...`. A request may do what both the member's "
+        "role and the token's scope (read, write, admin) allow."
+    ),
 }
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def authenticate_request() -> None:
-    """Put the workspace of the request's bearer token on `g`; a before-request hook.
+    """Put the actor of the request's bearer token on `g`; a before-request hook.
 
     It guards by path rather than per view, so an unknown /v1 route answers 401 to a caller without a
     token instead of telling them which routes exist.
@@ -31,5 +42,28 @@ def authenticate_request() -> None:
     if credentials is None or credentials.type != "bearer" or not credentials.token:
         raise Unauthenticated("Send an API token in the Authorization header: `Bearer crier_...`.")
     with get_services().sessions.begin() as session:
-        token = authenticate(session, credentials.token, utcnow())
-    g.workspace_id = token.workspace_id
+        g.actor = authenticate(session, credentials.token, utcnow())
+    g.workspace_id = g.actor.workspace_id
+
+
+def requires(permission: Permission) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A view decorator: 403 unless the caller's role and token scope both allow `permission`."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            check(permission)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def check(permission: Permission) -> None:
+    actor: Actor = g.actor
+    if not actor.can(permission):
+        raise Forbidden(
+            f"This needs the {permission.value!r} permission, which your role or your token's scope "
+            "does not grant."
+        )

@@ -12,7 +12,16 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import Conflict, CrierError, InvalidInput, NotFound, Unauthenticated, Unavailable
+from shared.errors import (
+    Conflict,
+    CrierError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Unauthenticated,
+    Unavailable,
+)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -25,6 +34,8 @@ STATUS_OF_ERROR: dict[type[CrierError], int] = {
     Conflict: 409,
     InvalidInput: 422,
     Unauthenticated: 401,
+    Forbidden: 403,
+    PreconditionFailed: 412,
     Unavailable: 503,
 }
 

@@ -18,7 +18,8 @@ from shared.channels.services import reseal_credentials
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory, utcnow
 from shared.migrations import upgrade
-from shared.workspaces.services import get_or_create_workspace, issue_token
+from shared.workspaces.access import Role, Scope
+from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token
 
 
 @click.group()
@@ -48,20 +49,46 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--workspace", default="Default", show_default=True, help="Made if it does not exist.")
+@click.option(
+    "--email",
+    default="owner@localhost",
+    show_default=True,
+    help="The member the token belongs to; added as owner if new.",
+)
 @click.option("--name", default="cli", show_default=True, help="A label to tell tokens apart.")
+@click.option(
+    "--scope",
+    type=click.Choice([scope.value for scope in Scope]),
+    default=Scope.ADMIN.value,
+    show_default=True,
+    help="What the token may do, within what the member's role allows.",
+)
 @click.option("--expires-in-days", type=click.IntRange(min=1), help="Never expires if omitted.")
 @click.pass_obj
-def token_create(settings: Settings, workspace: str, name: str, expires_in_days: int | None) -> None:
+def token_create(
+    settings: Settings, workspace: str, email: str, name: str, scope: str, expires_in_days: int | None
+) -> None:
     """Make an API token; it is printed once and only its hash is kept."""
-    click.echo(_make_token(settings, workspace, name, expires_in_days))
+    click.echo(_make_token(settings, workspace, email, name, Scope(scope), expires_in_days))
 
 
-def _make_token(settings: Settings, workspace: str, name: str, expires_in_days: int | None = None) -> str:
+def _make_token(
+    settings: Settings,
+    workspace: str,
+    email: str,
+    name: str,
+    scope: Scope = Scope.ADMIN,
+    expires_in_days: int | None = None,
+) -> str:
     engine = create_db_engine(settings.resolved_database_url)
     upgrade(engine)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     with create_session_factory(engine).begin() as session:
-        plain, _ = issue_token(session, get_or_create_workspace(session, workspace), name, expires_at)
+        # The command line is the machine's owner: it may make the first owner of a new workspace.
+        member = get_or_add_member(
+            session, get_or_create_workspace(session, workspace), email, role=Role.OWNER
+        )
+        plain, _ = issue_token(session, member, name, scope=scope, expires_at=expires_at)
     engine.dispose()
     return plain
 
@@ -110,7 +137,7 @@ def demo(settings: Settings, api_url: str | None, bearer: str | None, delay: flo
         message = f"Crier is not ready at {base_url} ({error}). Start it with `make run`."
         raise click.ClickException(message) from error
     if bearer is None:
-        bearer = _make_token(settings, "Demo", "crier demo")
+        bearer = _make_token(settings, "Demo", "owner@localhost", "crier demo")
     if not run_demo(CrierClient(base_url, bearer), timedelta(seconds=delay)):
         sys.exit(1)
 

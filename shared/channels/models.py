@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, LargeBinary, String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, created_timestamp, json_document, uuid_pk
+from shared.db import Base, created_timestamp, enum_column, json_document, uuid_pk
 from shared.workspaces.models import workspace_fk
 
 
@@ -29,7 +29,7 @@ class Channel(Base):
     # Tokens, passwords, webhook URLs: sealed by shared.channels.credentials, never returned by the API.
     sealed_credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
     state: Mapped[ChannelState] = mapped_column(
-        Enum(ChannelState, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        enum_column(ChannelState),
         default=ChannelState.ACTIVE,
     )
     created_at: Mapped[created_timestamp]

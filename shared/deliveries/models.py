@@ -5,10 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base, created_timestamp, utcnow, uuid_pk
+from shared.db import Base, created_timestamp, enum_column, utcnow, uuid_pk
 
 if TYPE_CHECKING:
     from shared.channels.models import Channel
@@ -56,10 +56,6 @@ class AttemptOutcome(StrEnum):
 WAITING_SQL = "state IN ('scheduled', 'retry_wait')"
 
 
-def _enum_column(enum: type[StrEnum]) -> Enum:
-    return Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -86,7 +82,7 @@ class Delivery(Base):
     id: Mapped[uuid_pk]
     post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
-    state: Mapped[DeliveryState] = mapped_column(_enum_column(DeliveryState), default=DeliveryState.SCHEDULED)
+    state: Mapped[DeliveryState] = mapped_column(enum_column(DeliveryState), default=DeliveryState.SCHEDULED)
     # When the delivery is meant to go out: the post's time, or when a person last asked for it. The
     # lateness limit is measured from here.
     scheduled_at: Mapped[datetime]
@@ -124,7 +120,7 @@ class PublishAttempt(Base):
     number: Mapped[int]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[AttemptOutcome | None] = mapped_column(_enum_column(AttemptOutcome))
+    outcome: Mapped[AttemptOutcome | None] = mapped_column(enum_column(AttemptOutcome))
     error: Mapped[str | None] = mapped_column(Text)
 
     delivery: Mapped[Delivery] = relationship(back_populates="attempts")

@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base, created_timestamp, uuid_pk
+from shared.db import Base, created_timestamp, enum_column, uuid_pk
+from shared.workspaces.access import Role, Scope
 
 # Everything a team owns points at its workspace, and goes with it when the workspace is deleted.
 workspace_fk = Annotated[
@@ -23,17 +24,36 @@ class Workspace(Base):
     created_at: Mapped[created_timestamp]
 
 
+class Member(Base):
+    """A person (or a tool acting as one) in a workspace, with one role."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("workspace_id", "email"),)
+
+    id: Mapped[uuid_pk]
+    workspace_id: Mapped[workspace_fk]
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    created_at: Mapped[created_timestamp]
+
+
 class ApiToken(Base):
-    """A bearer token. Only its SHA-256 is stored: the token itself is shown once, when it is made."""
+    """A member's bearer token. Only its SHA-256 is stored: the token is shown once, when it is made."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[uuid_pk]
     workspace_id: Mapped[workspace_fk]
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[Scope] = mapped_column(enum_column(Scope))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the token, so a person can tell their tokens apart without the secret.
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[created_timestamp]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship(lazy="joined")

@@ -1,16 +1,19 @@
-"""Workspaces and their API tokens."""
+"""Workspaces, their members and the members' API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.errors import Unauthenticated
-from shared.workspaces.models import ApiToken, Workspace
+from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from shared.workspaces.access import Actor, Permission, Role, Scope
+from shared.workspaces.models import ApiToken, Member, Workspace
 
 TOKEN_PREFIX = "crier_"
 
@@ -29,14 +32,91 @@ def get_or_create_workspace(session: Session, name: str) -> Workspace:
     return workspace
 
 
+def get_or_add_member(
+    session: Session, workspace: Workspace, email: str, *, name: str | None = None, role: Role
+) -> Member:
+    """The workspace's member with this email, added with `role` if there is none (a bootstrap path)."""
+    member = session.scalars(
+        select(Member).where(Member.workspace_id == workspace.id, Member.email == email)
+    ).one_or_none()
+    if member is None:
+        member = Member(workspace_id=workspace.id, email=email, name=name or email, role=role)
+        session.add(member)
+        session.flush()
+    return member
+
+
+def add_member(session: Session, actor: Actor, *, email: str, name: str, role: Role) -> Member:
+    _check_may_grant(actor, role)
+    exists = session.scalar(
+        select(Member.id).where(Member.workspace_id == actor.workspace_id, Member.email == email)
+    )
+    if exists is not None:
+        raise Conflict(f"{email} is already a member of this workspace.")
+    member = Member(workspace_id=actor.workspace_id, email=email, name=name, role=role)
+    session.add(member)
+    session.flush()
+    return member
+
+
+def list_members(session: Session, workspace_id: uuid.UUID) -> Sequence[Member]:
+    return session.scalars(
+        select(Member).where(Member.workspace_id == workspace_id).order_by(Member.created_at, Member.id)
+    ).all()
+
+
+def get_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.UUID) -> Member:
+    member = session.get(Member, member_id)
+    if member is None or member.workspace_id != workspace_id:
+        raise NotFound("member", member_id)
+    return member
+
+
+def change_role(session: Session, actor: Actor, member: Member, role: Role) -> Member:
+    _check_may_grant(actor, member.role)
+    _check_may_grant(actor, role)
+    if member.role is Role.OWNER and role is not Role.OWNER:
+        _keep_an_owner(session, member)
+    member.role = role
+    return member
+
+
+def remove_member(session: Session, actor: Actor, member: Member) -> None:
+    _check_may_grant(actor, member.role)
+    if member.role is Role.OWNER:
+        _keep_an_owner(session, member)
+    session.delete(member)  # their tokens go with them (ON DELETE CASCADE)
+    session.flush()
+
+
+def _check_may_grant(actor: Actor, role: Role) -> None:
+    if role is Role.OWNER and not actor.can(Permission.MANAGE_OWNERS):
+        raise Forbidden("Only an owner can make, change or remove an owner.")
+
+
+def _keep_an_owner(session: Session, leaving: Member) -> None:
+    owners = session.scalars(
+        select(Member.id).where(Member.workspace_id == leaving.workspace_id, Member.role == Role.OWNER)
+    ).all()
+    if owners == [leaving.id]:
+        raise Conflict("A workspace keeps at least one owner: make another member owner first.")
+
+
 def issue_token(
-    session: Session, workspace: Workspace, name: str, expires_at: datetime | None = None
+    session: Session,
+    member: Member,
+    name: str,
+    *,
+    scope: Scope = Scope.ADMIN,
+    expires_at: datetime | None = None,
 ) -> tuple[str, ApiToken]:
-    """Make a token for the workspace. The plain token is returned here and never stored."""
+    """Make a token for the member. The plain token is returned here and never stored."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        workspace_id=workspace.id,
+        workspace_id=member.workspace_id,
+        member_id=member.id,
         name=name,
+        scope=scope,
         token_hash=hash_token(plain),
         prefix=plain[: len(TOKEN_PREFIX) + 6],
         expires_at=expires_at,
@@ -46,8 +126,27 @@ def issue_token(
     return plain, token
 
 
-def authenticate(session: Session, plain: str, now: datetime) -> ApiToken:
-    """The token a bearer string stands for, if it is live."""
+def list_tokens(session: Session, member: Member) -> Sequence[ApiToken]:
+    return session.scalars(
+        select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.created_at, ApiToken.id)
+    ).all()
+
+
+def get_token(session: Session, member: Member, token_id: uuid.UUID) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.member_id != member.id:
+        raise NotFound("token", token_id)
+    return token
+
+
+def revoke_token(token: ApiToken, now: datetime) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = now
+    return token
+
+
+def authenticate(session: Session, plain: str, now: datetime) -> Actor:
+    """Who a bearer string acts as, if its token is live."""
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).one_or_none()
     if token is None:
         raise Unauthenticated("The bearer token is not known.")
@@ -55,4 +154,8 @@ def authenticate(session: Session, plain: str, now: datetime) -> ApiToken:
         raise Unauthenticated("The bearer token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("The bearer token has expired.")
-    return token
+    # One write per request at most: a token's last use is worth knowing to the minute, not more.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    member = token.member
+    return Actor.of(member.workspace_id, member.id, member.role, token.scope, member.name)

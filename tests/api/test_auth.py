@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 
 from shared.bootstrap import Services
 from shared.db import utcnow
+from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
-from shared.workspaces.services import issue_token
+from shared.workspaces.services import get_or_add_member, issue_token
 
 V1_ROUTES = [
     ("GET", "/v1/channels"),
@@ -66,7 +67,8 @@ def test_a_token_sent_with_another_scheme_is_refused(client: FlaskClient) -> Non
 
 def test_an_expired_token_is_refused(client: FlaskClient, services: Services, workspace: Workspace) -> None:
     with services.sessions.begin() as session:
-        token, _ = issue_token(session, workspace, "old", expires_at=utcnow() - timedelta(seconds=1))
+        member = get_or_add_member(session, workspace, "ana@example.org", role=Role.EDITOR)
+        token, _ = issue_token(session, member, "old", expires_at=utcnow() - timedelta(seconds=1))
 
     response = client.get("/v1/channels", headers={"Authorization": f"Bearer {token}"})
 
