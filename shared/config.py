@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     metrics_window_days: int = Field(
         default=30, gt=0, description="Metrics are collected for deliveries published this recently."
     )
+    webhook_interval_seconds: float = Field(
+        default=5, gt=0, description="How often webhook messages that are due are sent."
+    )
+    webhook_max_attempts: int = Field(
+        default=7, gt=0, description="Attempts per webhook message before it is marked failed."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, description="How long a webhook receiver may take to answer one request."
+    )
+    webhook_allow_private_urls: bool = Field(
+        default=False,
+        description="Let webhook endpoints point at this machine or a private network (loopback, LAN).",
+    )
     sandbox_store_url: str | None = Field(
         default=None,
         description="Where the sandbox network keeps its posts. Unset: a SQLite file in the data directory.",

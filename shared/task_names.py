@@ -8,6 +8,7 @@ PUBLISH_DELIVERIES = "crier.deliveries.publish_batch"
 RECONCILE_UNKNOWN = "crier.deliveries.reconcile_unknown"
 COLLECT_DUE_METRICS = "crier.metrics.collect_due"
 COLLECT_POST_METRICS = "crier.metrics.collect_for_post"
+SEND_DUE_WEBHOOKS = "crier.notifications.send_due"
 
 PUBLISH_QUEUE = "publish"
 METRICS_QUEUE = "metrics"
@@ -18,6 +19,7 @@ QUEUE_OF_TASK = {
     RECONCILE_UNKNOWN: HOUSEKEEPING_QUEUE,
     COLLECT_DUE_METRICS: METRICS_QUEUE,
     COLLECT_POST_METRICS: METRICS_QUEUE,
+    SEND_DUE_WEBHOOKS: HOUSEKEEPING_QUEUE,
 }
 
 QUEUES = frozenset(QUEUE_OF_TASK.values())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.config import Settings
-from shared.task_names import COLLECT_DUE_METRICS, RECONCILE_UNKNOWN
+from shared.task_names import COLLECT_DUE_METRICS, RECONCILE_UNKNOWN, SEND_DUE_WEBHOOKS
 
 
 @dataclass(frozen=True)
@@ -19,4 +19,5 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     return [
         PeriodicJob(RECONCILE_UNKNOWN, timedelta(seconds=settings.reconcile_interval_seconds)),
         PeriodicJob(COLLECT_DUE_METRICS, timedelta(seconds=settings.metrics_interval_seconds)),
+        PeriodicJob(SEND_DUE_WEBHOOKS, timedelta(seconds=settings.webhook_interval_seconds)),
     ]

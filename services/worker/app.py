@@ -12,7 +12,11 @@ from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.taskqueue import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_broker
 
-TASK_MODULES = ["services.worker.tasks.deliveries", "services.worker.tasks.metrics"]
+TASK_MODULES = [
+    "services.worker.tasks.deliveries",
+    "services.worker.tasks.metrics",
+    "services.worker.tasks.notifications",
+]
 
 
 class CrierCelery(Celery):

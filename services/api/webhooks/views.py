@@ -1,0 +1,153 @@
+"""/v1/webhooks: the workspace's endpoints, their secrets, a ping, and each endpoint's delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.api.auth import requires
+from services.api.context import get_actor, get_services
+from services.api.webhooks.schemas import (
+    WebhookCreateSchema,
+    WebhookListSchema,
+    WebhookMessagePageSchema,
+    WebhookMessageQuerySchema,
+    WebhookMessageSchema,
+    WebhookSchema,
+    WebhookUpdateSchema,
+    WebhookWithSecretSchema,
+    cursor_after,
+)
+from shared.notifications.models import WebhookEndpoint, WebhookMessage
+from shared.notifications.services import (
+    EndpointSecret,
+    create_endpoint,
+    delete_endpoint,
+    get_endpoint,
+    list_endpoints,
+    list_messages,
+    ping_endpoint,
+    rotate_secret,
+    update_endpoint,
+)
+from shared.workspaces.access import Permission
+
+blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/v1/webhooks",
+    description="Tell your own systems what happened in Crier: signed POSTs, retried, with a delivery log.",
+)
+
+LOCATION_HEADER = {"Location": {"description": "The new webhook's URL.", "schema": {"type": "string"}}}
+
+
+@blp.route("")
+class Webhooks(MethodView):
+    @blp.response(200, WebhookListSchema)
+    @requires(Permission.READ)
+    def get(self) -> dict[str, Sequence[WebhookEndpoint]]:
+        """List the workspace's webhooks, oldest first."""
+        with get_services().sessions.begin() as session:
+            return {"items": list_endpoints(session, get_actor().workspace_id)}
+
+    @blp.arguments(WebhookCreateSchema)
+    @blp.response(201, WebhookWithSecretSchema, headers=LOCATION_HEADER)
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @requires(Permission.MANAGE_WORKSPACE)
+    def post(self, body: dict[str, Any]) -> tuple[EndpointSecret, dict[str, str]]:
+        """Register a webhook. The answer holds its signing secret, which is never shown again."""
+        services = get_services()
+        with services.sessions.begin() as session:
+            created = create_endpoint(
+                session,
+                get_actor(),
+                services.credentials,
+                allow_private_addresses=services.settings.webhook_allow_private_urls,
+                **body,
+            )
+        return created, {"Location": url_for(".WebhookById", webhook_id=created.endpoint.id)}
+
+
+@blp.route("/<uuid:webhook_id>")
+class WebhookById(MethodView):
+    @blp.response(200, WebhookSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @requires(Permission.READ)
+    def get(self, webhook_id: uuid.UUID) -> WebhookEndpoint:
+        """A webhook (never its secret)."""
+        with get_services().sessions.begin() as session:
+            return get_endpoint(session, get_actor().workspace_id, webhook_id)
+
+    @blp.arguments(WebhookUpdateSchema)
+    @blp.response(200, WebhookSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @requires(Permission.MANAGE_WORKSPACE)
+    def patch(self, body: dict[str, Any], webhook_id: uuid.UUID) -> WebhookEndpoint:
+        """Change a webhook's URL, events, description, or whether it is active."""
+        services = get_services()
+        with services.sessions.begin() as session:
+            return update_endpoint(
+                session,
+                get_actor(),
+                webhook_id,
+                allow_private_addresses=services.settings.webhook_allow_private_urls,
+                **body,
+            )
+
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @requires(Permission.MANAGE_WORKSPACE)
+    def delete(self, webhook_id: uuid.UUID) -> None:
+        """Delete a webhook with its delivery log; what it had not been sent yet never will be."""
+        with get_services().sessions.begin() as session:
+            delete_endpoint(session, get_actor(), webhook_id)
+
+
+@blp.route("/<uuid:webhook_id>/rotate-secret")
+class RotateWebhookSecret(MethodView):
+    @blp.response(200, WebhookWithSecretSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @requires(Permission.MANAGE_WORKSPACE)
+    def post(self, webhook_id: uuid.UUID) -> EndpointSecret:
+        """Replace a webhook's signing secret; the answer shows the new one, once. Every POST from now on,
+        retries of older events included, is signed with it."""
+        services = get_services()
+        with services.sessions.begin() as session:
+            return rotate_secret(session, get_actor(), services.credentials, webhook_id)
+
+
+@blp.route("/<uuid:webhook_id>/ping")
+class PingWebhook(MethodView):
+    @blp.response(202, WebhookMessageSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.MANAGE_WORKSPACE)
+    def post(self, webhook_id: uuid.UUID) -> WebhookMessage:
+        """Send a `ping` event to this webhook only, within seconds; follow it in the delivery log."""
+        with get_services().sessions.begin() as session:
+            return ping_endpoint(session, get_actor().workspace_id, webhook_id)
+
+
+@blp.route("/<uuid:webhook_id>/messages")
+class WebhookMessages(MethodView):
+    @blp.arguments(WebhookMessageQuerySchema, location="query")
+    @blp.response(200, WebhookMessagePageSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @requires(Permission.READ)
+    def get(self, query: dict[str, Any], webhook_id: uuid.UUID) -> dict[str, Any]:
+        """The webhook's delivery log: each event sent to it, newest first, with every attempt."""
+        limit = query["limit"]
+        with get_services().sessions.begin() as session:
+            # One more than asked for tells whether there is a next page, without an empty last one.
+            messages = list_messages(
+                session, get_actor().workspace_id, webhook_id, before=query.get("cursor"), limit=limit + 1
+            )
+        page = list(messages[:limit])
+        return {"items": page, "next_cursor": cursor_after(page[-1]) if len(messages) > limit else None}

@@ -1,0 +1,225 @@
+"""Sending owed webhook messages: claim in one transaction, POST outside any, record in another.
+
+The contract receivers implement. It signs the way the webhook network does (shared/networks/webhook.py),
+so a receiver of both implements one check:
+
+- `POST <url>` with a JSON body `{"id", "type", "created_at", "occurred_at", "data"}`. `id` is the
+  message's id, the same on every attempt, so a receiver can drop a repeat; `type` is the event type
+  (`delivery.published`, …, or `ping`); `data` is the event's own document; `occurred_at` is when the event
+  happened; `created_at` is when this request was made (UTC, ISO 8601), as in the webhook network.
+- `X-Crier-Signature: sha256=<hex>`: HMAC-SHA256 of the exact body bytes with the endpoint's secret.
+  `X-Crier-Timestamp: <unix seconds>` is `created_at` again, signed through the body, for receivers that
+  refuse stale requests. `X-Crier-Event` repeats the type; `X-Crier-Delivery` and `Idempotency-Key` the id.
+- A 2xx answer means delivered. 410 Gone deactivates the endpoint: nothing more is sent to it (its other
+  messages wait) until a person activates it again. 401, 408, 425, 429, 5xx and no answer at all are tried
+  again after 30 s, 2 min, 10 min, 1 h, 6 h and 24 h, each give or take a fifth (and never sooner than a
+  Retry-After says), up to CRIER_WEBHOOK_MAX_ATTEMPTS attempts. Any other answer is final: redirects are
+  not followed, and other 4xx will not get better.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+
+from shared.bootstrap import Services
+from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
+from shared.networks.http import BODY_EXCERPT, USER_AGENT, redact, retry_at
+from shared.networks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from shared.notifications.models import MessageState
+from shared.notifications.services import (
+    AttemptResult,
+    ClaimedMessage,
+    claim_due_messages,
+    is_private_address,
+    open_secret,
+    record_attempt,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_HEADER = "X-Crier-Event"
+DELIVERY_HEADER = "X-Crier-Delivery"
+
+SEND_BATCH_SIZE = 100
+# Longer than a batch can take: each POST is bounded by the timeout, and a batch's POSTs run side by side
+# on the process's network threads. A claim outlived by its sender is sent again, under the same id.
+SEND_LEASE = timedelta(minutes=5)
+# How much of a refusal's body is read, at most, to quote from it.
+ANSWER_READ_LIMIT = 4096
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def send_due_webhooks(
+    services: Services,
+    now: datetime,
+    *,
+    limit: int = SEND_BATCH_SIZE,
+    lease: timedelta = SEND_LEASE,
+    rng: random.Random | None = None,
+) -> int:
+    """POST the messages due at `now`, and record each outcome. Returns how many were attempted."""
+    settings = services.settings
+    with services.sessions.begin() as session:
+        claims = claim_due_messages(session, now=now, limit=limit, lease=lease)
+    if not claims:
+        return 0
+    timeout = httpx.Timeout(
+        settings.webhook_timeout_seconds,
+        connect=min(CONNECT_TIMEOUT_SECONDS, settings.webhook_timeout_seconds),
+    )
+    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+        sender = Sender(client, services.credentials, now, allow_private=settings.webhook_allow_private_urls)
+        results = list(services.network_calls.map(sender.send, claims))
+    with services.sessions.begin() as session:
+        states = [
+            record_attempt(
+                session, claim, result, now=now, max_attempts=settings.webhook_max_attempts, rng=rng
+            )
+            for claim, result in zip(claims, results, strict=True)
+        ]
+    for claim, result, state in zip(claims, results, states, strict=True):
+        if state is MessageState.FAILED:
+            log.warning(
+                "webhook message %s to endpoint %s failed for good: %s",
+                claim.message_id,
+                claim.endpoint_id,
+                result.error,
+            )
+    return len(claims)
+
+
+@dataclass
+class Sender:
+    """POSTs claimed messages with one HTTP client; safe to use from several threads at once."""
+
+    client: httpx.Client
+    cipher: CredentialCipher
+    now: datetime  # the run's clock, which a Retry-After in seconds is counted from
+    allow_private: bool
+    # Why each URL seen in this run may not be called (None: it may), so a name is resolved once a run.
+    _refusals: dict[str, str | None] = field(default_factory=dict, init=False)
+
+    def send(self, claim: ClaimedMessage) -> AttemptResult:
+        """One attempt; whatever goes wrong comes back as a result, so one message cannot sink the batch."""
+        started = time.monotonic()
+        try:
+            return self._send(claim, started)
+        except Exception:
+            log.exception("unexpected error sending webhook message %s", claim.message_id)
+            return AttemptResult(
+                duration=_since(started),
+                error="Crier failed while sending (a bug: the worker's log has the details).",
+            )
+
+    def _send(self, claim: ClaimedMessage, started: float) -> AttemptResult:
+        try:
+            secret = open_secret(self.cipher, claim.sealed_secret)
+        except CredentialsUnreadable:
+            return AttemptResult(
+                duration=_since(started),
+                error="Not sent: the endpoint's secret cannot be opened with the configured "
+                "CRIER_SECRET_KEY; restore the secret that sealed it, or rotate the endpoint's secret.",
+            )
+        refusal = self._refusal(claim.url)
+        if refusal:
+            return AttemptResult(duration=_since(started), error=refusal, refused=True)
+        body, headers = signed_request(claim, secret, datetime.now(UTC))
+        try:
+            with self.client.stream("POST", claim.url, content=body, headers=headers) as response:
+                status = response.status_code
+                quoted = "" if response.is_success else _quote_answer(response, secret)
+        except httpx.TransportError as error:
+            detail = redact(f"{type(error).__name__}: {error}".rstrip(": "), [secret])
+            return AttemptResult(duration=_since(started), error=f"No answer ({detail}).")
+        duration = _since(started)
+        if response.is_success:
+            return AttemptResult(duration=duration, status_code=status)
+        said = f"HTTP {status}: {quoted}".rstrip(": ")
+        if response.is_redirect:
+            said += " (redirects are not followed: give the webhook its final URL)"
+        retry_after = retry_at(response.headers, self.now) if status in (429, 503) else None
+        return AttemptResult(duration=duration, status_code=status, error=said, retry_after=retry_after)
+
+    def _refusal(self, url: str) -> str | None:
+        """Why the URL may not be called now: it is, or resolves to, an address this server keeps private.
+
+        Names are resolved here, once a run, since what a name leads to may change after the endpoint
+        was saved. (httpx resolves it again to connect: a name that flips between two answers
+        could still slip through; a resolver pinned per request would close that.)
+        """
+        if self.allow_private:
+            return None
+        if url not in self._refusals:
+            self._refusals[url] = _private_address_refusal(url)
+        return self._refusals[url]
+
+
+def signed_request(claim: ClaimedMessage, secret: str, sent_at: datetime) -> tuple[bytes, dict[str, str]]:
+    """The exact body bytes and the headers of one attempt."""
+    body = json.dumps(
+        {
+            "id": str(claim.message_id),
+            "type": claim.event_type,
+            "created_at": sent_at.isoformat(),
+            "occurred_at": claim.created_at.isoformat(),
+            "data": claim.payload,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature(secret, body),
+        TIMESTAMP_HEADER: str(int(sent_at.timestamp())),
+        EVENT_HEADER: claim.event_type,
+        DELIVERY_HEADER: str(claim.message_id),
+        "Idempotency-Key": str(claim.message_id),
+    }
+    return body, headers
+
+
+def _private_address_refusal(url: str) -> str | None:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_private_address(host):
+        return f"Not sent: {host} is a loopback or private address, which this server does not allow."
+    try:
+        found = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None  # the POST fails to connect, and is tried again later
+    for *_, address in found:
+        if is_private_address(str(address[0])):
+            return (
+                f"Not sent: {host} resolves to {address[0]}, a loopback or private address, which this "
+                "server does not allow."
+            )
+    return None
+
+
+def _quote_answer(response: httpx.Response, secret: str) -> str:
+    """The start of a refusal's body, whitespace folded, secret redacted; a body that stalls is skipped."""
+    data = b""
+    try:
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) >= ANSWER_READ_LIMIT:
+                break
+    except httpx.TransportError:
+        pass
+    text = " ".join(data[:ANSWER_READ_LIMIT].decode(errors="replace").split())
+    if len(text) > BODY_EXCERPT:
+        text = text[:BODY_EXCERPT] + "…"
+    return redact(text, [secret])
+
+
+def _since(started: float) -> timedelta:
+    return timedelta(seconds=time.monotonic() - started)
