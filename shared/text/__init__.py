@@ -21,7 +21,12 @@ from shared.text.bluesky import (
 )
 from shared.text.discord import DISCORD_LIMIT, discord_length
 from shared.text.graphemes import grapheme_count
-from shared.text.mastodon import MASTODON_DEFAULT_LIMIT, MASTODON_DEFAULT_URL_WEIGHT, mastodon_length
+from shared.text.mastodon import (
+    MASTODON_DEFAULT_LIMIT,
+    MASTODON_DEFAULT_URL_WEIGHT,
+    link_spans,
+    mastodon_length,
+)
 from shared.text.slack import SLACK_TEXT_LIMIT, slack_length
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "detect_facets",
     "discord_length",
     "grapheme_count",
+    "link_spans",
     "mastodon_length",
     "slack_length",
 ]

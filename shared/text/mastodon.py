@@ -102,6 +102,11 @@ def mastodon_length(
     return grapheme_count(content_warning + _countable_text(text, url_weight))
 
 
+def link_spans(text: str) -> list[tuple[int, int]]:
+    """Where Mastodon finds links in `text`: (start, end) code-point offsets, end exclusive, in order."""
+    return [link.span() for link in _LINK.finditer(text)]
+
+
 def _countable_text(text: str, url_weight: int) -> str:
     """The text with each link written as `url_weight` characters and each mention as `@username`."""
     if _BLANK.fullmatch(text):
