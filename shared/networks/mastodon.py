@@ -5,7 +5,8 @@ methods/statuses (post with an Idempotency-Key kept "for up to 1 hour"; view one
 `id[]` since 4.3; delete; view source), methods/media (POST /api/v2/media answers 200, or 202 while the
 file is processed: poll GET /api/v1/media/:id, 206 until done), methods/accounts (verify_credentials; an
 account's statuses, at most 40 a page), methods/instance (GET /api/v2/instance: `configuration.statuses`),
-methods/apps and methods/oauth (register, authorize, exchange the code), api/rate-limits (the
+methods/apps and methods/oauth (register, authorize, exchange the code; PKCE with S256 since 4.3, announced
+in the server metadata at /.well-known/oauth-authorization-server), api/rate-limits (the
 X-RateLimit-* headers; Reset is an ISO 8601 time), user/posting (URLs count 23; images up to 16 MB, video
 up to 99 MB, 4 attachments). From Mastodon's source (mastodon/mastodon): `app/lib/rate_limiter.rb` (300
 statuses per account per 3 hours, a fixed window), `app/controllers/api/base_controller.rb` (at most 20
@@ -40,6 +41,7 @@ from shared.networks.http import (
 from shared.networks.ports import (
     Account,
     AuthExpired,
+    AuthorizationStart,
     Draft,
     Engagement,
     MediaItem,
@@ -61,6 +63,8 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 SETTING_KEYS = frozenset({"base_url", "visibility", "language", "allow_insecure_loopback"})
 SCOPES = "read write"
 OUT_OF_BAND = "urn:ietf:wg:oauth:2.0:oob"
+PKCE_METHOD = "S256"
+SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 VIDEO_TYPES = ("video/mp4",)
@@ -190,6 +194,8 @@ class MastodonNetwork:
         self._instances: dict[str, tuple[float, InstanceLimits]] = {}
         self._no_batch_read: set[str] = set()
         self._sent: dict[str, Sent] = {}
+        # Crier's registration on each server, by server and redirect URI: see begin_authorization.
+        self._apps: dict[tuple[str, str], RegisteredApp] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MastodonNetwork:
@@ -568,13 +574,95 @@ class MastodonNetwork:
         me = self._get_json(channel, _token(account), "/api/v1/accounts/verify_credentials")
         return Profile(handle=str(me["acct"]), display_name=me.get("display_name") or None, url=me.get("url"))
 
+    # -- Connecting an account: OAuth 2, authorization code with PKCE --------------------------------
+
+    def begin_authorization(
+        self, settings: Mapping[str, Any], *, redirect_uri: str, state: str, code_challenge: str
+    ) -> AuthorizationStart:
+        """The server's page where the person approves Crier, with Crier registered on the server first.
+
+        One registration serves every account on a server for as long as this process runs: Mastodon's
+        documentation asks clients not to register anew each time, and a registration costs nothing to
+        lose (the next authorization registers again). The challenge is sent only to a server that
+        announces S256 in its metadata (Mastodon 4.3 and later): a server that supports PKCE refuses a
+        verifier for a code issued without a challenge, and an older one ignores both. There, the client
+        secret, which never leaves Crier, still binds the code to Crier.
+        """
+        channel = self._settings(settings)
+        app = self._registered_app(channel, redirect_uri, settings.get("allow_insecure_loopback") is True)
+        pkce = self._supports_pkce(channel)
+        return AuthorizationStart(
+            url=authorize_url(app, state=state, code_challenge=code_challenge if pkce else None),
+            app_credentials={"client_id": app.client_id, "client_secret": app.client_secret, "pkce": pkce},
+        )
+
+    def complete_authorization(
+        self,
+        settings: Mapping[str, Any],
+        app_credentials: Mapping[str, Any],
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str,
+    ) -> dict[str, Any]:
+        """The access token for the code; Rejected when the server refuses the code or the verifier."""
+        channel = self._settings(settings)
+        app = RegisteredApp(
+            base_url=channel.base_url,
+            client_id=str(app_credentials.get("client_id", "")),
+            client_secret=str(app_credentials.get("client_secret", "")),
+            redirect_uri=redirect_uri,
+        )
+        verifier = code_verifier if app_credentials.get("pkce") is True else None
+        try:
+            token = exchange_code(app, code, code_verifier=verifier, http=self._http)
+        except UnknownClient:
+            with self._lock:
+                if self._apps.get((channel.base_url, redirect_uri)) == app:
+                    del self._apps[(channel.base_url, redirect_uri)]
+            raise
+        return {"access_token": token.access_token}
+
+    def _registered_app(
+        self, channel: ChannelSettings, redirect_uri: str, allow_insecure_loopback: bool
+    ) -> RegisteredApp:
+        key = (channel.base_url, redirect_uri)
+        with self._lock:
+            app = self._apps.get(key)
+        if app is None:
+            # Two people starting at once may both register; either registration works, the last is kept.
+            app = register_app(
+                channel.base_url,
+                redirect_uri=redirect_uri,
+                allow_insecure_loopback=allow_insecure_loopback,
+                http=self._http,
+            )
+            with self._lock:
+                self._apps[key] = app
+        return app
+
+    def _supports_pkce(self, channel: ChannelSettings) -> bool:
+        """Whether the server takes an S256 challenge, from its metadata (RFC 8414; Mastodon 4.3+)."""
+        try:
+            response = self._http.get(f"{channel.base_url}{SERVER_METADATA_PATH}")
+        except httpx.TransportError as error:
+            raise Transient(f"{channel.host}: {type(error).__name__}: {error}") from error
+        if response.status_code == 404:
+            return False  # before 4.3: no metadata, and no PKCE
+        _check(response, channel.host)
+        methods = json_object(response, channel.host).get("code_challenge_methods_supported")
+        return isinstance(methods, list) and PKCE_METHOD in methods
+
     # -- HTTP ----------------------------------------------------------------------------------------
 
-    def _channel(self, account: Account) -> ChannelSettings:
-        channel, problems = parse_settings(account.settings)
+    def _settings(self, settings: Mapping[str, Any]) -> ChannelSettings:
+        channel, problems = parse_settings(settings)
         if channel is None:
             raise Rejected("the Mastodon channel's settings are not usable: " + "; ".join(problems))
         return channel
+
+    def _channel(self, account: Account) -> ChannelSettings:
+        return self._settings(account.settings)
 
     def _get_json(
         self, channel: ChannelSettings, token: str, path: str, params: Mapping[str, Any] | None = None
@@ -726,6 +814,10 @@ def _engagement(status: Mapping[str, Any]) -> Engagement:
 # -- Connecting an account (OAuth 2, authorization code) ---------------------------------------------
 
 
+class UnknownClient(Rejected):
+    """The server does not know Crier's registration (invalid_client): it was removed; register again."""
+
+
 @dataclass(frozen=True)
 class RegisteredApp:
     """Crier's client registration on one server (POST /api/v1/apps)."""
@@ -773,8 +865,17 @@ def register_app(
     )
 
 
-def authorize_url(app: RegisteredApp, *, state: str | None = None, force_login: bool = False) -> str:
-    """Where to send the person to approve Crier; the server then gives a code to `exchange_code`."""
+def authorize_url(
+    app: RegisteredApp,
+    *,
+    state: str | None = None,
+    code_challenge: str | None = None,
+    force_login: bool = False,
+) -> str:
+    """Where to send the person to approve Crier; the server then gives a code to `exchange_code`.
+
+    `code_challenge` is the S256 challenge of the verifier that `exchange_code` will send (RFC 7636).
+    """
     query = {
         "response_type": "code",
         "client_id": app.client_id,
@@ -783,26 +884,32 @@ def authorize_url(app: RegisteredApp, *, state: str | None = None, force_login: 
     }
     if state is not None:
         query["state"] = state
+    if code_challenge is not None:
+        query["code_challenge"] = code_challenge
+        query["code_challenge_method"] = PKCE_METHOD
     if force_login:
         query["force_login"] = "true"
     return f"{app.base_url}/oauth/authorize?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}"
 
 
-def exchange_code(app: RegisteredApp, code: str, *, http: httpx.Client | None = None) -> AccessToken:
-    """Turn the code the person was given into an access token."""
-    response = _oauth_call(
-        http,
-        "POST",
-        f"{app.base_url}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": app.redirect_uri,
-            "scope": app.scopes,
-        },
-    )
+def exchange_code(
+    app: RegisteredApp, code: str, *, code_verifier: str | None = None, http: httpx.Client | None = None
+) -> AccessToken:
+    """Turn the code the person was given into an access token.
+
+    `code_verifier` only for a code authorized with a challenge: a server with PKCE refuses one otherwise.
+    """
+    fields = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": app.redirect_uri,
+        "scope": app.scopes,
+    }
+    if code_verifier is not None:
+        fields["code_verifier"] = code_verifier
+    response = _oauth_call(http, "POST", f"{app.base_url}/oauth/token", data=fields)
     body = json_object(response, urllib.parse.urlsplit(app.base_url).netloc)
     created = body.get("created_at")
     return AccessToken(
@@ -826,6 +933,6 @@ def _oauth_call(http: httpx.Client | None, method: str, url: str, **kwargs: Any)
             client.close()
     if response.status_code == 401:
         # invalid_client: the registration is unknown to the server; register again.
-        raise Rejected(f"{host} answered 401: {_error_text(response)}")
+        raise UnknownClient(f"{host} answered 401: {_error_text(response)}")
     _check(response, host)
     return response

@@ -221,6 +221,46 @@ class Network(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AuthorizationStart:
+    """Where to send the person to approve Crier, and what the adapter needs back to complete it."""
+
+    url: str
+    # The client credentials Crier holds on the network (a Mastodon app's id and secret) and anything else
+    # the adapter must know when the person returns. Secret: Crier keeps them sealed until then.
+    app_credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@runtime_checkable
+class AuthorizesWithOAuth(Protocol):
+    """A network whose accounts connect by a person approving Crier on the network, not by pasting secrets.
+
+    Optional, beside `Network`: the OAuth 2 authorization-code flow (RFC 6749) with PKCE (RFC 7636). Crier
+    makes the state and the code verifier and keeps both; the adapter sees the challenge when the flow
+    begins and the verifier only when it completes. Failures are the `NetworkError` kinds: Rejected when
+    the network refuses (a used or expired code, a verifier that does not match, an unknown client),
+    Transient or RateLimited when asking again later may work.
+    """
+
+    def begin_authorization(
+        self, settings: Mapping[str, Any], *, redirect_uri: str, state: str, code_challenge: str
+    ) -> AuthorizationStart:
+        """The network's page where the person approves Crier; it sends them back to `redirect_uri`."""
+        ...
+
+    def complete_authorization(
+        self,
+        settings: Mapping[str, Any],
+        app_credentials: Mapping[str, Any],
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str,
+    ) -> dict[str, Any]:
+        """The channel's credentials, keyed as info.credential_keys, for the code the person brought back."""
+        ...
+
+
 class NetworkFactory(Protocol):
     """What an entry point in `crier.networks` loads: something that builds the adapter from settings."""
 

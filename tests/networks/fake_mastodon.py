@@ -11,6 +11,21 @@ counts; `quotes_count` from 4.5), and the error bodies `{"error": "..."}` with 4
 Mastodon's source (mastodon/mastodon): the statuses limit of app/lib/rate_limiter.rb (a count per account
 in fixed windows) and the 20-id cap of GET /api/v1/statuses (Api::BaseController::DEFAULT_STATUSES_LIMIT).
 
+Connecting an account follows methods/apps.md (POST /api/v1/apps answers the Application with its
+client_id and client_secret; 422 without a name or a redirect URI), methods/oauth.md (GET /oauth/authorize
+redirects the person's browser to the redirect URI with `code` and `state`, or with `error=access_denied`
+when they decline; POST /oauth/token answers a Token, 400 invalid_grant for a code that is unknown, used,
+expired, for another client or redirect URI, 401 invalid_client for an unknown client or a wrong secret),
+and, since 4.3, PKCE: GET /.well-known/oauth-authorization-server lists `code_challenge_methods_supported`
+(app/presenters/oauth_metadata_presenter.rb), and the token request must carry the verifier of the challenge
+the code was authorized with. The verifier is checked as Doorkeeper, Mastodon's OAuth server, checks it
+(doorkeeper-gem/doorkeeper lib/doorkeeper/oauth/authorization_code_request.rb): a code with a challenge
+and no verifier is invalid_request; a wrong verifier, or a verifier for a code without a challenge, is
+invalid_grant, and leaves the code usable; a server without PKCE (`pkce_supported = False`, before 4.3)
+has no metadata and ignores both. The person approving is played by the test: `approve(url, account)` is
+their press of "Authorize" on the page at `url`, `decline(url)` their press of "Deny"; each answers the
+address the server sends the browser to.
+
 Switches make it fail the ways a real server does: a 5xx before storing (`fail_next_posts`), storing a
 status and then never answering or dropping the connection (`stall_next_posts`, `stall_mode`), media that
 stays processing for some polls (`media_processing_polls`), a server older than 4.3 without the batch read
@@ -20,10 +35,13 @@ can be moved on (`advance`) so that keys and rate-limit windows expire.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import itertools
 import socket
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +56,15 @@ from shared.text.mastodon import mastodon_length
 SUPPORTED_MEDIA = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4")
 DESCRIPTION_LIMIT = 1500
 BATCH_READ_LIMIT = 20
+# Doorkeeper's default, which Mastodon keeps (config/initializers/doorkeeper.rb).
+AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=10)
+DENIED = "The resource owner or authorization server denied the request."
+INVALID_SCOPE = "The requested scope is invalid, unknown, or malformed."
+UNSUPPORTED_GRANT_TYPE = "The authorization grant type is not supported by the authorization server."
+INVALID_GRANT = (
+    "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used "
+    "in the authorization request, or was issued to another client."
+)
 
 
 @dataclass
@@ -46,6 +73,24 @@ class FakeAccount:
     username: str
     display_name: str
     tokens: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Grant:
+    """An authorization code, as the server keeps it (Doorkeeper's access grant)."""
+
+    client_id: str
+    redirect_uri: str
+    scope: str
+    account_id: str
+    expires_at: datetime
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    revoked: bool = False
+
+
+class AuthorizePageError(Exception):
+    """What the authorize page shows instead of redirecting: an unknown client or redirect URI."""
 
 
 @dataclass
@@ -85,6 +130,7 @@ class FakeMastodon:
         self.stall_mode = "timeout"  # or "disconnect"
         self.stall_seconds = 5.0
         self.media_processing_polls = 0
+        self.pkce_supported = True  # False: a server before 4.3
 
         self.lock = threading.RLock()
         self.offset = timedelta()
@@ -94,7 +140,7 @@ class FakeMastodon:
         self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.posted_in_window: dict[tuple[str, int], int] = {}
         self.apps: dict[str, dict[str, Any]] = {}
-        self.codes: dict[str, tuple[str, str, str, str]] = {}
+        self.codes: dict[str, Grant] = {}
         self.requests: list[RecordedRequest] = []
         self._ids = itertools.count(113_000_000_000_000_000)
         self._release = threading.Event()
@@ -142,12 +188,82 @@ class FakeMastodon:
             for account in self.accounts.values():
                 account.tokens.discard(token)
 
-    def grant_code(self, client_id: str, account: FakeAccount, redirect_uri: str, scope: str) -> str:
+    def grant_code(
+        self,
+        client_id: str,
+        account: FakeAccount,
+        redirect_uri: str,
+        scope: str,
+        *,
+        code_challenge: str | None = None,
+        code_challenge_method: str | None = None,
+    ) -> str:
         """What the person approving Crier on the authorize page makes the server hand out."""
         code = uuid.uuid4().hex
         with self.lock:
-            self.codes[code] = (client_id, redirect_uri, scope, account.id)
+            self.codes[code] = Grant(
+                client_id=client_id,
+                redirect_uri=redirect_uri,
+                scope=scope,
+                account_id=account.id,
+                expires_at=self.now() + AUTHORIZATION_CODE_LIFETIME,
+                code_challenge=code_challenge if self.pkce_supported else None,
+                code_challenge_method=code_challenge_method if self.pkce_supported else None,
+            )
         return code
+
+    def approve(self, authorize_url: str, account: FakeAccount) -> str:
+        """The person, signed in as `account`, presses "Authorize": where the server sends their browser."""
+        query, application = self._authorize_request(authorize_url)
+        redirect_uri = query["redirect_uri"]
+        scope = query.get("scope", "read")
+        challenge, method = query.get("code_challenge"), query.get("code_challenge_method")
+        if not set(scope.split()) <= set(application["scopes"]):
+            return _redirect_with(redirect_uri, query, error="invalid_scope", error_description=INVALID_SCOPE)
+        if self.pkce_supported and challenge and method != "S256":
+            # Mastodon allows S256 only (pkce_code_challenge_methods in config/initializers/doorkeeper.rb).
+            return _redirect_with(
+                redirect_uri,
+                query,
+                error="invalid_request",
+                error_description="The code challenge method must be S256.",
+            )
+        code = self.grant_code(
+            application["client_id"],
+            account,
+            redirect_uri,
+            scope,
+            code_challenge=challenge,
+            code_challenge_method=method,
+        )
+        return _redirect_with(redirect_uri, query, code=code)
+
+    def decline(self, authorize_url: str) -> str:
+        """The person presses "Deny": where the server sends their browser."""
+        query, _ = self._authorize_request(authorize_url)
+        return _redirect_with(query["redirect_uri"], query, error="access_denied", error_description=DENIED)
+
+    def remove_app(self, client_id: str) -> None:
+        """The server forgets an application (its admin removed it): its client id is unknown from now on."""
+        with self.lock:
+            self.apps.pop(client_id, None)
+
+    def _authorize_request(self, authorize_url: str) -> tuple[dict[str, str], dict[str, Any]]:
+        url = urllib.parse.urlsplit(authorize_url)
+        if f"{url.scheme}://{url.netloc}" != self.base_url or url.path != "/oauth/authorize":
+            raise AuthorizePageError(f"{authorize_url} is not this server's authorize page")
+        query = dict(urllib.parse.parse_qsl(url.query))
+        with self.lock:
+            application = self.apps.get(query.get("client_id", ""))
+        if query.get("response_type") != "code":
+            raise AuthorizePageError("The authorization server does not support this response type.")
+        if application is None:
+            raise AuthorizePageError("Client authentication failed due to unknown client.")
+        if query.get("redirect_uri") not in application["redirect_uris"]:
+            raise AuthorizePageError(
+                "The requested redirect uri is malformed or doesn't match client redirect URI."
+            )
+        return query, application
 
     def post_by_hand(
         self, account: FakeAccount, text: str, *, application: str = "Web", in_reply_to: str | None = None
@@ -396,10 +512,40 @@ class FakeMastodon:
                 self.apps[application["client_id"]] = application
             return jsonify(application)
 
+        @app.get("/.well-known/oauth-authorization-server")
+        def server_metadata() -> Response:
+            if not self.pkce_supported:
+                return Response("<html><body>The page you are looking for isn't here.</body></html>", 404)
+            root = request.host_url
+            return jsonify(
+                {
+                    "issuer": root,
+                    "service_documentation": "https://docs.joinmastodon.org/",
+                    "authorization_endpoint": f"{root}oauth/authorize",
+                    "token_endpoint": f"{root}oauth/token",
+                    "app_registration_endpoint": f"{root}api/v1/apps",
+                    "revocation_endpoint": f"{root}oauth/revoke",
+                    "scopes_supported": ["read", "write", "follow", "push"],
+                    "response_types_supported": ["code"],
+                    "response_modes_supported": ["query", "fragment", "form_post"],
+                    "grant_types_supported": ["authorization_code", "password", "client_credentials"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                    "code_challenge_methods_supported": ["S256"],
+                }
+            )
+
         @app.post("/oauth/token")
         def token() -> Response:
             values = request.form
             with self.lock:
+                grant = self.codes.get(values.get("code", ""))
+                verifier = values.get("code_verifier") or None
+                if values.get("grant_type") != "authorization_code":
+                    return _oauth_error(400, "unsupported_grant_type", UNSUPPORTED_GRANT_TYPE)
+                if grant is not None and grant.code_challenge and verifier is None:
+                    return _oauth_error(400, "invalid_request", "Missing required parameter: code_verifier.")
+                if not values.get("redirect_uri"):
+                    return _oauth_error(400, "invalid_request", "Missing required parameter: redirect_uri.")
                 application = self.apps.get(values.get("client_id", ""))
                 if application is None or application["client_secret"] != values.get("client_secret"):
                     return _oauth_error(
@@ -408,26 +554,23 @@ class FakeMastodon:
                         "Client authentication failed due to unknown client, no client authentication "
                         "included, or unsupported authentication method.",
                     )
-                grant = self.codes.pop(values.get("code", ""), None)
                 if (
-                    values.get("grant_type") != "authorization_code"
-                    or grant is None
-                    or grant[0] != application["client_id"]
-                    or grant[1] != values.get("redirect_uri")
+                    grant is None
+                    or grant.client_id != application["client_id"]
+                    or grant.revoked
+                    or grant.expires_at <= self.now()
+                    or grant.redirect_uri != values.get("redirect_uri")
+                    or not self._verifier_matches(grant, verifier)
                 ):
-                    return _oauth_error(
-                        400,
-                        "invalid_grant",
-                        "The provided authorization grant is invalid, expired, revoked, does not match the "
-                        "redirection URI used in the authorization request, or was issued to another client.",
-                    )
+                    return _oauth_error(400, "invalid_grant", INVALID_GRANT)
+                grant.revoked = True
                 access_token = uuid.uuid4().hex
-                self.accounts[grant[3]].tokens.add(access_token)
+                self.accounts[grant.account_id].tokens.add(access_token)
                 return jsonify(
                     {
                         "access_token": access_token,
                         "token_type": "Bearer",
-                        "scope": grant[2],
+                        "scope": grant.scope,
                         "created_at": int(self.now().timestamp()),
                     }
                 )
@@ -435,6 +578,17 @@ class FakeMastodon:
         return app
 
     # -- Inside the server -----------------------------------------------------------------------------
+
+    def _verifier_matches(self, grant: Grant, verifier: str | None) -> bool:
+        if not self.pkce_supported:
+            return True
+        if verifier is None:
+            return grant.code_challenge is None
+        # RFC 7636 section 4.6: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))) == code_challenge.
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        return grant.code_challenge_method == "S256" and grant.code_challenge == (
+            base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        )
 
     def _authenticated(self) -> FakeAccount | None:
         header = request.headers.get("Authorization", "")
@@ -572,6 +726,14 @@ def _error(status: int, message: str) -> Response:
 
 def _invalid_token() -> Response:
     return _error(401, "The access token is invalid")
+
+
+def _redirect_with(redirect_uri: str, query: dict[str, str], **parameters: str) -> str:
+    """The redirect URI with the answer's parameters, and the request's state returned unchanged."""
+    if "state" in query:
+        parameters["state"] = query["state"]
+    separator = "&" if "?" in redirect_uri else "?"
+    return f"{redirect_uri}{separator}{urllib.parse.urlencode(parameters)}"
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:

@@ -1,0 +1,1 @@
+"""Connecting a channel by a person approving Crier on the network (OAuth 2 with state and PKCE)."""
