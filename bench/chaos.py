@@ -46,7 +46,8 @@ from shared.config import Settings
 from shared.db import create_db_engine, utcnow
 from shared.migrations import upgrade
 from shared.networks.sandbox import SandboxStore, sandbox_posts
-from shared.posts.services import schedule_post
+from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.workspaces.access import Actor
 from shared.workspaces.services import get_or_create_workspace
 from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -157,15 +158,12 @@ def seed(services: Services, plan: Plan, rng: random.Random) -> tuple[datetime, 
     for start in range(0, len(posts), POSTS_PER_TRANSACTION):
         with services.sessions.begin() as session:
             for number, (due, channels) in enumerate(posts[start : start + POSTS_PER_TRANSACTION], start):
-                schedule_post(
-                    session,
-                    services.networks,
-                    workspace_id,
+                request = PostRequest(
                     text=f"Chaos post {number + 1}: published once, whatever happens.",
-                    channel_ids=channels,
+                    targets=[TargetRequest(channel_id) for channel_id in channels],
                     scheduled_at=due,
-                    now=utcnow(),
                 )
+                create_post(session, services.networks, Actor.system(workspace_id), request, now=utcnow())
     return first_due, posts[-1][0]
 
 

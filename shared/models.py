@@ -4,10 +4,14 @@ from shared.audit.models import AuditEntry
 from shared.channels.models import Channel, ChannelState
 from shared.db import Base
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
+from shared.idempotency.models import IdempotencyKey
 from shared.limits.models import RateBucket
+from shared.links.models import LinkSettings, ShortLink
 from shared.metrics.models import MetricSample
+from shared.notifications.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from shared.oauth.models import PendingAuthorization
 from shared.periodic.models import PeriodicRun
-from shared.posts.models import Post
+from shared.posts.models import Post, PostLabel, PostTarget
 from shared.workspaces.models import ApiToken, Member, Workspace
 
 __all__ = [
@@ -19,11 +23,20 @@ __all__ = [
     "ChannelState",
     "Delivery",
     "DeliveryState",
+    "IdempotencyKey",
+    "LinkSettings",
     "Member",
     "MetricSample",
+    "PendingAuthorization",
     "PeriodicRun",
     "Post",
+    "PostLabel",
+    "PostTarget",
     "PublishAttempt",
     "RateBucket",
+    "ShortLink",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
     "Workspace",
 ]

@@ -12,8 +12,8 @@ from shared.channels.services import connect_channel
 from shared.db import utcnow
 from shared.deliveries.models import Delivery
 from shared.posts.models import Post
-from shared.posts.services import schedule_post
-from shared.workspaces.access import Role, Scope
+from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token
 
@@ -41,6 +41,8 @@ def make_channel(
     name: str = "Sandbox",
     *,
     network: str = "sandbox",
+    timezone: str = "UTC",
+    posting_schedule: dict[str, list[str]] | None = None,
     **options: Any,
 ) -> Channel:
     """A channel on `network` (the sandbox by default); `options` are its network settings."""
@@ -53,6 +55,8 @@ def make_channel(
             name=name,
             handle=name.lower().replace(" ", "_"),
             settings=options,
+            timezone=timezone,
+            posting_schedule=posting_schedule,
         )
 
 
@@ -64,16 +68,12 @@ def make_post(
     text: str = "Our spring meetup is on!",
     scheduled_at: datetime | None = None,
 ) -> Post:
+    """A post scheduled by Crier itself (an owner's rights), at `scheduled_at` or now."""
+    request = PostRequest(
+        text=text, targets=[TargetRequest(channel.id) for channel in channels], scheduled_at=scheduled_at
+    )
     with services.sessions.begin() as session:
-        return schedule_post(
-            session,
-            services.networks,
-            workspace.id,
-            text=text,
-            channel_ids=[channel.id for channel in channels],
-            scheduled_at=scheduled_at,
-            now=utcnow(),
-        )
+        return create_post(session, services.networks, Actor.system(workspace.id), request, now=utcnow())
 
 
 def only_delivery_id(post: Post) -> uuid.UUID:

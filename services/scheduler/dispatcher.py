@@ -21,6 +21,8 @@ from shared.deliveries.services import (
     reclaim_lost,
 )
 from shared.periodic.services import take_due_run
+from shared.posts.recurring import RECURRENCE_HORIZON, make_due_occurrences
+from shared.posts.services import expire_unapproved
 from shared.task_names import PUBLISH_DELIVERIES
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class TickReport:
     reclaimed: int
     missed: int
     expired: int
+    occurrences: int
+    unapproved_expired: int
     periodic: tuple[str, ...]
     sent: int
     batch_was_full: bool
@@ -60,12 +64,18 @@ class Dispatcher:
         now = self.clock()
         lease = timedelta(seconds=settings.enqueue_lease_seconds)
         lookahead = timedelta(seconds=settings.scheduler_lookahead_seconds)
+        max_lateness = timedelta(seconds=settings.max_lateness_seconds)
         with self.services.sessions.begin() as session:
+            # Before the claims, so an occurrence made now is claimed in this same tick when it is due.
+            occurrences = make_due_occurrences(
+                session, now, horizon=max(RECURRENCE_HORIZON, lookahead), grace=max_lateness
+            )
+            unapproved_expired = len(expire_unapproved(session, now))
             missed = mark_missed(
                 session,
                 now=now,
                 lookahead=lookahead,
-                max_lateness=timedelta(seconds=settings.max_lateness_seconds),
+                max_lateness=max_lateness,
             )
             claims = claim_due(
                 session, now=now, lookahead=lookahead, batch_size=settings.claim_batch_size, lease=lease
@@ -89,6 +99,8 @@ class Dispatcher:
             reclaimed=len(reclaimed),
             missed=missed,
             expired=expired,
+            occurrences=occurrences,
+            unapproved_expired=unapproved_expired,
             periodic=tuple(due_jobs),
             sent=sent,
             batch_was_full=len(claims) >= settings.claim_batch_size,

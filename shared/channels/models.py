@@ -12,7 +12,8 @@ from shared.workspaces.models import workspace_fk
 class ChannelState(StrEnum):
     ACTIVE = "active"
     NEEDS_REAUTH = "needs_reauth"
-    PAUSED = "paused"
+    PAUSED = "paused"  # kept, but nothing is published on it until it is resumed
+    DISCONNECTED = "disconnected"  # its credentials are gone; its history stays
 
 
 class Channel(Base):
@@ -32,4 +33,8 @@ class Channel(Base):
         enum_column(ChannelState),
         default=ChannelState.ACTIVE,
     )
+    # The zone the channel's posting slots are in: 09:00 is 09:00 there, summer and winter.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Weekday posting slots for the queue, as shared.channels.slots.PostingSchedule documents them.
+    posting_schedule: Mapped[json_document]
     created_at: Mapped[created_timestamp]

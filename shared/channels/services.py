@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared.audit.services import record
 from shared.channels.credentials import CredentialCipher
-from shared.channels.models import Channel
-from shared.errors import InvalidInput, Problem
+from shared.channels.models import Channel, ChannelState
+from shared.channels.slots import PostingSchedule
+from shared.db import affected_rows
+from shared.deliveries.models import Delivery, DeliveryState
+from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.networks.ports import Account, Network
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
+from shared.timezones import check_timezone
+from shared.workspaces.access import Actor
 
 
 def check_connection(
@@ -54,9 +61,13 @@ def connect_channel(
     settings: Mapping[str, Any],
     credentials: Mapping[str, Any] | None = None,
     cipher: CredentialCipher | None = None,
+    timezone: str = "UTC",
+    posting_schedule: Mapping[str, Any] | None = None,
 ) -> Channel:
     """Store a channel whose options and credentials have the right shape (see verify_and_connect)."""
     check_connection(networks, network, settings, credentials or {})
+    check_timezone(timezone, pointer="/timezone")
+    schedule = PostingSchedule.from_document(dict(posting_schedule or {}))
     if credentials and cipher is None:
         raise ValueError("credentials are only ever stored sealed: pass the cipher")
     channel = Channel(
@@ -66,6 +77,8 @@ def connect_channel(
         handle=handle,
         settings=dict(settings),
         sealed_credentials=cipher.seal(credentials) if cipher and credentials else None,
+        timezone=timezone,
+        posting_schedule=schedule.to_document(),
     )
     session.add(channel)
     session.flush()
@@ -98,3 +111,53 @@ def list_channels(session: Session, workspace_id: uuid.UUID) -> Sequence[Channel
 def account_of(channel: Channel) -> Account:
     """The channel as a network adapter sees it."""
     return Account(channel_id=str(channel.id), handle=channel.handle, settings=dict(channel.settings))
+
+
+def get_channel(session: Session, workspace_id: uuid.UUID, channel_id: uuid.UUID) -> Channel:
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.workspace_id != workspace_id:
+        raise NotFound("channel", channel_id)
+    return channel
+
+
+def change_channel(
+    session: Session,
+    actor: Actor,
+    channel: Channel,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+    posting_schedule: Mapping[str, Any] | None = None,
+    paused: bool | None = None,
+) -> Channel:
+    """Rename, move to another timezone, set the posting slots, pause or resume."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        channel.name = changes["name"] = name
+    if timezone is not None:
+        check_timezone(timezone, pointer="/timezone")
+        channel.timezone = changes["timezone"] = timezone
+    if posting_schedule is not None:
+        schedule = PostingSchedule.from_document(dict(posting_schedule))
+        channel.posting_schedule = changes["posting_schedule"] = schedule.to_document()
+    if paused is not None:
+        if channel.state in {ChannelState.DISCONNECTED, ChannelState.NEEDS_REAUTH} and not paused:
+            raise Conflict(f"The channel is {channel.state}: reconnect it with new credentials.")
+        if channel.state is not ChannelState.DISCONNECTED:
+            channel.state = ChannelState.PAUSED if paused else ChannelState.ACTIVE
+            changes["state"] = channel.state.value
+    record(session, actor, "channel.changed", "channel", channel.id, **changes)
+    return channel
+
+
+def disconnect_channel(session: Session, actor: Actor, channel: Channel, now: datetime) -> Channel:
+    """Forget the credentials and cancel what was waiting to go out; what went out stays on record."""
+    channel.sealed_credentials = None
+    channel.state = ChannelState.DISCONNECTED
+    cancelled = session.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel.id, Delivery.state.in_(DeliveryState.waiting()))
+        .values(state=DeliveryState.CANCELLED, last_error="The channel was disconnected.", updated_at=now)
+    )
+    record(session, actor, "channel.disconnected", "channel", channel.id, cancelled=affected_rows(cancelled))
+    return channel

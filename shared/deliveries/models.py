@@ -59,7 +59,8 @@ WAITING_SQL = "state IN ('scheduled', 'retry_wait')"
 class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("post_id", "channel_id"),
+        # One delivery per channel per occurrence: a post that repeats has one per channel each time.
+        UniqueConstraint("post_id", "channel_id", "occurrence"),
         # The scheduler reads these every tick. Partial indexes over the waiting rows keep each read
         # proportional to what it returns: with `state IN (…)` on a (state, due_at) index, PostgreSQL
         # sorted every due row for each batch of a burst (claims fell from 45k/s to 12k/s at 100k due).
@@ -82,6 +83,8 @@ class Delivery(Base):
     id: Mapped[uuid_pk]
     post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    # Which occurrence of a recurring post this is (0 for a post that does not repeat).
+    occurrence: Mapped[int] = mapped_column(default=0)
     state: Mapped[DeliveryState] = mapped_column(enum_column(DeliveryState), default=DeliveryState.SCHEDULED)
     # When the delivery is meant to go out: the post's time, or when a person last asked for it. The
     # lateness limit is measured from here.

@@ -46,6 +46,8 @@ from sqlalchemy.orm import Session, joinedload
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
 from shared.db import UTCDateTime, affected_rows, table_of
+from shared.deliveries.announcing import announce_deliveries, announce_reauth
+from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
 from shared.errors import Conflict, NotFound
 from shared.networks.ports import (
@@ -215,10 +217,16 @@ def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
     return affected_rows(expired)
 
 
-def read_claimed(session: Session, claims: Sequence[tuple[uuid.UUID, int]]) -> list[PublishJob]:
-    """The claimed deliveries still enqueued under these claim numbers; stale claims are left out."""
+def read_claimed(
+    session: Session, claims: Sequence[tuple[uuid.UUID, int]], *, public_url: str | None = None
+) -> list[PublishJob]:
+    """The claimed deliveries still enqueued under these claim numbers; stale claims are left out.
+
+    `public_url` is where short links are served, for channels whose links are shortened.
+    """
     if not claims:
         return []
+    drafts = SentDrafts(session, public_url)
     query = (
         select(Delivery)
         .where(tuple_(Delivery.id, Delivery.attempt).in_(claims), Delivery.state == DeliveryState.ENQUEUED)
@@ -233,7 +241,7 @@ def read_claimed(session: Session, claims: Sequence[tuple[uuid.UUID, int]]) -> l
             failures=delivery.failures,
             network=delivery.channel.network,
             account=account_of(delivery.channel),
-            draft=Draft(text=delivery.post.text),
+            draft=drafts.of(delivery),
             sealed_credentials=delivery.channel.sealed_credentials,
         )
         for delivery in session.scalars(query.options(joinedload(Delivery.post)))
@@ -385,9 +393,14 @@ def finish_attempts(
         uuid.UUID(job.account.channel_id) for job, result in finished if isinstance(result, AuthExpired)
     }
     if expired_channels:
-        session.execute(
-            update(Channel).where(Channel.id.in_(expired_channels)).values(state=ChannelState.NEEDS_REAUTH)
-        )
+        newly_expired = session.scalars(
+            update(Channel)
+            .where(Channel.id.in_(expired_channels), Channel.state == ChannelState.ACTIVE)
+            .values(state=ChannelState.NEEDS_REAUTH)
+            .returning(Channel.id)
+        ).all()
+        announce_reauth(session, newly_expired)
+    announce_deliveries(session, states)
     return states
 
 
@@ -502,8 +515,9 @@ class ReconcileJob:
         return str(self.delivery_id)
 
 
-def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
-    """Deliveries whose outcome is unknown, longest-uncertain first."""
+def unknown_deliveries(session: Session, *, limit: int, public_url: str | None = None) -> list[ReconcileJob]:
+    """Deliveries whose outcome is unknown, longest-uncertain first, with the drafts they sent."""
+    drafts = SentDrafts(session, public_url)
     first_attempt = (
         select(func.min(PublishAttempt.started_at))
         .where(PublishAttempt.delivery_id == Delivery.id)
@@ -531,7 +545,7 @@ def unknown_deliveries(session: Session, *, limit: int) -> list[ReconcileJob]:
             uncertain_since=delivery.updated_at,
             attempt_started_at=started_at,
             first_attempted_at=first_started_at,
-            draft=Draft(text=delivery.post.text),
+            draft=drafts.of(delivery),
             sealed_credentials=delivery.channel.sealed_credentials,
         )
         for delivery, started_at, first_started_at in session.execute(query)
@@ -593,7 +607,10 @@ def _settle_unknown(
         .values(state=state, updated_at=now, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return state if affected_rows(settled) == 1 else None
+    if affected_rows(settled) != 1:
+        return None
+    announce_deliveries(session, {job.delivery_id: state})
+    return state
 
 
 def get_delivery(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:

@@ -18,6 +18,6 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` (the newest by default)."""
     command.upgrade(alembic_config(engine), revision)

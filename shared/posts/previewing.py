@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 
@@ -16,7 +17,15 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.channels.opening import account_with_credentials
 from shared.channels.services import account_of
+from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
+from shared.links.services import (
+    LinkRules,
+    effective_link_settings,
+    preview_short_url,
+    rewrite_draft,
+    utm_context,
+)
 from shared.networks.ports import Draft, NetworkError, TextPreview
 
 
@@ -38,12 +47,27 @@ def preview_draft(
     services: Services, workspace_id: uuid.UUID, draft: Draft, channel_ids: Sequence[uuid.UUID]
 ) -> list[ChannelPreview]:
     """One preview per channel, in the order asked; a channel not in the workspace is a 422 on its index."""
+    return preview_drafts(services, workspace_id, [(channel_id, draft) for channel_id in channel_ids])
+
+
+def preview_drafts(
+    services: Services, workspace_id: uuid.UUID, drafts: Sequence[tuple[uuid.UUID, Draft]]
+) -> list[ChannelPreview]:
+    """One preview per (channel, that channel's draft), in the order asked.
+
+    Each text is shown with its links as they will go out: tagged, and where the channel shortens them, a
+    placeholder short link of the real one's length, so what the preview counts is what the network will.
+    """
+    channel_ids = [channel_id for channel_id, _ in drafts]
     with services.sessions.begin() as session:
         found = {
             channel.id: channel
             for channel in session.scalars(
                 select(Channel).where(Channel.workspace_id == workspace_id, Channel.id.in_(channel_ids))
             )
+        }
+        rules = {
+            channel_id: effective_link_settings(session, workspace_id, channel_id) for channel_id in found
         }
     missing = [
         Problem(f"/channel_ids/{index}", f"There is no channel {channel_id} here.")
@@ -52,7 +76,22 @@ def preview_draft(
     ]
     if missing:
         raise InvalidInput(missing)
-    return [_preview_on(services, found[channel_id], draft) for channel_id in channel_ids]
+    return [
+        _preview_on(
+            services, found[channel_id], _with_links(services, found[channel_id], rules[channel_id], draft)
+        )
+        for channel_id, draft in drafts
+    ]
+
+
+def _with_links(services: Services, channel: Channel, rules: LinkRules, draft: Draft) -> Draft:
+    if not rules.rewrites:
+        return draft
+    context = utm_context(
+        network=channel.network, channel_name=channel.name, post_id=None, scheduled_at=utcnow()
+    )
+    shorten = partial(preview_short_url, public_url=services.settings.public_url)
+    return rewrite_draft(draft, rules, context=context, shorten=shorten)
 
 
 def _preview_on(services: Services, channel: Channel, draft: Draft) -> ChannelPreview:

@@ -1,51 +1,87 @@
-"""Scheduling a post with its text checked as each network counts it, a server's own limit included."""
+"""Creating and editing posts with their texts checked as each network counts them, a server's own limit
+included.
+
+The texts are previewed first, outside the transaction, because a network may have to be asked (a
+Mastodon instance announces its limit). A channel that cannot be previewed (its network does not answer,
+it needs reconnecting) does not block scheduling: its delivery waits, and the network has the last word.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from shared.bootstrap import Services
-from shared.errors import InvalidInput
-from shared.networks.ports import Draft
+from shared.errors import InvalidInput, PreconditionFailed
+from shared.idempotency.services import IdempotentRequest, find_or_reserve
 from shared.posts.models import Post
-from shared.posts.previewing import preview_draft
-from shared.posts.services import schedule_post
+from shared.posts.previewing import preview_drafts
+from shared.posts.services import PostRequest, create_post, get_post, update_post
+from shared.workspaces.access import Actor
 
 
-def schedule_checked(
+def create_checked(
     services: Services,
-    workspace_id: uuid.UUID,
+    actor: Actor,
+    request: PostRequest,
     *,
-    text: str,
-    channel_ids: Sequence[uuid.UUID],
-    scheduled_at: datetime | None,
+    now: datetime,
+    idempotency: IdempotentRequest | None = None,
+) -> tuple[Post, bool]:
+    """The new post, or with an Idempotency-Key already used for this request, the first one (True)."""
+    text_problems = _text_problems(services, actor.workspace_id, request)
+    with services.sessions.begin() as session:
+        key = find_or_reserve(session, actor.workspace_id, idempotency, now) if idempotency else None
+        if key is not None and key.resource_id is not None:
+            return get_post(session, actor.workspace_id, key.resource_id), True
+        post = create_post(session, services.networks, actor, request, now=now, text_problems=text_problems)
+        if key is not None:
+            key.resource_id = post.id
+        return post, False
+
+
+def update_checked(
+    services: Services,
+    actor: Actor,
+    post_id: uuid.UUID,
+    request: PostRequest,
+    *,
+    expected_version: int | None,
     now: datetime,
 ) -> Post:
-    """Schedule a post, refusing a text any channel's network would refuse, all problems at once.
-
-    The texts are previewed first, outside the transaction, because a network may have to be asked (a
-    Mastodon server's limit). A channel that cannot be previewed (its network does not answer, it needs
-    reconnecting) does not block scheduling: its delivery waits, and the network has the last word.
-    """
+    text_problems = _text_problems(services, actor.workspace_id, request)
     try:
-        previews = preview_draft(services, workspace_id, Draft(text=text), channel_ids)
+        with services.sessions.begin() as session:
+            post = get_post(session, actor.workspace_id, post_id)
+            return update_post(
+                session,
+                services.networks,
+                actor,
+                post,
+                request,
+                expected_version=expected_version,
+                now=now,
+                text_problems=text_problems,
+            )
+    except StaleDataError as error:
+        # Someone's change committed between our read and our write: the version column caught it.
+        raise PreconditionFailed(
+            "Someone changed the post while you were changing it: fetch it again and reapply your change."
+        ) from error
+
+
+def _text_problems(
+    services: Services, workspace_id: uuid.UUID, request: PostRequest
+) -> dict[uuid.UUID, list[str]]:
+    drafts = [(target.channel_id, request.draft_for(target)) for target in request.targets]
+    try:
+        previews = preview_drafts(services, workspace_id, drafts)
     except InvalidInput:
-        previews = []  # schedule_post names the unknown channels, with every other problem at once
-    text_problems = {
+        return {}  # create_post names the unknown channels, with every other problem at once
+    return {
         preview.channel_id: [problem for sent in preview.texts for problem in sent.problems]
         for preview in previews
         if preview.texts  # a network that could not be asked: its own check of the text alone
     }
-    with services.sessions.begin() as session:
-        return schedule_post(
-            session,
-            services.networks,
-            workspace_id,
-            text=text,
-            channel_ids=channel_ids,
-            scheduled_at=scheduled_at,
-            now=now,
-            text_problems=text_problems,
-        )

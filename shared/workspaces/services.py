@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from shared.workspaces.access import Actor, Permission, Role, Scope
+from shared.workspaces.access import ROLE_PERMISSIONS, SCOPE_PERMISSIONS, Actor, Permission, Role, Scope
 from shared.workspaces.models import ApiToken, Member, Workspace
 
 TOKEN_PREFIX = "crier_"
@@ -124,6 +124,21 @@ def issue_token(
     session.add(token)
     session.flush()
     return plain, token
+
+
+def issue_token_for(
+    session: Session,
+    actor: Actor,
+    member: Member,
+    name: str,
+    *,
+    scope: Scope,
+    expires_at: datetime | None = None,
+) -> tuple[str, ApiToken]:
+    """A member's new token, refused when it could do more than the token asking for it."""
+    if not ROLE_PERMISSIONS[member.role] & SCOPE_PERMISSIONS[scope] <= actor.permissions:
+        raise Forbidden(f"A token with the {scope.value!r} scope could do more than the token making it.")
+    return issue_token(session, member, name, scope=scope, expires_at=expires_at)
 
 
 def list_tokens(session: Session, member: Member) -> Sequence[ApiToken]:

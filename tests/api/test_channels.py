@@ -22,7 +22,17 @@ def test_connecting_a_channel_returns_it(workspace_client: FlaskClient) -> None:
 
     assert response.status_code == 201
     body = response.json
-    assert set(body) == {"id", "network", "name", "handle", "settings", "state", "created_at"}
+    assert set(body) == {
+        "id",
+        "network",
+        "name",
+        "handle",
+        "settings",
+        "state",
+        "timezone",
+        "posting_schedule",
+        "created_at",
+    }
     uuid.UUID(body["id"])
     assert body["network"] == "sandbox"
     assert body["name"] == "Acme"

@@ -50,7 +50,25 @@ def test_a_post_without_a_time_is_due_now_with_one_delivery_per_channel(
     assert response.status_code == 201
     body = response.json
     assert response.headers["Location"] == f"/v1/posts/{body['id']}"
-    assert set(body) == {"id", "text", "scheduled_at", "created_at", "state", "deliveries"}
+    assert set(body) == {
+        "id",
+        "text",
+        "thread",
+        "channels",
+        "labels",
+        "timezone",
+        "timing",
+        "scheduled_at",
+        "scheduled_local",
+        "recurrence",
+        "state",
+        "author_id",
+        "review",
+        "version",
+        "created_at",
+        "updated_at",
+        "deliveries",
+    }
     assert body["text"] == "Our meetup is on!"
     assert body["state"] == "scheduled"
     assert before <= datetime.fromisoformat(body["scheduled_at"]) <= utcnow()
@@ -182,7 +200,7 @@ INVALID_BODIES: list[tuple[str, Any, list[dict[str, str]]]] = [
     (
         "missing channels",
         {"text": "Hi"},
-        [{"pointer": "/channel_ids", "detail": "Missing data for required field."}],
+        [{"pointer": "/channels", "detail": "Give the channels either as `channels` or as `channel_ids`."}],
     ),
     (
         "a channel listed twice",
@@ -195,7 +213,7 @@ INVALID_BODIES: list[tuple[str, Any, list[dict[str, str]]]] = [
         [
             {
                 "pointer": "/scheduled_at",
-                "detail": "Give the time with a UTC offset, like 2026-05-01T09:00:00+02:00 or ...Z.",
+                "detail": "Give the time with a UTC offset (…+02:00 or …Z), or a `timezone` to read it in.",
             }
         ],
     ),

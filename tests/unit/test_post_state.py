@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.posts.models import Post, PostState
+from shared.posts.models import Post, PostStage, PostState
 
 S = DeliveryState
 
@@ -27,9 +29,27 @@ S = DeliveryState
     ],
 )
 def test_a_posts_state_follows_from_its_deliveries(states: list[DeliveryState], expected: PostState):
-    post = Post(text="t", deliveries=[Delivery(state=state) for state in states])
+    post = Post(text="t", stage=PostStage.SCHEDULED, deliveries=[Delivery(state=state) for state in states])
 
     assert post.state is expected
+
+
+@pytest.mark.parametrize(
+    "stage", [PostStage.DRAFT, PostStage.PENDING_APPROVAL, PostStage.REJECTED, PostStage.EXPIRED]
+)
+def test_before_it_is_scheduled_a_posts_state_is_its_stage(stage: PostStage) -> None:
+    assert Post(text="t", stage=stage, deliveries=[]).state.value == stage.value
+
+
+def test_a_series_with_occurrences_to_come_is_scheduled_though_every_made_one_went_out() -> None:
+    post = Post(
+        text="t",
+        stage=PostStage.SCHEDULED,
+        next_occurrence_at=datetime(2027, 1, 1, tzinfo=UTC),
+        deliveries=[Delivery(state=DeliveryState.PUBLISHED)],
+    )
+
+    assert post.state is PostState.SCHEDULED
 
 
 def test_every_delivery_state_is_either_in_progress_or_final():

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from services.api.fields import UTCDateTime
 from shared.channels.models import ChannelState
+
+
+def PostingScheduleField(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": (
+                "Queue slots per weekday (mon … sun) as HH:MM in the channel's timezone; "
+                "a slot keeps its wall-clock time across daylight-saving changes."
+            ),
+            "example": {"mon": ["09:00", "12:30", "17:45"], "tue": ["09:00"]},
+        },
+        **kwargs,
+    )
 
 
 class ChannelCreateSchema(Schema):
@@ -32,6 +49,29 @@ class ChannelCreateSchema(Schema):
             "example": {},
         },
     )
+    timezone = fields.String(
+        load_default="UTC",
+        metadata={"description": "IANA timezone of the posting slots.", "example": "Europe/Paris"},
+    )
+    posting_schedule = PostingScheduleField(load_default=dict)
+
+
+class ChannelChangeSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(metadata={"example": "Europe/Paris"})
+    posting_schedule = PostingScheduleField()
+    paused = fields.Boolean(metadata={"description": "Pause (true) or resume (false) publishing."})
+
+
+class CredentialsSchema(Schema):
+    credentials = fields.Dict(keys=fields.String(), values=fields.String(), required=True, load_only=True)
+
+
+class VerificationSchema(Schema):
+    channel = fields.Nested(lambda: ChannelSchema())
+    ok = fields.Boolean()
+    posts_as = fields.String(allow_none=True, metadata={"description": "The account the network names."})
+    problem = fields.String(allow_none=True)
 
 
 class ChannelSchema(Schema):
@@ -41,6 +81,8 @@ class ChannelSchema(Schema):
     handle = fields.String(metadata={"example": "acme"})
     settings = fields.Dict(keys=fields.String())
     state = fields.Enum(ChannelState, by_value=fields.String)
+    timezone = fields.String()
+    posting_schedule = PostingScheduleField()
     created_at = UTCDateTime()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.api.auth import requires
 from services.api.context import get_services, get_workspace_id
 from services.api.deliveries.schemas import (
     DeliveryDetailSchema,
@@ -27,6 +28,7 @@ from shared.deliveries.services import (
     republish_delivery,
     retry_delivery,
 )
+from shared.workspaces.access import Permission
 
 blp = Blueprint("deliveries", __name__, url_prefix="/v1/deliveries", description="Each post on each channel.")
 
@@ -57,6 +59,7 @@ class RetryDelivery(MethodView):
     @blp.response(200, DeliveryDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.PUBLISH)
     def post(self, delivery_id: uuid.UUID) -> Delivery:
         """Try a failed, missed or cancelled delivery again: it goes out now, with its attempts renewed."""
         with get_services().sessions.begin() as session:
@@ -68,6 +71,7 @@ class CancelDelivery(MethodView):
     @blp.response(200, DeliveryDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.PUBLISH)
     def post(self, delivery_id: uuid.UUID) -> Delivery:
         """Stop a delivery before it goes out: scheduled, waiting to retry, or enqueued."""
         with get_services().sessions.begin() as session:
@@ -80,6 +84,7 @@ class ResolveDelivery(MethodView):
     @blp.response(200, DeliveryDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.PUBLISH)
     def post(self, body: dict[str, Any], delivery_id: uuid.UUID) -> Delivery:
         """Settle an uncertain delivery: say where it was published, or send it again."""
         workspace_id, now = get_workspace_id(), utcnow()

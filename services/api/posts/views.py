@@ -1,40 +1,260 @@
-"""POST /v1/posts and GET /v1/posts/<id>."""
+"""Posts: write, schedule, approve, edit, cancel, publish now, duplicate."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.api.context import get_services, get_workspace_id
-from services.api.posts.schemas import PostCreateSchema, PostSchema
+from services.api.auth import requires
+from services.api.context import get_actor, get_services
+from services.api.etags import ETAG_HEADER, IF_MATCH_PARAMETER, etag_of, expected_version
+from services.api.paging import decode_cursor, encode_cursor
+from services.api.posts.schemas import (
+    PostChangeSchema,
+    PostListSchema,
+    PostQuerySchema,
+    PostSchema,
+    PostWriteSchema,
+    RejectRequestSchema,
+    ReviewRequestSchema,
+    post_request,
+)
 from shared.db import utcnow
+from shared.idempotency.services import IdempotentRequest, fingerprint
+from shared.posts import services as posts
+from shared.posts.listing import list_posts
 from shared.posts.models import Post
-from shared.posts.scheduling import schedule_checked
-from shared.posts.services import get_post
+from shared.posts.scheduling import create_checked, update_checked
+from shared.workspaces.access import Permission
 
 blp = Blueprint("posts", __name__, url_prefix="/v1/posts", description="Write once, publish everywhere.")
 
-LOCATION_HEADER = {"Location": {"description": "The new post's URL.", "schema": {"type": "string"}}}
+CREATED_HEADERS = {
+    "Location": {"description": "The new post's URL.", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when the Idempotency-Key was seen before: this is the first request's post.",
+        "schema": {"type": "string"},
+    },
+    **ETAG_HEADER,
+}
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": (
+        "Any unique string (a UUID): a retry with the same key and body returns the first post instead of "
+        "making a second. Kept 24 hours; the same key with another body is a 422."
+    ),
+}
 
 
 @blp.route("")
 class Posts(MethodView):
-    @blp.arguments(PostCreateSchema)
-    @blp.response(201, PostSchema, headers=LOCATION_HEADER)
+    @blp.arguments(PostQuerySchema, location="query")
+    @blp.response(200, PostListSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's posts, newest first, filtered by state, channel, label or time."""
+        limit = query.pop("limit")
+        cursor = query.pop("cursor", None)
+        with get_services().sessions.begin() as session:
+            items = list_posts(
+                session,
+                get_actor().workspace_id,
+                after=decode_cursor(cursor) if cursor else None,
+                limit=limit + 1,
+                **query,
+            )
+        page, more = items[:limit], len(items) > limit
+        return {
+            "items": page,
+            "next_cursor": encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+        }
+
+    @blp.arguments(PostWriteSchema)
+    @blp.response(201, PostSchema, headers=CREATED_HEADERS)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @requires(Permission.DRAFT)
     def post(self, body: dict[str, Any]) -> tuple[Post, dict[str, str]]:
-        """Schedule a post on channels, at a time or now: one delivery per channel."""
-        post = schedule_checked(get_services(), get_workspace_id(), now=utcnow(), **body)
-        return post, {"Location": url_for(".PostById", post_id=post.id)}
+        """Write a post: scheduled, a draft, or (when your role needs it) waiting for approval.
+
+        One delivery is made per channel once it is scheduled.
+        """
+        key = request.headers.get("Idempotency-Key")
+        idempotency = (
+            IdempotentRequest(key, "posts.create", fingerprint(request.get_json(silent=True)))
+            if key
+            else None
+        )
+        post, replayed = create_checked(
+            get_services(), get_actor(), post_request(body), now=utcnow(), idempotency=idempotency
+        )
+        headers = {"Location": url_for(".PostById", post_id=post.id), "ETag": etag_of(post.version)}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return post, headers
 
 
 @blp.route("/<uuid:post_id>")
 class PostById(MethodView):
-    @blp.response(200, PostSchema)
-    def get(self, post_id: uuid.UUID) -> Post:
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """A post with each of its deliveries."""
         with get_services().sessions.begin() as session:
-            return get_post(session, get_workspace_id(), post_id)
+            post = posts.get_post(session, get_actor().workspace_id, post_id)
+        return post, {"ETag": etag_of(post.version)}
+
+    @blp.arguments(PostChangeSchema(partial=True))
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.doc(parameters=[IF_MATCH_PARAMETER])
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @requires(Permission.DRAFT)
+    def patch(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """Change a post's text, channels, labels or time; a scheduled one is rescheduled.
+
+        Send the ETag you read as If-Match: when someone changed the post since, the answer is 412.
+        """
+        services, actor = get_services(), get_actor()
+        with services.sessions.begin() as session:
+            current = posts.PostRequest.of(posts.get_post(session, actor.workspace_id, post_id))
+        changed = _merge(current, body)
+        post = update_checked(
+            services, actor, post_id, changed, expected_version=expected_version(), now=utcnow()
+        )
+        return post, {"ETag": etag_of(post.version)}
+
+    @blp.response(204)
+    @blp.doc(parameters=[IF_MATCH_PARAMETER])
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @requires(Permission.DRAFT)
+    def delete(self, post_id: uuid.UUID) -> None:
+        """Delete a post that was never scheduled (a draft, a rejected or expired post)."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            post = posts.get_post(session, actor.workspace_id, post_id)
+            posts.check_version(post, expected_version())
+            posts.delete_post(session, actor, post)
+
+
+def _merge(current: posts.PostRequest, body: dict[str, Any]) -> posts.PostRequest:
+    """The post's request with the PATCH's fields over it, read the way a new post's would be."""
+    given = dict(body)
+    base = {
+        "text": current.text,
+        "thread": list(current.thread),
+        "channels": [dataclasses.asdict(target) for target in current.targets],
+        "labels": list(current.labels),
+        "timezone": current.timezone,
+        "scheduled_at": current.scheduled_at,
+        "queue": ("last" if current.timing.value == "queue" else None),
+        "recurrence": {"rule": current.recurrence_rule} if current.recurrence_rule else None,
+        "draft": current.draft,
+    }
+    if "channel_ids" in given:
+        given["channels"] = [{"channel_id": channel_id} for channel_id in given.pop("channel_ids")]
+    # Choosing one way of timing clears the others.
+    if "queue" in given or "recurrence" in given or "scheduled_at" in given:
+        base.update(queue=None, recurrence=None, scheduled_at=None)
+    if given.get("queue"):
+        given.pop("scheduled_at", None)
+    return post_request({**base, **given})
+
+
+@blp.route("/<uuid:post_id>/submit")
+class SubmitPost(MethodView):
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.DRAFT)
+    def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """Submit a draft or rejected post: scheduled when you may publish, otherwise sent for approval."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            post = posts.get_post(session, actor.workspace_id, post_id)
+            posts.submit(session, actor, post, now=utcnow())
+        return post, {"ETag": etag_of(post.version)}
+
+
+@blp.route("/<uuid:post_id>/approve")
+class ApprovePost(MethodView):
+    @blp.arguments(ReviewRequestSchema)
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.APPROVE)
+    def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """Approve a post pending approval, with an optional comment: it is scheduled."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            post = posts.get_post(session, actor.workspace_id, post_id)
+            posts.approve(session, actor, post, comment=body["comment"], now=utcnow())
+        return post, {"ETag": etag_of(post.version)}
+
+
+@blp.route("/<uuid:post_id>/reject")
+class RejectPost(MethodView):
+    @blp.arguments(RejectRequestSchema)
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.APPROVE)
+    def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """Send a post back to its author with what to change."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            post = posts.get_post(session, actor.workspace_id, post_id)
+            posts.reject(session, actor, post, comment=body["comment"], now=utcnow())
+        return post, {"ETag": etag_of(post.version)}
+
+
+@blp.route("/<uuid:post_id>/cancel")
+class CancelPost(MethodView):
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.DRAFT)
+    def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """Withdraw a post: what has not gone out is cancelled, and its queue slots are freed."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            post = posts.get_post(session, actor.workspace_id, post_id)
+            posts.cancel_post(session, actor, post, now=utcnow())
+        return post, {"ETag": etag_of(post.version)}
+
+
+@blp.route("/<uuid:post_id>/publish-now")
+class PublishPostNow(MethodView):
+    @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @requires(Permission.PUBLISH)
+    def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """Publish now: every delivery still waiting for its time goes out at once."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            post = posts.get_post(session, actor.workspace_id, post_id)
+            posts.publish_now(session, actor, post, now=utcnow())
+        return post, {"ETag": etag_of(post.version)}
+
+
+@blp.route("/<uuid:post_id>/duplicate")
+class DuplicatePost(MethodView):
+    @blp.response(201, PostSchema, headers=CREATED_HEADERS)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @requires(Permission.DRAFT)
+    def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
+        """A new draft with the same text, thread, channels, variants and labels, and no time."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            copy = posts.duplicate_post(session, actor, posts.get_post(session, actor.workspace_id, post_id))
+        return copy, {"Location": url_for(".PostById", post_id=copy.id), "ETag": etag_of(copy.version)}

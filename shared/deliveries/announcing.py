@@ -1,0 +1,74 @@
+"""Telling the workspace's webhooks what happened to deliveries and channels, in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.channels.models import Channel
+from shared.deliveries.models import Delivery, DeliveryState
+from shared.notifications.models import EventType
+from shared.notifications.services import Event, emit_all
+from shared.posts.models import Post
+
+EVENT_OF_STATE = {
+    DeliveryState.PUBLISHED: EventType.DELIVERY_PUBLISHED,
+    DeliveryState.FAILED: EventType.DELIVERY_FAILED,
+    DeliveryState.NEEDS_REVIEW: EventType.DELIVERY_NEEDS_REVIEW,
+}
+
+
+def announce_deliveries(session: Session, settled: Mapping[uuid.UUID, DeliveryState | None]) -> None:
+    """An event for each delivery that reached a state a workspace wants to hear about."""
+    told = [delivery_id for delivery_id, state in settled.items() if state in EVENT_OF_STATE]
+    if not told:
+        return
+    rows = session.execute(
+        select(Delivery, Post.workspace_id, Channel.network)
+        .join(Post, Post.id == Delivery.post_id)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(Delivery.id.in_(told))
+    )
+    emit_all(
+        session,
+        [
+            Event(
+                workspace_id,
+                EVENT_OF_STATE[delivery.state],
+                {
+                    "delivery_id": delivery.id,
+                    "post_id": delivery.post_id,
+                    "channel_id": delivery.channel_id,
+                    "network": network,
+                    "state": delivery.state,
+                    "occurrence": delivery.occurrence,
+                    "url": delivery.external_url,
+                    "published_at": delivery.published_at,
+                    "error": delivery.last_error,
+                },
+            )
+            for delivery, workspace_id, network in rows
+            if delivery.state in EVENT_OF_STATE
+        ],
+    )
+
+
+def announce_reauth(session: Session, channel_ids: Collection[uuid.UUID]) -> None:
+    """channel.needs_reauth for each channel whose network stopped accepting its credentials."""
+    if not channel_ids:
+        return
+    channels = session.scalars(select(Channel).where(Channel.id.in_(channel_ids))).all()
+    emit_all(
+        session,
+        [
+            Event(
+                channel.workspace_id,
+                EventType.CHANNEL_NEEDS_REAUTH,
+                {"channel_id": channel.id, "network": channel.network, "name": channel.name},
+            )
+            for channel in channels
+        ],
+    )
