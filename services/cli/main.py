@@ -5,20 +5,29 @@ from __future__ import annotations
 import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import click
 import httpx
 from honcho.manager import Manager
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from services.cli.demo import CrierClient, run_demo
 from services.cli.processes import process_commands
+from shared.bulk.checking import InvalidRows, check_import
+from shared.bulk.reading import describe_pointer, guess_format, read_source
+from shared.bulk.services import store_import
 from shared.channels.credentials import cipher_from_settings
 from shared.channels.services import reseal_credentials
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory, utcnow
+from shared.errors import InvalidInput
 from shared.migrations import upgrade
-from shared.workspaces.access import Role, Scope
+from shared.networks.registry import NetworkRegistry
+from shared.workspaces.access import Actor, Role, Scope
+from shared.workspaces.models import Member, Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token
 
 
@@ -140,6 +149,62 @@ def demo(settings: Settings, api_url: str | None, bearer: str | None, delay: flo
         bearer = _make_token(settings, "Demo", "owner@localhost", "crier demo")
     if not run_demo(CrierClient(base_url, bearer), timedelta(seconds=delay)):
         sys.exit(1)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workspace", default="Default", show_default=True, help="The workspace to add the posts to.")
+@click.option(
+    "--email",
+    default="owner@localhost",
+    show_default=True,
+    help="The member who writes the posts: their role decides whether they wait for approval.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row and report, but store nothing.")
+@click.pass_obj
+def import_file(settings: Settings, file: Path, workspace: str, email: str, dry_run: bool) -> None:
+    """Make posts from a CSV or JSON FILE, up to 5,000: all of them, or none and every problem.
+
+    Columns: text, channels (names or ids, separated by |), time (2026-05-01T09:00, with an offset, now,
+    or queue), timezone, labels, thread, recurrence, draft, and text:<network> for one network's text.
+    """
+    data = file.read_bytes()
+    engine = create_db_engine(settings.resolved_database_url)
+    upgrade(engine)
+    try:
+        source = read_source(data, guess_format(file.name, data))
+        with create_session_factory(engine).begin() as session:
+            actor = _member_actor(session, workspace, email)
+            with click.progressbar(length=len(source.rows), label="Checking ") as bar:
+                plan = check_import(
+                    session, NetworkRegistry(settings), actor, source, now=utcnow(), progress=bar.update
+                )
+            if dry_run:
+                click.echo(f"All {len(plan.posts)} rows can be imported. Nothing was stored (--dry-run).")
+                return
+            with click.progressbar(length=len(plan.posts), label="Importing") as bar:
+                made = store_import(session, plan, progress=bar.update)
+    except InvalidInput as invalid:
+        for problem in invalid.problems:
+            click.echo(f"{describe_pointer(problem.pointer)}: {problem.detail}", err=True)
+        click.echo(invalid.detail if isinstance(invalid, InvalidRows) else "Nothing was imported.", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    click.echo(f"Imported {made.row_count} posts into {workspace} (import {made.id}).")
+
+
+def _member_actor(session: Session, workspace_name: str, email: str) -> Actor:
+    """The member acting, with what their role allows; refused when the workspace or the member is unknown."""
+    workspace = session.scalars(select(Workspace).where(Workspace.name == workspace_name)).one_or_none()
+    if workspace is None:
+        raise click.ClickException(f"There is no workspace named {workspace_name!r}.")
+    member = session.scalars(
+        select(Member).where(Member.workspace_id == workspace.id, Member.email == email)
+    ).one_or_none()
+    if member is None:
+        raise click.ClickException(f"{email} is not a member of {workspace_name!r}: pass --email.")
+    return Actor.of(workspace.id, member.id, member.role, Scope.ADMIN, member.name)
 
 
 def _redacted(url: str) -> str:
