@@ -12,6 +12,7 @@ from shared.channels.credentials import CredentialCipher, cipher_from_settings
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
 from shared.limits import RateLimiter, create_rate_limiter
+from shared.media import MediaStorage, create_media_storage
 from shared.networks.registry import NetworkRegistry
 from shared.taskqueue import CeleryTaskQueue, TaskQueue
 
@@ -29,6 +30,7 @@ class Services:
     # Threads for network calls, shared by every publish in the process; started only when first used.
     network_calls: ThreadPoolExecutor
     credentials: CredentialCipher
+    media: MediaStorage
 
 
 def bootstrap(
@@ -53,4 +55,5 @@ def bootstrap(
         limits=limits if limits is not None else create_rate_limiter(settings, sessions),
         network_calls=ThreadPoolExecutor(settings.network_call_threads, thread_name_prefix="crier-network"),
         credentials=cipher_from_settings(settings),
+        media=create_media_storage(settings),
     )

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         default=False,
         description="Let webhook endpoints point at this machine or a private network (loopback, LAN).",
     )
+    media_max_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        gt=0,
+        description="The largest file one upload may be, in bytes; each network's own limit applies too.",
+    )
     sandbox_store_url: str | None = Field(
         default=None,
         description="Where the sandbox network keeps its posts. Unset: a SQLite file in the data directory.",
@@ -116,6 +121,11 @@ class Settings(BaseSettings):
     def resolved_sandbox_store_url(self) -> str:
         """The sandbox network's store URL, with the embedded default filled in."""
         return self.sandbox_store_url or f"sqlite:///{self.data_dir / 'sandbox.db'}"
+
+    @property
+    def media_folder(self) -> Path:
+        """The folder the file-system media storage keeps uploads in, one file per distinct content."""
+        return self.data_dir / "media"
 
     @property
     def broker_folder(self) -> Path:

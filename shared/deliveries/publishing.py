@@ -47,7 +47,7 @@ def publish_deliveries(
     """
     settings = services.settings
     with services.sessions.begin() as session:
-        claimed = read_claimed(session, claims, public_url=settings.public_url)
+        claimed = read_claimed(session, claims, public_url=settings.public_url, media=services.media)
     # Outside any transaction: the database limiter runs transactions of its own.
     allowed, deferred = _within_limits(services, claimed)
     outcomes: dict[uuid.UUID, DeliveryState | None] = dict.fromkeys((claim[0] for claim in claims), None)
@@ -130,7 +130,9 @@ def _call_network(services: Services, job: PublishJob) -> PublishedPost | Networ
 def reconcile_unknown(services: Services) -> dict[uuid.UUID, DeliveryState | None]:
     """Ask each uncertain delivery's network whether the post exists, and settle what it answers."""
     with services.sessions.begin() as session:
-        jobs = unknown_deliveries(session, limit=RECONCILE_BATCH, public_url=services.settings.public_url)
+        jobs = unknown_deliveries(
+            session, limit=RECONCILE_BATCH, public_url=services.settings.public_url, media=services.media
+        )
     settled: dict[uuid.UUID, DeliveryState | None] = {}
     for job in jobs:
         settled[job.delivery_id] = _reconcile_one(services, job)

@@ -50,6 +50,7 @@ from shared.deliveries.announcing import announce_deliveries, announce_reauth
 from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
 from shared.errors import Conflict, NotFound
+from shared.media.ports import MediaStorage
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -218,15 +219,20 @@ def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
 
 
 def read_claimed(
-    session: Session, claims: Sequence[tuple[uuid.UUID, int]], *, public_url: str | None = None
+    session: Session,
+    claims: Sequence[tuple[uuid.UUID, int]],
+    *,
+    public_url: str | None = None,
+    media: MediaStorage | None = None,
 ) -> list[PublishJob]:
     """The claimed deliveries still enqueued under these claim numbers; stale claims are left out.
 
-    `public_url` is where short links are served, for channels whose links are shortened.
+    `public_url` is where short links are served, for channels whose links are shortened; `media` is where
+    the posts' attachments are kept.
     """
     if not claims:
         return []
-    drafts = SentDrafts(session, public_url)
+    drafts = SentDrafts(session, public_url, media)
     query = (
         select(Delivery)
         .where(tuple_(Delivery.id, Delivery.attempt).in_(claims), Delivery.state == DeliveryState.ENQUEUED)
@@ -515,9 +521,11 @@ class ReconcileJob:
         return str(self.delivery_id)
 
 
-def unknown_deliveries(session: Session, *, limit: int, public_url: str | None = None) -> list[ReconcileJob]:
+def unknown_deliveries(
+    session: Session, *, limit: int, public_url: str | None = None, media: MediaStorage | None = None
+) -> list[ReconcileJob]:
     """Deliveries whose outcome is unknown, longest-uncertain first, with the drafts they sent."""
-    drafts = SentDrafts(session, public_url)
+    drafts = SentDrafts(session, public_url, media)
     first_attempt = (
         select(func.min(PublishAttempt.started_at))
         .where(PublishAttempt.delivery_id == Delivery.id)

@@ -71,6 +71,9 @@ class Post(Base):
     text: Mapped[str] = mapped_column(Text)
     # Replies that follow the text as a thread (or a first comment), on networks that take them.
     thread: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    # Media asset ids, in the order they are shown. Ids, not rows: a variant may say "none" ([]) or "the
+    # post's" (None), as it does for the thread; check_request makes sure each is the workspace's.
+    media: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     stage: Mapped[PostStage] = mapped_column(enum_column(PostStage), default=PostStage.SCHEDULED)
     timing: Mapped[Timing] = mapped_column(enum_column(Timing), default=Timing.AT)
     # The zone the author thinks in: times are stored in UTC and shown, queued and repeated in this zone.
@@ -131,6 +134,12 @@ class Post(Base):
     def target(self, channel_id: uuid.UUID) -> PostTarget | None:
         return next((target for target in self.targets if target.channel_id == channel_id), None)
 
+    def media_for(self, channel_id: uuid.UUID) -> list[uuid.UUID]:
+        """The media assets one channel gets, in order: its variant's, or the post's."""
+        target = self.target(channel_id)
+        ids = target.media if target is not None and target.media is not None else self.media
+        return [uuid.UUID(media_id) for media_id in ids]
+
     def draft_for(self, channel_id: uuid.UUID) -> Draft:
         """What to send to one channel: the post's text and thread, with the channel's variant over them."""
         target = self.target(channel_id)
@@ -144,7 +153,7 @@ class Post(Base):
 
 
 class PostTarget(Base):
-    """A channel the post goes to, with that channel's variant: its own text, thread and options."""
+    """A channel the post goes to, with that channel's variant: its own text, thread, media and options."""
 
     __tablename__ = "post_targets"
 
@@ -155,6 +164,7 @@ class PostTarget(Base):
     position: Mapped[int] = mapped_column(default=0)  # the order the author listed the channels in
     text: Mapped[str | None] = mapped_column(Text)  # None: the post's text
     thread: Mapped[list[str] | None] = mapped_column(JSONDocument)  # None: the post's thread
+    media: Mapped[list[str] | None] = mapped_column(JSONDocument)  # None: the post's media; []: none
     options: Mapped[json_document]  # network-specific: a content warning, visibility, language…
 
     post: Mapped[Post] = relationship(back_populates="targets")

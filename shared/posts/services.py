@@ -23,6 +23,7 @@ from shared.db import affected_rows
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.services import CANCELLABLE
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
+from shared.media.attaching import media_problems
 from shared.networks.ports import Draft
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
@@ -40,12 +41,13 @@ EXPIRED_REASON = "Its time came before anyone approved it, so it was not publish
 
 @dataclass(frozen=True)
 class TargetRequest:
-    """One channel to publish on, with its variant (None: the post's own text or thread)."""
+    """One channel to publish on, with its variant (None: the post's own text, thread or media)."""
 
     channel_id: uuid.UUID
     text: str | None = None
     thread: Sequence[str] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    media: Sequence[uuid.UUID] | None = None  # media asset ids, in order; [] sends none on this channel
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class PostRequest:
     text: str
     targets: Sequence[TargetRequest]
     thread: Sequence[str] = ()
+    media: Sequence[uuid.UUID] = ()  # media asset ids, in the order they are shown
     labels: Sequence[str] = ()
     timezone: str = "UTC"
     timing: Timing = Timing.AT
@@ -75,8 +78,17 @@ class PostRequest:
         return cls(
             text=post.text,
             thread=list(post.thread),
+            media=[uuid.UUID(media_id) for media_id in post.media],
             targets=[
-                TargetRequest(target.channel_id, target.text, target.thread, dict(target.options))
+                TargetRequest(
+                    target.channel_id,
+                    target.text,
+                    target.thread,
+                    dict(target.options),
+                    media=None
+                    if target.media is None
+                    else [uuid.UUID(media_id) for media_id in target.media],
+                )
                 for target in post.targets
             ],
             labels=post.label_names,
@@ -134,6 +146,7 @@ def submit(
     share_next: bool = False,
 ) -> Post:
     """Move a draft on: scheduled when the actor may publish, otherwise to an approver."""
+    _check_author(actor, post)
     if post.stage not in {PostStage.DRAFT, PostStage.REJECTED}:
         raise Conflict(f"The post is {post.stage}; only a draft or a rejected post can be submitted.")
     _check_time_is_ahead(post, now)
@@ -301,6 +314,7 @@ def duplicate_post(session: Session, actor: Actor, post: Post) -> Post:
         author_id=actor.member_id,
         text=post.text,
         thread=list(post.thread),
+        media=list(post.media),
         stage=PostStage.DRAFT,
         timing=post.timing if post.timing is Timing.QUEUE else Timing.AT,
         timezone=post.timezone,
@@ -312,6 +326,7 @@ def duplicate_post(session: Session, actor: Actor, post: Post) -> Post:
                 position=target.position,
                 text=target.text,
                 thread=target.thread,
+                media=target.media,
                 options=dict(target.options),
             )
             for target in post.targets
@@ -408,6 +423,7 @@ def check_request(
             for problem in known if known is not None else networks.get(channel.network).validate(draft):
                 problems.append(Problem(where, f"{channel.name} ({channel.network}): {problem}"))
         seen.add(target.channel_id)
+    problems.extend(media_problems(session, networks, workspace_id, request, channels))
     if problems:
         raise InvalidInput(problems)
     return channels
@@ -440,6 +456,7 @@ def _timing_problems(request: PostRequest, zone: ZoneInfo, now: datetime) -> lis
 def _apply(post: Post, request: PostRequest) -> None:
     post.text = request.text
     post.thread = list(request.thread)
+    post.media = [str(media_id) for media_id in request.media]
     post.timing = request.timing
     post.timezone = request.timezone
     post.scheduled_at = request.scheduled_at
@@ -458,6 +475,7 @@ def _target(existing: PostTarget | None, request: TargetRequest, position: int) 
     target.position = position
     target.text = request.text
     target.thread = list(request.thread) if request.thread is not None else None
+    target.media = [str(media_id) for media_id in request.media] if request.media is not None else None
     target.options = dict(request.options)
     return target
 
@@ -471,13 +489,17 @@ def _check_time_is_ahead(post: Post, now: datetime) -> None:
         raise InvalidInput([Problem("/scheduled_at", "The time is in the past: choose a new one.")])
 
 
-def _check_may_edit(actor: Actor, post: Post) -> None:
+def _check_author(actor: Actor, post: Post) -> None:
+    """Members who may not publish act only on their own posts."""
     require(actor, Permission.DRAFT)
-    if not actor.can(Permission.PUBLISH):
-        if post.author_id != actor.member_id:
-            raise Forbidden("You may change only your own posts.")
-        if post.stage is PostStage.SCHEDULED:
-            raise Forbidden("The post is approved and scheduled: ask an editor to change it.")
+    if not actor.can(Permission.PUBLISH) and post.author_id != actor.member_id:
+        raise Forbidden("You may change only your own posts.")
+
+
+def _check_may_edit(actor: Actor, post: Post) -> None:
+    _check_author(actor, post)
+    if not actor.can(Permission.PUBLISH) and post.stage is PostStage.SCHEDULED:
+        raise Forbidden("The post is approved and scheduled: ask an editor to change it.")
     if post.stage is PostStage.SCHEDULED:
         if any(delivery.state is not DeliveryState.SCHEDULED for delivery in post.deliveries):
             raise Conflict(

@@ -54,6 +54,7 @@ def test_a_post_without_a_time_is_due_now_with_one_delivery_per_channel(
         "id",
         "text",
         "thread",
+        "media",
         "channels",
         "labels",
         "timezone",

@@ -10,13 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.api.deliveries.schemas import DeliverySchema
-from services.api.fields import UTCDateTime
+from services.api.fields import UTCDateTime, within_calendar_years
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.services import PostRequest, TargetRequest
 from shared.timezones import to_utc
 
 MAX_CHANNELS_PER_POST = 50
 MAX_THREAD_ITEMS = 25
+# More than any network takes (each says how many in GET /v1/networks); only a bound on the request's size.
+MAX_MEDIA_ITEMS = 20
 TEXT_EXAMPLE = "Our spring meetup is on! Tickets at example.org/meetup"
 
 
@@ -39,6 +41,13 @@ class TargetSchema(Schema):
         keys=fields.String(),
         load_default=dict,
         metadata={"description": "Network options: a content warning, visibility, language…"},
+    )
+    media = fields.List(
+        fields.UUID(),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_MEDIA_ITEMS),
+        metadata={"description": "This channel's own media ids, in order; [] for none; null: the post's."},
     )
 
 
@@ -67,6 +76,12 @@ class PostWriteSchema(Schema):
         validate=validate.Length(max=MAX_THREAD_ITEMS),
         metadata={"description": "Replies that follow the text as a thread, or a first comment."},
     )
+    media = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=MAX_MEDIA_ITEMS),
+        metadata={"description": "Ids from /v1/media to attach, in the order they are shown."},
+    )
     channels = fields.List(
         fields.Nested(TargetSchema),
         validate=validate.Length(min=1, max=MAX_CHANNELS_PER_POST),
@@ -87,6 +102,7 @@ class PostWriteSchema(Schema):
     scheduled_at = fields.DateTime(
         load_default=None,
         allow_none=True,
+        validate=within_calendar_years,
         metadata={
             "description": (
                 "When to publish (a recurrence: its first time). With an offset, that instant; without, "
@@ -148,6 +164,7 @@ def post_request(data: dict[str, Any]) -> PostRequest:
     return PostRequest(
         text=data["text"],
         thread=data["thread"],
+        media=data["media"],
         targets=[TargetRequest(**target) for target in targets],
         labels=data["labels"],
         timezone=data.get("timezone") or "UTC",
@@ -175,6 +192,7 @@ class TargetOutSchema(Schema):
     text = fields.String(allow_none=True)
     thread = fields.List(fields.String(), allow_none=True)
     options = fields.Dict()
+    media = fields.List(fields.UUID(), allow_none=True)
 
 
 class ReviewSchema(Schema):
@@ -187,6 +205,7 @@ class PostSchema(Schema):
     id = fields.UUID()
     text = fields.String(metadata={"example": TEXT_EXAMPLE})
     thread = fields.List(fields.String())
+    media = fields.List(fields.UUID())
     channels = fields.List(fields.Nested(TargetOutSchema), attribute="targets")
     labels = fields.List(fields.String(), attribute="label_names")
     timezone = fields.String(metadata={"example": "Europe/Paris"})

@@ -76,10 +76,10 @@ class Posts(MethodView):
             "next_cursor": encode_cursor(page[-1].created_at, page[-1].id) if more else None,
         }
 
+    @requires(Permission.DRAFT)
     @blp.arguments(PostWriteSchema)
     @blp.response(201, PostSchema, headers=CREATED_HEADERS)
     @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
-    @requires(Permission.DRAFT)
     def post(self, body: dict[str, Any]) -> tuple[Post, dict[str, str]]:
         """Write a post: scheduled, a draft, or (when your role needs it) waiting for approval.
 
@@ -110,13 +110,13 @@ class PostById(MethodView):
             post = posts.get_post(session, get_actor().workspace_id, post_id)
         return post, {"ETag": etag_of(post.version)}
 
+    @requires(Permission.DRAFT)
     @blp.arguments(PostChangeSchema(partial=True))
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
     @blp.doc(parameters=[IF_MATCH_PARAMETER])
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(412, response="PRECONDITION_FAILED")
-    @requires(Permission.DRAFT)
     def patch(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Change a post's text, channels, labels or time; a scheduled one is rescheduled.
 
@@ -131,12 +131,12 @@ class PostById(MethodView):
         )
         return post, {"ETag": etag_of(post.version)}
 
+    @requires(Permission.DRAFT)
     @blp.response(204)
     @blp.doc(parameters=[IF_MATCH_PARAMETER])
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(412, response="PRECONDITION_FAILED")
-    @requires(Permission.DRAFT)
     def delete(self, post_id: uuid.UUID) -> None:
         """Delete a post that was never scheduled (a draft, a rejected or expired post)."""
         actor = get_actor()
@@ -152,6 +152,7 @@ def _merge(current: posts.PostRequest, body: dict[str, Any]) -> posts.PostReques
     base = {
         "text": current.text,
         "thread": list(current.thread),
+        "media": list(current.media),
         "channels": [dataclasses.asdict(target) for target in current.targets],
         "labels": list(current.labels),
         "timezone": current.timezone,
@@ -172,10 +173,10 @@ def _merge(current: posts.PostRequest, body: dict[str, Any]) -> posts.PostReques
 
 @blp.route("/<uuid:post_id>/submit")
 class SubmitPost(MethodView):
+    @requires(Permission.DRAFT)
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.DRAFT)
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Submit a draft or rejected post: scheduled when you may publish, otherwise sent for approval."""
         actor = get_actor()
@@ -187,11 +188,11 @@ class SubmitPost(MethodView):
 
 @blp.route("/<uuid:post_id>/approve")
 class ApprovePost(MethodView):
+    @requires(Permission.APPROVE)
     @blp.arguments(ReviewRequestSchema)
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.APPROVE)
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Approve a post pending approval, with an optional comment: it is scheduled."""
         actor = get_actor()
@@ -203,11 +204,11 @@ class ApprovePost(MethodView):
 
 @blp.route("/<uuid:post_id>/reject")
 class RejectPost(MethodView):
+    @requires(Permission.APPROVE)
     @blp.arguments(RejectRequestSchema)
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.APPROVE)
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Send a post back to its author with what to change."""
         actor = get_actor()
@@ -219,10 +220,10 @@ class RejectPost(MethodView):
 
 @blp.route("/<uuid:post_id>/cancel")
 class CancelPost(MethodView):
+    @requires(Permission.DRAFT)
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.DRAFT)
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Withdraw a post: what has not gone out is cancelled, and its queue slots are freed."""
         actor = get_actor()
@@ -234,10 +235,10 @@ class CancelPost(MethodView):
 
 @blp.route("/<uuid:post_id>/publish-now")
 class PublishPostNow(MethodView):
+    @requires(Permission.PUBLISH)
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.PUBLISH)
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Publish now: every delivery still waiting for its time goes out at once."""
         actor = get_actor()
@@ -249,9 +250,9 @@ class PublishPostNow(MethodView):
 
 @blp.route("/<uuid:post_id>/duplicate")
 class DuplicatePost(MethodView):
+    @requires(Permission.DRAFT)
     @blp.response(201, PostSchema, headers=CREATED_HEADERS)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.DRAFT)
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """A new draft with the same text, thread, channels, variants and labels, and no time."""
         actor = get_actor()

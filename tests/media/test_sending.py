@@ -1,0 +1,122 @@
+"""A delivery sends its channel's media: the bytes from the media storage, in order, with their alt text."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from shared.bootstrap import Services, bootstrap
+from shared.config import Settings
+from shared.db import utcnow
+from shared.deliveries.models import DeliveryState
+from shared.deliveries.publishing import publish_deliveries
+from shared.deliveries.services import claim_due
+from shared.media.models import MediaAsset
+from shared.media.services import describe_media, get_media
+from shared.networks.ports import MediaItem
+from shared.networks.registry import NetworkRegistry
+from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.workspaces.access import Actor
+from shared.workspaces.models import Workspace
+from tests.conftest import RecordingTaskQueue
+from tests.factories import make_channel, make_workspace
+from tests.integration.fake_networks import SANDBOX_ENTRY
+from tests.media.fake_networks import PICTURES_ENTRY, PicturesSandbox
+from tests.media.samples import image, upload
+
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+def pictures(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+    """Services with the sandbox and the sandbox that takes pictures; `services` empties the tables."""
+    registry = NetworkRegistry(settings, entries=[SANDBOX_ENTRY, PICTURES_ENTRY])
+    built = bootstrap(settings, tasks=task_queue, networks=registry)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def workspace(pictures: Services) -> Workspace:
+    return make_workspace(pictures)[0]
+
+
+def network_of(services: Services) -> PicturesSandbox:
+    network = services.networks.get("sandbox_pictures")
+    assert isinstance(network, PicturesSandbox)
+    return network
+
+
+def publish_everything_due(services: Services) -> dict[uuid.UUID, DeliveryState | None]:
+    with services.sessions.begin() as session:
+        claims = claim_due(session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=LEASE)
+    return publish_deliveries(services, [(claim.delivery_id, claim.attempt) for claim in claims])
+
+
+def post_now(
+    services: Services, workspace: Workspace, targets: list[TargetRequest], media: list[MediaAsset]
+) -> None:
+    request = PostRequest(text="Photos from the meetup", targets=targets, media=[asset.id for asset in media])
+    with services.sessions.begin() as session:
+        create_post(session, services.networks, Actor.system(workspace.id), request, now=utcnow())
+
+
+def test_the_network_receives_the_bytes_in_order_with_their_alt_text(
+    pictures: Services, workspace: Workspace
+) -> None:
+    gallery = make_channel(pictures, workspace, "Gallery", network="sandbox_pictures")
+    text_only = make_channel(pictures, workspace, "Text only")
+    first = upload(pictures, workspace, image("PNG"), alt_text="The queue outside")
+    second = upload(pictures, workspace, image("JPEG"))
+    post_now(
+        pictures,
+        workspace,
+        [TargetRequest(gallery.id), TargetRequest(text_only.id, media=[])],
+        [second, first],
+    )
+
+    outcomes = publish_everything_due(pictures)
+
+    assert set(outcomes.values()) == {DeliveryState.PUBLISHED}
+    [sent] = network_of(pictures).published
+    assert sent.media == (
+        MediaItem("image/jpeg", image("JPEG"), None),
+        MediaItem("image/png", image("PNG"), "The queue outside"),
+    )
+
+
+def test_the_alt_text_sent_is_the_one_the_asset_has_when_it_goes_out(
+    pictures: Services, workspace: Workspace
+) -> None:
+    gallery = make_channel(pictures, workspace, "Gallery", network="sandbox_pictures")
+    picture = upload(pictures, workspace, image(), alt_text="A draft description")
+    post_now(pictures, workspace, [TargetRequest(gallery.id)], [picture])
+    with pictures.sessions.begin() as session:
+        asset = get_media(session, workspace.id, picture.id)
+        describe_media(session, Actor.system(workspace.id), asset, "Twelve people at a long table")
+
+    publish_everything_due(pictures)
+
+    [sent] = network_of(pictures).published
+    assert [item.alt_text for item in sent.media] == ["Twelve people at a long table"]
+
+
+def test_bytes_lost_from_the_storage_are_left_out_rather_than_holding_the_batch_back(
+    pictures: Services, workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    gallery = make_channel(pictures, workspace, "Gallery", network="sandbox_pictures")
+    kept, lost = upload(pictures, workspace, image("PNG")), upload(pictures, workspace, image("JPEG"))
+    post_now(pictures, workspace, [TargetRequest(gallery.id)], [kept, lost])
+    pictures.media.delete(lost.storage_key)
+
+    with caplog.at_level(logging.WARNING, logger="shared.deliveries.drafting"):
+        outcomes = publish_everything_due(pictures)
+
+    assert set(outcomes.values()) == {DeliveryState.PUBLISHED}
+    [sent] = network_of(pictures).published
+    assert [item.content_type for item in sent.media] == ["image/png"]
+    assert f"without media {lost.id}" in caplog.text
