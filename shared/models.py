@@ -1,12 +1,14 @@
 """Imports every model, so the metadata (and Alembic) sees the whole schema."""
 
 from shared.audit.models import AuditEntry
+from shared.bulk.models import PostImport
 from shared.channels.models import Channel, ChannelState
 from shared.db import Base
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
 from shared.idempotency.models import IdempotencyKey
 from shared.limits.models import RateBucket
 from shared.links.models import LinkSettings, ShortLink
+from shared.media.models import MediaAsset
 from shared.metrics.models import MetricSample
 from shared.notifications.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from shared.oauth.models import PendingAuthorization
@@ -25,11 +27,13 @@ __all__ = [
     "DeliveryState",
     "IdempotencyKey",
     "LinkSettings",
+    "MediaAsset",
     "Member",
     "MetricSample",
     "PendingAuthorization",
     "PeriodicRun",
     "Post",
+    "PostImport",
     "PostLabel",
     "PostTarget",
     "PublishAttempt",

@@ -11,12 +11,14 @@ from flask import Blueprint, Flask
 from services.api import health
 from services.api.audit.views import blp as audit
 from services.api.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME, authenticate_request
+from services.api.bulk.views import exports, imports
 from services.api.calendar.views import blp as calendar
 from services.api.channels.views import blp as channels
 from services.api.context import EXTENSION_KEY
 from services.api.deliveries.views import blp as deliveries
 from services.api.links.redirects import redirects
 from services.api.links.views import blp as links
+from services.api.media.views import blp as media
 from services.api.members.views import members, tokens
 from services.api.metrics.views import blp as metrics
 from services.api.networks.views import blp as networks
@@ -24,6 +26,7 @@ from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
 from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
+from services.api.text_input import refuse_nul_characters
 from services.api.webhooks.views import blp as webhooks
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
@@ -59,11 +62,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.extensions[EXTENSION_KEY] = services
     app.before_request(authenticate_request)
+    app.before_request(refuse_nul_characters)
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     blueprints = (health.blp, members, tokens, channels, posts, previews, deliveries, metrics, networks)
-    for blueprint in (*blueprints, calendar, links, webhooks, audit, oauth):
+    for blueprint in (*blueprints, calendar, links, webhooks, audit, oauth, media, imports, exports):
         api.register_blueprint(blueprint)
     # Registered on the app, not the Api: the short links' redirects are no part of the documented API.
     app.register_blueprint(redirects)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
 
 class UTCDateTime(fields.AwareDateTime):
@@ -22,3 +22,9 @@ class UTCDateTime(fields.AwareDateTime):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
+def within_calendar_years(moment: datetime) -> None:
+    """A validator: far enough from datetime's own limits (years 1 and 9999) that no zone overflows them."""
+    if not 1900 <= moment.year <= 9000:
+        raise ValidationError("Give a time between the years 1900 and 9000.")

@@ -93,7 +93,9 @@ def request_errors(messages: Mapping[str, Any]) -> list[dict[str, str]]:
     for location, messages_here in messages.items():
         for path, detail in _flatten(messages_here):
             if location in BODY_LOCATIONS:
-                errors.append({"pointer": "".join(f"/{_escape(part)}" for part in path), "detail": detail})
+                errors.append(
+                    {"pointer": "".join(f"/{json_pointer_token(part)}" for part in path), "detail": detail}
+                )
             elif path:
                 errors.append({"parameter": path[0], "detail": detail})
             else:
@@ -113,7 +115,7 @@ def _flatten(messages: object, path: tuple[str, ...] = ()) -> Iterator[tuple[tup
         yield path, str(messages)
 
 
-def _escape(part: str) -> str:
+def json_pointer_token(part: str) -> str:
     """A JSON pointer reference token (RFC 6901)."""
     return part.replace("~", "~0").replace("/", "~1")
 

@@ -46,6 +46,13 @@ V1_PATHS = {
     "/v1/link-settings",
     "/v1/channels/{channel_id}/link-settings",
     "/v1/deliveries/{delivery_id}/links",
+    "/v1/media",
+    "/v1/media/{media_id}",
+    "/v1/media/{media_id}/content",
+    "/v1/imports",
+    "/v1/imports/{import_id}",
+    "/v1/exports/posts.csv",
+    "/v1/exports/calendar.ics",
 }
 OPERATION_KEYS = {"get", "post", "put", "patch", "delete"}
 

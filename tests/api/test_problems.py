@@ -97,3 +97,16 @@ def test_an_unexpected_exception_is_a_500_problem_without_internals_and_is_logge
     [record] = [record for record in caplog.records if record.exc_info]
     assert record.levelno == logging.ERROR
     assert isinstance(record.exc_info[1], RuntimeError)  # type: ignore[index]
+
+
+def test_a_nul_character_anywhere_in_a_request_is_a_422_naming_its_field(
+    workspace_client: FlaskClient,
+) -> None:
+    response = workspace_client.post(
+        "/v1/posts", json={"text": "ok", "channel_ids": ["x"], "labels": ["fine", "bad\u0000label"]}
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"pointer": "/labels/1", "detail": "Text may not contain NUL (U+0000) characters."}
+    ]

@@ -19,9 +19,9 @@ blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Who did 
 
 @blp.route("")
 class AuditLog(MethodView):
+    @requires(Permission.MANAGE_WORKSPACE)
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, AuditListSchema)
-    @requires(Permission.MANAGE_WORKSPACE)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The workspace's audit log, newest first."""
         limit, cursor = query["limit"], query.get("cursor")

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from services.api.fields import within_calendar_years
+
 
 class CalendarQuerySchema(Schema):
     # `from` is a Python keyword: the field is named `start` and reads the `from` parameter.
-    start = fields.DateTime(required=True, data_key="from", metadata={"example": "2026-05-01T00:00:00"})
-    end = fields.DateTime(required=True, data_key="to", metadata={"example": "2026-06-01T00:00:00"})
+    start = fields.DateTime(
+        required=True,
+        data_key="from",
+        validate=within_calendar_years,
+        metadata={"example": "2026-05-01T00:00:00"},
+    )
+    end = fields.DateTime(
+        required=True,
+        data_key="to",
+        validate=within_calendar_years,
+        metadata={"example": "2026-06-01T00:00:00"},
+    )
     tz = fields.String(
         load_default="UTC",
         metadata={

@@ -37,9 +37,9 @@ class Channels(MethodView):
             channels = list_channels(session, get_actor().workspace_id)
         return {"items": channels}
 
+    @requires(Permission.MANAGE_CHANNELS)
     @blp.arguments(ChannelCreateSchema)
     @blp.response(201, ChannelSchema)
-    @requires(Permission.MANAGE_CHANNELS)
     def post(self, body: dict[str, Any]) -> Channel:
         """Connect a channel: one account on one installed network, its credentials checked first."""
         return verify_and_connect(get_services(), get_actor(), **body)
@@ -54,11 +54,11 @@ class ChannelById(MethodView):
         with get_services().sessions.begin() as session:
             return get_channel(session, get_actor().workspace_id, channel_id)
 
+    @requires(Permission.MANAGE_CHANNELS)
     @blp.arguments(ChannelChangeSchema)
     @blp.response(200, ChannelSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.MANAGE_CHANNELS)
     def patch(self, body: dict[str, Any], channel_id: uuid.UUID) -> Channel:
         """Rename a channel, set its timezone and posting slots, pause or resume it."""
         actor = get_actor()
@@ -66,9 +66,9 @@ class ChannelById(MethodView):
             channel = get_channel(session, actor.workspace_id, channel_id)
             return change_channel(session, actor, channel, **body)
 
+    @requires(Permission.MANAGE_CHANNELS)
     @blp.response(200, ChannelSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.MANAGE_CHANNELS)
     def delete(self, channel_id: uuid.UUID) -> Channel:
         """Disconnect: the credentials are forgotten and waiting deliveries cancelled; history stays."""
         actor = get_actor()
@@ -79,10 +79,10 @@ class ChannelById(MethodView):
 
 @blp.route("/<uuid:channel_id>/credentials")
 class ChannelCredentials(MethodView):
+    @requires(Permission.MANAGE_CHANNELS)
     @blp.arguments(CredentialsSchema)
     @blp.response(200, ChannelSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.MANAGE_CHANNELS)
     def put(self, body: dict[str, Any], channel_id: uuid.UUID) -> Channel:
         """Reconnect with new credentials, checked with the network first; the channel becomes active."""
         return reconnect(get_services(), get_actor(), channel_id, body["credentials"])

@@ -56,10 +56,10 @@ class DeliveryById(MethodView):
 
 @blp.route("/<uuid:delivery_id>/retry")
 class RetryDelivery(MethodView):
+    @requires(Permission.PUBLISH)
     @blp.response(200, DeliveryDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.PUBLISH)
     def post(self, delivery_id: uuid.UUID) -> Delivery:
         """Try a failed, missed or cancelled delivery again: it goes out now, with its attempts renewed."""
         with get_services().sessions.begin() as session:
@@ -68,10 +68,10 @@ class RetryDelivery(MethodView):
 
 @blp.route("/<uuid:delivery_id>/cancel")
 class CancelDelivery(MethodView):
+    @requires(Permission.PUBLISH)
     @blp.response(200, DeliveryDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.PUBLISH)
     def post(self, delivery_id: uuid.UUID) -> Delivery:
         """Stop a delivery before it goes out: scheduled, waiting to retry, or enqueued."""
         with get_services().sessions.begin() as session:
@@ -80,11 +80,11 @@ class CancelDelivery(MethodView):
 
 @blp.route("/<uuid:delivery_id>/resolve")
 class ResolveDelivery(MethodView):
+    @requires(Permission.PUBLISH)
     @blp.arguments(ResolveSchema)
     @blp.response(200, DeliveryDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.PUBLISH)
     def post(self, body: dict[str, Any], delivery_id: uuid.UUID) -> Delivery:
         """Settle an uncertain delivery: say where it was published, or send it again."""
         workspace_id, now = get_workspace_id(), utcnow()

@@ -9,6 +9,7 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from services.api.auth import requires
 from services.api.context import get_actor, get_services
@@ -41,10 +42,10 @@ class Members(MethodView):
         with get_services().sessions.begin() as session:
             return {"items": workspaces.list_members(session, get_actor().workspace_id)}
 
+    @requires(Permission.MANAGE_WORKSPACE)
     @members.arguments(MemberCreateSchema)
     @members.response(201, MemberSchema)
     @members.alt_response(409, response="CONFLICT")
-    @requires(Permission.MANAGE_WORKSPACE)
     def post(self, body: dict[str, Any]) -> tuple[Member, dict[str, str]]:
         """Add a member with a role; only an owner may add an owner."""
         actor = get_actor()
@@ -63,7 +64,7 @@ class Me(MethodView):
         assert actor.member_id is not None
         with get_services().sessions.begin() as session:
             member = workspaces.get_member(session, actor.workspace_id, actor.member_id)
-            return {**MemberSchema().dump(member), "permissions": sorted(actor.permissions)}
+            return {**_fields_of(member, MemberSchema), "permissions": sorted(actor.permissions)}
 
 
 @members.route("/<uuid:member_id>")
@@ -75,11 +76,11 @@ class MemberById(MethodView):
         with get_services().sessions.begin() as session:
             return workspaces.get_member(session, get_actor().workspace_id, member_id)
 
+    @requires(Permission.MANAGE_WORKSPACE)
     @members.arguments(MemberChangeSchema)
     @members.response(200, MemberSchema)
     @members.alt_response(404, response="NOT_FOUND")
     @members.alt_response(409, response="CONFLICT")
-    @requires(Permission.MANAGE_WORKSPACE)
     def patch(self, body: dict[str, Any], member_id: uuid.UUID) -> Member:
         """Change a member's role; a workspace always keeps an owner."""
         actor = get_actor()
@@ -98,10 +99,10 @@ class MemberById(MethodView):
             )
             return member
 
+    @requires(Permission.MANAGE_WORKSPACE)
     @members.response(204)
     @members.alt_response(404, response="NOT_FOUND")
     @members.alt_response(409, response="CONFLICT")
-    @requires(Permission.MANAGE_WORKSPACE)
     def delete(self, member_id: uuid.UUID) -> None:
         """Remove a member; their tokens stop working at once."""
         actor = get_actor()
@@ -135,7 +136,7 @@ class Tokens(MethodView):
                 expires_at=utcnow() + timedelta(days=expires_in) if expires_in else None,
             )
             record(session, actor, "token.created", "token", token.id, scope=token.scope.value)
-            return {**TokenSchema().dump(token), "token": plain}
+            return {**_fields_of(token, TokenSchema), "token": plain}
 
 
 @tokens.route("/<uuid:token_id>")
@@ -155,3 +156,8 @@ def _me(session: Any) -> Member:
     actor = get_actor()
     assert actor.member_id is not None  # a request always acts as a member
     return workspaces.get_member(session, actor.workspace_id, actor.member_id)
+
+
+def _fields_of(thing: object, schema: type[Schema]) -> dict[str, Any]:
+    """The attributes `schema` shows, to answer with them and one more field (the response schema dumps)."""
+    return {name: getattr(thing, name) for name in schema().fields}

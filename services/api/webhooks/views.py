@@ -49,17 +49,17 @@ LOCATION_HEADER = {"Location": {"description": "The new webhook's URL.", "schema
 
 @blp.route("")
 class Webhooks(MethodView):
-    @blp.response(200, WebhookListSchema)
     @requires(Permission.READ)
+    @blp.response(200, WebhookListSchema)
     def get(self) -> dict[str, Sequence[WebhookEndpoint]]:
         """List the workspace's webhooks, oldest first."""
         with get_services().sessions.begin() as session:
             return {"items": list_endpoints(session, get_actor().workspace_id)}
 
+    @requires(Permission.MANAGE_WORKSPACE)
     @blp.arguments(WebhookCreateSchema)
     @blp.response(201, WebhookWithSecretSchema, headers=LOCATION_HEADER)
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @requires(Permission.MANAGE_WORKSPACE)
     def post(self, body: dict[str, Any]) -> tuple[EndpointSecret, dict[str, str]]:
         """Register a webhook. The answer holds its signing secret, which is never shown again."""
         services = get_services()
@@ -76,19 +76,19 @@ class Webhooks(MethodView):
 
 @blp.route("/<uuid:webhook_id>")
 class WebhookById(MethodView):
+    @requires(Permission.READ)
     @blp.response(200, WebhookSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.READ)
     def get(self, webhook_id: uuid.UUID) -> WebhookEndpoint:
         """A webhook (never its secret)."""
         with get_services().sessions.begin() as session:
             return get_endpoint(session, get_actor().workspace_id, webhook_id)
 
+    @requires(Permission.MANAGE_WORKSPACE)
     @blp.arguments(WebhookUpdateSchema)
     @blp.response(200, WebhookSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @requires(Permission.MANAGE_WORKSPACE)
     def patch(self, body: dict[str, Any], webhook_id: uuid.UUID) -> WebhookEndpoint:
         """Change a webhook's URL, events, description, or whether it is active."""
         services = get_services()
@@ -101,9 +101,9 @@ class WebhookById(MethodView):
                 **body,
             )
 
+    @requires(Permission.MANAGE_WORKSPACE)
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.MANAGE_WORKSPACE)
     def delete(self, webhook_id: uuid.UUID) -> None:
         """Delete a webhook with its delivery log; what it had not been sent yet never will be."""
         with get_services().sessions.begin() as session:
@@ -112,9 +112,9 @@ class WebhookById(MethodView):
 
 @blp.route("/<uuid:webhook_id>/rotate-secret")
 class RotateWebhookSecret(MethodView):
+    @requires(Permission.MANAGE_WORKSPACE)
     @blp.response(200, WebhookWithSecretSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.MANAGE_WORKSPACE)
     def post(self, webhook_id: uuid.UUID) -> EndpointSecret:
         """Replace a webhook's signing secret; the answer shows the new one, once. Every POST from now on,
         retries of older events included, is signed with it."""
@@ -125,10 +125,10 @@ class RotateWebhookSecret(MethodView):
 
 @blp.route("/<uuid:webhook_id>/ping")
 class PingWebhook(MethodView):
+    @requires(Permission.MANAGE_WORKSPACE)
     @blp.response(202, WebhookMessageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @requires(Permission.MANAGE_WORKSPACE)
     def post(self, webhook_id: uuid.UUID) -> WebhookMessage:
         """Send a `ping` event to this webhook only, within seconds; follow it in the delivery log."""
         with get_services().sessions.begin() as session:
@@ -137,10 +137,10 @@ class PingWebhook(MethodView):
 
 @blp.route("/<uuid:webhook_id>/messages")
 class WebhookMessages(MethodView):
+    @requires(Permission.READ)
     @blp.arguments(WebhookMessageQuerySchema, location="query")
     @blp.response(200, WebhookMessagePageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @requires(Permission.READ)
     def get(self, query: dict[str, Any], webhook_id: uuid.UUID) -> dict[str, Any]:
         """The webhook's delivery log: each event sent to it, newest first, with every attempt."""
         limit = query["limit"]
