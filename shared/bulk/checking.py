@@ -194,11 +194,7 @@ class _RowReader:
             timing = Timing.RECURRENCE
         thread = self._thread(cells)
         labels = [label.strip() for label in cells.items(LABELS, LIST_SEPARATORS) if label.strip()]
-        if (cells.text(MEDIA) or "").strip():
-            cells.problem(
-                MEDIA,
-                "Imports cannot attach media yet: leave this empty, and add media to the post afterwards.",
-            )
+        media = self._media(cells)
         # A variant for a network none of the row's channels is on: unless a channel's name was not found.
         all_found = not cells.has_problem(CHANNELS)
         variants = self._variants(cells, channels if all_found else None)
@@ -213,6 +209,7 @@ class _RowReader:
             timing=timing,
             scheduled_at=scheduled_at,
             recurrence_rule=rule,
+            media=media,
             draft=draft,
         )
         try:
@@ -296,6 +293,21 @@ class _RowReader:
         except InvalidInput:
             return Timing.AT, None  # check_request names the unknown zone; the time cannot be read without it
         return Timing.AT, to_utc(moment, zone)
+
+    def _media(self, cells: _Cells) -> list[uuid.UUID]:
+        """Media library ids, in order; whether each is the workspace's and fits the networks is checked
+        with the rest of the post."""
+        media = []
+        for item in cells.items(MEDIA, LIST_SEPARATORS):
+            if not item.strip():
+                continue
+            try:
+                media.append(uuid.UUID(item.strip()))
+            except ValueError:
+                cells.problem(
+                    MEDIA, f"{item.strip()!r} is not a media id: upload the file to /v1/media first."
+                )
+        return media
 
     def _thread(self, cells: _Cells) -> list[str]:
         value = cells.raw(THREAD)

@@ -101,6 +101,7 @@ class _Rows:
             "author_id": actor.member_id,
             "text": request.text,
             "thread": list(request.thread),
+            "media": [str(media_id) for media_id in request.media],
             "stage": PostStage.DRAFT,
             "timing": request.timing,
             "timezone": request.timezone,

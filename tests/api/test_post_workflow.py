@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from services.scheduler.dispatcher import Dispatcher
@@ -223,3 +224,27 @@ def test_an_unknown_timezone_is_a_422_on_timezone(workspace_client: FlaskClient,
 
     assert response.status_code == 422
     assert [error["pointer"] for error in response.json["errors"]] == ["/timezone"]
+
+
+@pytest.mark.parametrize(
+    ("wall_time", "zone", "instant"),
+    [
+        ("2027-01-15T09:00:00", "Europe/Paris", "2027-01-15T08:00:00+00:00"),
+        ("2027-07-15T09:00:00", "Europe/Paris", "2027-07-15T07:00:00+00:00"),
+        # 02:30 does not exist on 28 March 2027 in Paris: it moves forward by the gap, to 03:30 CEST.
+        ("2027-03-28T02:30:00", "Europe/Paris", "2027-03-28T01:30:00+00:00"),
+        # 02:30 happens twice on 31 October 2027: the first, still in summer time.
+        ("2027-10-31T02:30:00", "Europe/Paris", "2027-10-31T00:30:00+00:00"),
+        ("2027-01-15T09:00:00", "America/New_York", "2027-01-15T14:00:00+00:00"),
+        ("2027-07-15T09:00:00", "America/New_York", "2027-07-15T13:00:00+00:00"),
+        ("2027-01-15T09:00:00", "Australia/Sydney", "2027-01-14T22:00:00+00:00"),
+        ("2027-07-15T09:00:00", "Australia/Sydney", "2027-07-14T23:00:00+00:00"),
+    ],
+)
+def test_an_exact_wall_clock_time_is_the_right_instant_in_every_season(
+    workspace_client: FlaskClient, channel: Channel, wall_time: str, zone: str, instant: str
+) -> None:
+    post = new_post(workspace_client, channel, scheduled_at=wall_time, timezone=zone).json
+
+    assert post["scheduled_at"] == instant
+    assert [delivery["scheduled_at"] for delivery in post["deliveries"]] == [instant]

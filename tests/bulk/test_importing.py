@@ -23,6 +23,7 @@ from shared.workspaces.access import Actor, Role
 from shared.workspaces.models import Workspace
 from tests.bulk.factories import EVERY_HOUR, actor_as, add_channel, run_import
 from tests.factories import make_post
+from tests.media.samples import image, upload
 
 # Tomorrow at 10:30 UTC: ahead of the real clock, so posts the factories make "now" are not in its past.
 NOW = (utcnow() + timedelta(days=1)).replace(hour=10, minute=30, second=0, microsecond=0)
@@ -415,3 +416,18 @@ def test_a_cell_that_cannot_be_read_is_reported_once_not_again_for_what_follows_
     problems = refused(services, owner, text)
 
     assert [problem.pointer for problem in problems] == ["/rows/2/channels", "/rows/3/time"]
+
+
+def test_media_from_the_library_are_attached_in_order_and_an_unknown_one_is_refused(
+    services: Services, workspace: Workspace, owner: Actor, mastodon: Channel
+) -> None:
+    first, second = (upload(services, workspace, image(size=(n + 1, 1))) for n in range(2))
+    text = f"text,channels,time,media\nTwo pictures,Mastodon,{TOMORROW},{second.id}|{first.id}\n"
+
+    [post] = posts_of(services, run_import(services, owner, text, now=NOW).post_ids)
+    problems = refused(
+        services, owner, f"text,channels,time,media\nNope,Mastodon,{TOMORROW},{uuid.uuid4()}\n"
+    )
+
+    assert post.media == [str(second.id), str(first.id)]
+    assert [problem.pointer for problem in problems] == ["/rows/2/media"]
