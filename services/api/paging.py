@@ -1,13 +1,17 @@
-"""Opaque cursors for keyset pagination: the (time, id) of a page's last item, for the next page."""
+"""Keyset pagination: a page's last (time, id) as an opaque cursor, read back by a query-string field."""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from shared.errors import InvalidInput
+from marshmallow import fields
+
+T = TypeVar("T")
 
 
 def encode_cursor(at: datetime, item_id: uuid.UUID) -> str:
@@ -15,10 +19,32 @@ def encode_cursor(at: datetime, item_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, item_id = json.loads(raw)
-        return datetime.fromisoformat(at), uuid.UUID(item_id)
-    except (ValueError, TypeError) as error:
-        raise InvalidInput([], "The cursor is not one this API gave out: start again without it.") from error
+class Cursor(fields.Field[tuple[datetime, uuid.UUID]]):
+    """The previous page's next_cursor, read back into (time, id); anything else is a 422 on `cursor`."""
+
+    default_error_messages = {"invalid_cursor": "Not a cursor this API gave out; pass next_cursor as is."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "description": "The previous page's next_cursor; omit for the first."}
+        super().__init__(metadata={**metadata, **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> tuple[datetime, uuid.UUID]:
+        try:
+            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
+            at, item_id = json.loads(raw)
+            moment, identifier = datetime.fromisoformat(at), uuid.UUID(item_id)
+        except (ValueError, TypeError) as error:
+            raise self.make_error("invalid_cursor") from error
+        # A time without an offset could not be compared with the stored ones.
+        if moment.tzinfo is None:
+            raise self.make_error("invalid_cursor")
+        return moment, identifier
+
+
+def page_of(items: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, uuid.UUID]]) -> dict[str, Any]:
+    """The answer for a page: the first `limit` items (the query asked for one more, to know whether
+    another page follows) and the cursor to it."""
+    page = list(items[:limit])
+    return {"items": page, "next_cursor": encode_cursor(*key(page[-1])) if len(items) > limit else None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.api.fields import UTCDateTime
+from services.api.paging import Cursor
 
 
 class AuditEntrySchema(Schema):
@@ -27,5 +28,5 @@ class AuditListSchema(Schema):
 
 class AuditQuerySchema(Schema):
     subject_id = fields.UUID(metadata={"description": "Only what was done to this post, channel, member…"})
-    cursor = fields.String()
+    cursor = Cursor()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

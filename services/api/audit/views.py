@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from services.api.audit.schemas import AuditListSchema, AuditQuerySchema
 from services.api.auth import requires
 from services.api.context import get_actor, get_services
-from services.api.paging import decode_cursor, encode_cursor
+from services.api.paging import page_of
 from shared.audit.services import list_entries
 from shared.workspaces.access import Permission
 
@@ -24,15 +24,13 @@ class AuditLog(MethodView):
     @blp.response(200, AuditListSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The workspace's audit log, newest first."""
-        limit, cursor = query["limit"], query.get("cursor")
+        limit = query["limit"]
         with get_services().sessions.begin() as session:
             entries = list_entries(
                 session,
                 get_actor().workspace_id,
                 subject_id=query.get("subject_id"),
-                before=decode_cursor(cursor) if cursor else None,
+                before=query.get("cursor"),
                 limit=limit + 1,
             )
-        page = entries[:limit]
-        more = len(entries) > limit
-        return {"items": page, "next_cursor": encode_cursor(page[-1].at, page[-1].id) if more else None}
+        return page_of(entries, limit, key=lambda entry: (entry.at, entry.id))

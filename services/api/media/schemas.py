@@ -9,6 +9,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from services.api.fields import UTCDateTime
+from services.api.paging import Cursor
 from shared.media.models import MediaAsset
 
 # Longer than any network takes (Mastodon's 1,500 is the longest declared): only a bound on the request.
@@ -72,5 +73,5 @@ class MediaListSchema(Schema):
 
 
 class MediaQuerySchema(Schema):
-    cursor = fields.String()
+    cursor = Cursor()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

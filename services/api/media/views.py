@@ -22,7 +22,7 @@ from services.api.media.schemas import (
     MediaSchema,
     UploadSchema,
 )
-from services.api.paging import decode_cursor, encode_cursor
+from services.api.paging import page_of
 from shared.errors import NotFound
 from shared.media.models import MediaAsset
 from shared.media.ports import ContentMissing
@@ -67,19 +67,10 @@ class Media(MethodView):
     @blp.response(200, MediaListSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The workspace's media, newest first."""
-        limit, cursor = query["limit"], query.get("cursor")
+        limit = query["limit"]
         with get_services().sessions.begin() as session:
-            items = list_media(
-                session,
-                get_actor().workspace_id,
-                after=decode_cursor(cursor) if cursor else None,
-                limit=limit + 1,
-            )
-        page, more = items[:limit], len(items) > limit
-        return {
-            "items": page,
-            "next_cursor": encode_cursor(page[-1].created_at, page[-1].id) if more else None,
-        }
+            items = list_media(session, get_actor().workspace_id, after=query.get("cursor"), limit=limit + 1)
+        return page_of(items, limit, key=lambda asset: (asset.created_at, asset.id))
 
     @requires(Permission.DRAFT)
     @blp.arguments(UploadSchema, location="form", content_type="multipart/form-data")

@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.api.deliveries.schemas import DeliverySchema
 from services.api.fields import UTCDateTime, within_calendar_years
+from services.api.paging import Cursor
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.services import PostRequest, TargetRequest
 from shared.timezones import to_utc
@@ -259,7 +260,7 @@ class PostQuerySchema(Schema):
     label = fields.String()
     scheduled_from = UTCDateTime(metadata={"description": "Only posts scheduled at or after this time."})
     scheduled_to = UTCDateTime(metadata={"description": "Only posts scheduled before this time."})
-    cursor = fields.String()
+    cursor = Cursor()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

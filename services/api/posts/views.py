@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import request, url_for
@@ -13,7 +15,7 @@ from flask_smorest import Blueprint
 from services.api.auth import requires
 from services.api.context import get_actor, get_services
 from services.api.etags import ETAG_HEADER, IF_MATCH_PARAMETER, etag_of, expected_version
-from services.api.paging import decode_cursor, encode_cursor
+from services.api.paging import page_of
 from services.api.posts.schemas import (
     PostChangeSchema,
     PostListSchema,
@@ -24,13 +26,13 @@ from services.api.posts.schemas import (
     ReviewRequestSchema,
     post_request,
 )
-from shared.db import utcnow
+from shared.db import Session, utcnow
 from shared.idempotency.services import IdempotentRequest, fingerprint
 from shared.posts import services as posts
 from shared.posts.listing import list_posts
 from shared.posts.models import Post
 from shared.posts.scheduling import create_checked, update_checked
-from shared.workspaces.access import Permission
+from shared.workspaces.access import Actor, Permission
 
 blp = Blueprint("posts", __name__, url_prefix="/v1/posts", description="Write once, publish everywhere.")
 
@@ -60,21 +62,10 @@ class Posts(MethodView):
     @blp.response(200, PostListSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The workspace's posts, newest first, filtered by state, channel, label or time."""
-        limit = query.pop("limit")
-        cursor = query.pop("cursor", None)
+        limit, after = query.pop("limit"), query.pop("cursor", None)
         with get_services().sessions.begin() as session:
-            items = list_posts(
-                session,
-                get_actor().workspace_id,
-                after=decode_cursor(cursor) if cursor else None,
-                limit=limit + 1,
-                **query,
-            )
-        page, more = items[:limit], len(items) > limit
-        return {
-            "items": page,
-            "next_cursor": encode_cursor(page[-1].created_at, page[-1].id) if more else None,
-        }
+            items = list_posts(session, get_actor().workspace_id, after=after, limit=limit + 1, **query)
+        return page_of(items, limit, key=lambda post: (post.created_at, post.id))
 
     @requires(Permission.DRAFT)
     @blp.arguments(PostWriteSchema)
@@ -179,11 +170,7 @@ class SubmitPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Submit a draft or rejected post: scheduled when you may publish, otherwise sent for approval."""
-        actor = get_actor()
-        with get_services().sessions.begin() as session:
-            post = posts.get_post(session, actor.workspace_id, post_id)
-            posts.submit(session, actor, post, now=utcnow())
-        return post, {"ETag": etag_of(post.version)}
+        return _step(post_id, partial(posts.submit, now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/approve")
@@ -195,11 +182,10 @@ class ApprovePost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Approve a post pending approval, with an optional comment: it is scheduled."""
-        actor = get_actor()
-        with get_services().sessions.begin() as session:
-            post = posts.get_post(session, actor.workspace_id, post_id)
-            posts.approve(session, actor, post, comment=body["comment"], now=utcnow())
-        return post, {"ETag": etag_of(post.version)}
+        return _step(
+            post_id,
+            partial(posts.approve, comment=body["comment"], now=utcnow()),
+        )
 
 
 @blp.route("/<uuid:post_id>/reject")
@@ -211,11 +197,10 @@ class RejectPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Send a post back to its author with what to change."""
-        actor = get_actor()
-        with get_services().sessions.begin() as session:
-            post = posts.get_post(session, actor.workspace_id, post_id)
-            posts.reject(session, actor, post, comment=body["comment"], now=utcnow())
-        return post, {"ETag": etag_of(post.version)}
+        return _step(
+            post_id,
+            partial(posts.reject, comment=body["comment"], now=utcnow()),
+        )
 
 
 @blp.route("/<uuid:post_id>/cancel")
@@ -226,11 +211,7 @@ class CancelPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Withdraw a post: what has not gone out is cancelled, and its queue slots are freed."""
-        actor = get_actor()
-        with get_services().sessions.begin() as session:
-            post = posts.get_post(session, actor.workspace_id, post_id)
-            posts.cancel_post(session, actor, post, now=utcnow())
-        return post, {"ETag": etag_of(post.version)}
+        return _step(post_id, partial(posts.cancel_post, now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/publish-now")
@@ -241,11 +222,7 @@ class PublishPostNow(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Publish now: every delivery still waiting for its time goes out at once."""
-        actor = get_actor()
-        with get_services().sessions.begin() as session:
-            post = posts.get_post(session, actor.workspace_id, post_id)
-            posts.publish_now(session, actor, post, now=utcnow())
-        return post, {"ETag": etag_of(post.version)}
+        return _step(post_id, partial(posts.publish_now, now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/duplicate")
@@ -259,3 +236,12 @@ class DuplicatePost(MethodView):
         with get_services().sessions.begin() as session:
             copy = posts.duplicate_post(session, actor, posts.get_post(session, actor.workspace_id, post_id))
         return copy, {"Location": url_for(".PostById", post_id=copy.id), "ETag": etag_of(copy.version)}
+
+
+def _step(post_id: uuid.UUID, act: Callable[[Session, Actor, Post], object]) -> tuple[Post, dict[str, str]]:
+    """One workflow step on a post, in one transaction; the post as it now is, with its new ETag."""
+    actor = get_actor()
+    with get_services().sessions.begin() as session:
+        post = posts.get_post(session, actor.workspace_id, post_id)
+        act(session, actor, post)
+    return post, {"ETag": etag_of(post.version)}

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from services.api.fields import UTCDateTime
-from services.api.paging import decode_cursor, encode_cursor
-from shared.errors import InvalidInput
+from services.api.paging import Cursor
 from shared.notifications.models import (
     ALL_EVENTS,
     SUBSCRIBABLE_EVENTS,
     AttemptOutcome,
     MessageState,
-    WebhookMessage,
 )
 from shared.notifications.services import MAX_URL_LENGTH, EndpointSecret
 
@@ -137,30 +133,6 @@ class WebhookMessageSchema(Schema):
         attribute="attempt_log",
         metadata={"description": "Every POST, oldest first."},
     )
-
-
-class Cursor(fields.Field[tuple[datetime, uuid.UUID]]):
-    """The previous page's next_cursor (services.api.paging's format), read into (created_at, id)."""
-
-    default_error_messages = {"invalid_cursor": "Not a cursor this API gave out; pass next_cursor as is."}
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> tuple[datetime, uuid.UUID]:
-        if not isinstance(value, str):
-            raise self.make_error("invalid_cursor")
-        try:
-            created_at, message_id = decode_cursor(value)
-        except InvalidInput as error:
-            raise self.make_error("invalid_cursor") from error
-        # A time without an offset could not be compared with the stored ones.
-        if created_at.tzinfo is None:
-            raise self.make_error("invalid_cursor")
-        return created_at, message_id
-
-
-def cursor_after(message: WebhookMessage) -> str:
-    return encode_cursor(message.created_at, message.id)
 
 
 class WebhookMessageQuerySchema(Schema):

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 
 from services.api.auth import requires
 from services.api.context import get_actor, get_services
+from services.api.paging import page_of
 from services.api.webhooks.schemas import (
     WebhookCreateSchema,
     WebhookListSchema,
@@ -21,7 +22,6 @@ from services.api.webhooks.schemas import (
     WebhookSchema,
     WebhookUpdateSchema,
     WebhookWithSecretSchema,
-    cursor_after,
 )
 from shared.notifications.models import WebhookEndpoint, WebhookMessage
 from shared.notifications.services import (
@@ -149,5 +149,4 @@ class WebhookMessages(MethodView):
             messages = list_messages(
                 session, get_actor().workspace_id, webhook_id, before=query.get("cursor"), limit=limit + 1
             )
-        page = list(messages[:limit])
-        return {"items": page, "next_cursor": cursor_after(page[-1]) if len(messages) > limit else None}
+        return page_of(messages, limit, key=lambda message: (message.created_at, message.id))
