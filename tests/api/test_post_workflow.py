@@ -248,3 +248,15 @@ def test_an_exact_wall_clock_time_is_the_right_instant_in_every_season(
 
     assert post["scheduled_at"] == instant
     assert [delivery["scheduled_at"] for delivery in post["deliveries"]] == [instant]
+
+
+def test_a_cursor_this_api_did_not_give_out_is_a_422_on_the_parameter(workspace_client: FlaskClient) -> None:
+    naive_time = "WyIyMDI3LTAxLTAxVDAwOjAwOjAwIiwgIjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMCJd"
+
+    for cursor in ("garbage", naive_time):
+        response = workspace_client.get("/v1/posts", query_string={"cursor": cursor})
+
+        assert response.status_code == 422
+        assert response.json["errors"] == [
+            {"parameter": "cursor", "detail": "Not a cursor this API gave out; pass next_cursor as is."}
+        ]
