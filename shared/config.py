@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_schedule(schedule: str) -> tuple[timedelta, ...]:
+    """Read "15m,1h,3d": durations with a unit (s, m, h, d, w), each longer than the one before."""
+    steps = []
+    for text in schedule.split(","):
+        matched = _DURATION.fullmatch(text.strip())
+        if matched is None:
+            raise ValueError(f"{text.strip()!r} is not a duration such as 15m, 6h or 3d")
+        steps.append(timedelta(seconds=int(matched[1]) * _UNIT_SECONDS[matched[2]]))
+    if steps[0] <= timedelta(0) or any(later <= earlier for earlier, later in pairwise(steps)):
+        raise ValueError("the steps must be longer than zero, each longer than the one before")
+    return tuple(steps)
 
 
 class Settings(BaseSettings):
@@ -75,10 +95,16 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=8, gt=0, description="Threads per worker process.")
     metrics_interval_seconds: float = Field(
-        default=300, gt=0, description="How often published deliveries' metrics are collected."
+        default=60, gt=0, description="How often the scheduler looks for deliveries whose metrics are due."
     )
-    metrics_window_days: int = Field(
-        default=30, gt=0, description="Metrics are collected for deliveries published this recently."
+    metrics_schedule: str = Field(
+        default="15m,1h,6h,24h,3d,7d,30d",
+        description="When a published delivery's metrics are collected, after it was published; then never.",
+    )
+    metrics_retention_days: int = Field(
+        default=400,
+        gt=0,
+        description="Raw metric samples older than this are deleted; latest values and rollups are kept.",
     )
     webhook_interval_seconds: float = Field(
         default=5, gt=0, description="How often webhook messages that are due are sent."
@@ -103,6 +129,25 @@ class Settings(BaseSettings):
         description="Where the sandbox network keeps its posts. Unset: a SQLite file in the data directory.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text for a person at a terminal, or `json`, one object a line, for a "
+        "log collector.",
+    )
+    prometheus_dir: Path | None = Field(
+        default=None,
+        description="Where every Crier process on this host keeps its Prometheus counters, for the API's "
+        "/metrics to add up. Unset: `prometheus/` in the data directory.",
+    )
+    metrics_token: str | None = Field(
+        default=None, description="When set, GET /metrics needs `Authorization: Bearer` with this token."
+    )
+
+    @field_validator("metrics_schedule")
+    @classmethod
+    def _check_metrics_schedule(cls, schedule: str) -> str:
+        parse_schedule(schedule)
+        return schedule
 
     @field_validator("database_url", "sandbox_store_url")
     @classmethod
@@ -111,6 +156,11 @@ class Settings(BaseSettings):
         if url and url.startswith(("postgresql://", "postgres://")):
             return "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+    @property
+    def metrics_steps(self) -> tuple[timedelta, ...]:
+        """When metrics are collected, as time since publication, in order."""
+        return parse_schedule(self.metrics_schedule)
 
     @property
     def resolved_database_url(self) -> str:
@@ -126,6 +176,11 @@ class Settings(BaseSettings):
     def media_folder(self) -> Path:
         """The folder the file-system media storage keeps uploads in, one file per distinct content."""
         return self.data_dir / "media"
+
+    @property
+    def prometheus_folder(self) -> Path:
+        """The folder the processes' Prometheus counters are kept in, with the embedded default filled in."""
+        return self.prometheus_dir or self.data_dir / "prometheus"
 
     @property
     def broker_folder(self) -> Path:

@@ -9,7 +9,7 @@ from shared.idempotency.models import IdempotencyKey
 from shared.limits.models import RateBucket
 from shared.links.models import LinkSettings, ShortLink
 from shared.media.models import MediaAsset
-from shared.metrics.models import MetricSample
+from shared.metrics.models import ChannelSnapshot, DeliveryMetrics, EngagementHour, MetricSample
 from shared.notifications.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from shared.oauth.models import PendingAuthorization
 from shared.periodic.models import PeriodicRun
@@ -22,9 +22,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Channel",
+    "ChannelSnapshot",
     "ChannelState",
     "Delivery",
+    "DeliveryMetrics",
     "DeliveryState",
+    "EngagementHour",
     "IdempotencyKey",
     "LinkSettings",
     "MediaAsset",

@@ -8,6 +8,8 @@ PUBLISH_DELIVERIES = "crier.deliveries.publish_batch"
 RECONCILE_UNKNOWN = "crier.deliveries.reconcile_unknown"
 COLLECT_DUE_METRICS = "crier.metrics.collect_due"
 COLLECT_POST_METRICS = "crier.metrics.collect_for_post"
+SNAPSHOT_CHANNELS = "crier.metrics.snapshot_channels"
+PRUNE_METRIC_SAMPLES = "crier.metrics.prune_samples"
 SEND_DUE_WEBHOOKS = "crier.notifications.send_due"
 
 PUBLISH_QUEUE = "publish"
@@ -19,6 +21,8 @@ QUEUE_OF_TASK = {
     RECONCILE_UNKNOWN: HOUSEKEEPING_QUEUE,
     COLLECT_DUE_METRICS: METRICS_QUEUE,
     COLLECT_POST_METRICS: METRICS_QUEUE,
+    SNAPSHOT_CHANNELS: METRICS_QUEUE,
+    PRUNE_METRIC_SAMPLES: HOUSEKEEPING_QUEUE,
     SEND_DUE_WEBHOOKS: HOUSEKEEPING_QUEUE,
 }
 

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 from importlib.metadata import version
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask
 
 from services.api import health
+from services.api.analytics.views import blp as analytics
 from services.api.audit.views import blp as audit
 from services.api.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME, authenticate_request
 from services.api.bulk.views import exports, imports
 from services.api.calendar.views import blp as calendar
 from services.api.channels.views import blp as channels
 from services.api.context import EXTENSION_KEY
+from services.api.dashboard.views import install_dashboard
 from services.api.deliveries.views import blp as deliveries
 from services.api.links.redirects import redirects
 from services.api.links.views import blp as links
 from services.api.media.views import blp as media
 from services.api.members.views import members, tokens
 from services.api.metrics.views import blp as metrics
+from services.api.monitoring import monitoring
 from services.api.networks.views import blp as networks
 from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
@@ -30,6 +32,7 @@ from services.api.text_input import refuse_nul_characters
 from services.api.webhooks.views import blp as webhooks
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
+from shared.monitoring.logs import configure_logging
 
 SWAGGER_UI_ASSETS_URL = "/docs/assets/"
 # The Swagger UI that swagger_ui_bundle ships (4.15) renders only OpenAPI 3.0 documents: given a 3.1 one
@@ -43,7 +46,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         settings = services.settings if services is not None else Settings()
     if services is None:
         services = bootstrap(settings)
-    configure_logging(settings.log_level)
+    configure_logging(settings)
 
     # No static folder of its own: the only static files are Swagger UI's, served below.
     app = Flask(__name__, static_folder=None)
@@ -67,11 +70,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     blueprints = (health.blp, members, tokens, channels, posts, previews, deliveries, metrics, networks)
-    for blueprint in (*blueprints, calendar, links, webhooks, audit, oauth, media, imports, exports):
+    for blueprint in (
+        *blueprints,
+        calendar,
+        links,
+        webhooks,
+        audit,
+        oauth,
+        media,
+        imports,
+        exports,
+        analytics,
+    ):
         api.register_blueprint(blueprint)
-    # Registered on the app, not the Api: the short links' redirects are no part of the documented API.
+    # Registered on the app, not the Api: the short links' redirects and Prometheus's /metrics are no part
+    # of the documented API.
     app.register_blueprint(redirects)
+    app.register_blueprint(monitoring)
     app.register_blueprint(swagger_ui_assets())
+    install_dashboard(app, settings)
     return app
 
 
@@ -83,9 +100,3 @@ def swagger_ui_assets() -> Blueprint:
         static_folder=swagger_ui_bundle.swagger_ui_path,
         static_url_path=SWAGGER_UI_ASSETS_URL.rstrip("/"),
     )
-
-
-def configure_logging(level: str) -> None:
-    # basicConfig leaves alone a root logger that a server or a test runner has already set up.
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level.upper())

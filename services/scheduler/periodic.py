@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.config import Settings
-from shared.task_names import COLLECT_DUE_METRICS, RECONCILE_UNKNOWN, SEND_DUE_WEBHOOKS
+from shared.task_names import (
+    COLLECT_DUE_METRICS,
+    PRUNE_METRIC_SAMPLES,
+    RECONCILE_UNKNOWN,
+    SEND_DUE_WEBHOOKS,
+    SNAPSHOT_CHANNELS,
+)
+
+# A snapshot is taken once a day per channel; looking every hour retries a failed one the same day.
+SNAPSHOT_EVERY = timedelta(hours=1)
+PRUNE_EVERY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -19,5 +29,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     return [
         PeriodicJob(RECONCILE_UNKNOWN, timedelta(seconds=settings.reconcile_interval_seconds)),
         PeriodicJob(COLLECT_DUE_METRICS, timedelta(seconds=settings.metrics_interval_seconds)),
+        PeriodicJob(SNAPSHOT_CHANNELS, SNAPSHOT_EVERY),
+        PeriodicJob(PRUNE_METRIC_SAMPLES, PRUNE_EVERY),
         PeriodicJob(SEND_DUE_WEBHOOKS, timedelta(seconds=settings.webhook_interval_seconds)),
     ]

@@ -54,6 +54,7 @@ class AttemptOutcome(StrEnum):
 
 # The waiting states, as SQL for the partial indexes (which must spell their predicate out).
 WAITING_SQL = "state IN ('scheduled', 'retry_wait')"
+METRICS_RUNNING_SQL = "metrics_due_at IS NOT NULL"
 
 
 class Delivery(Base):
@@ -78,6 +79,13 @@ class Delivery(Base):
         ),
         # The lease sweeps: enqueued and publishing rows whose lease ran out.
         Index("ix_deliveries_state_lease_expires_at", "state", "lease_expires_at"),
+        # The metrics collector reads only deliveries whose schedule is still running.
+        Index(
+            "ix_deliveries_metrics_due_at",
+            "metrics_due_at",
+            postgresql_where=text(METRICS_RUNNING_SQL),
+            sqlite_where=text(METRICS_RUNNING_SQL),
+        ),
     )
 
     id: Mapped[uuid_pk]
@@ -101,6 +109,10 @@ class Delivery(Base):
     external_url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the metrics collector next looks at it: set to its publication time when it is published, then
+    # kept by shared.metrics (see its schedule); None before it is published and once its schedule is over.
+    metrics_due_at: Mapped[datetime | None]
+    metrics_collections: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[created_timestamp]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -83,6 +83,8 @@ class PublishJob:
     delivery_id: uuid.UUID
     attempt: int
     due_at: datetime
+    # When it was meant to go out; how late it went is measured from here.
+    scheduled_at: datetime
     failures: int
     network: str
     account: Account
@@ -244,6 +246,7 @@ def read_claimed(
             delivery_id=delivery.id,
             attempt=delivery.attempt,
             due_at=delivery.due_at,
+            scheduled_at=delivery.scheduled_at,
             failures=delivery.failures,
             network=delivery.channel.network,
             account=account_of(delivery.channel),
@@ -350,6 +353,9 @@ _FINISH_DELIVERY = (
         published_at=func.coalesce(
             bindparam("b_published_at", type_=UTCDateTime()), _deliveries.c.published_at
         ),
+        metrics_due_at=func.coalesce(
+            bindparam("b_metrics_due_at", type_=UTCDateTime()), _deliveries.c.metrics_due_at
+        ),
     )
 )
 
@@ -388,6 +394,7 @@ def finish_attempts(
                 "b_external_id": values.get("external_id"),
                 "b_external_url": values.get("external_url"),
                 "b_published_at": values.get("published_at"),
+                "b_metrics_due_at": values.get("metrics_due_at"),
             }
         )
     connection.execute(_FINISH_ATTEMPTS, rows)
@@ -422,6 +429,21 @@ def finish_attempt(
     """finish_attempts for one job: the delivery's new state, or None if it had moved on."""
     states = finish_attempts(session, [(job, result)], now=now, max_attempts=max_attempts, rng=rng)
     return states[job.delivery_id]
+
+
+def attempt_outcome(result: PublishedPost | NetworkError) -> AttemptOutcome:
+    """The outcome an attempt's result is recorded with; the same as _transition's."""
+    if isinstance(result, PublishedPost):
+        return AttemptOutcome.PUBLISHED
+    if isinstance(result, RateLimited):
+        return AttemptOutcome.RATE_LIMITED
+    if isinstance(result, Transient):
+        return AttemptOutcome.TRANSIENT
+    if isinstance(result, Rejected):
+        return AttemptOutcome.REJECTED
+    if isinstance(result, AuthExpired):
+        return AttemptOutcome.AUTH_EXPIRED
+    return AttemptOutcome.UNKNOWN
 
 
 def _transition(
@@ -470,6 +492,8 @@ def _published(post: PublishedPost, published_at: datetime) -> dict[str, object]
         "external_url": post.url,
         "published_at": published_at,
         "last_error": None,
+        # From now on the metrics collector looks at it; its schedule says when it reads the counts.
+        "metrics_due_at": published_at,
     }
 
 
@@ -676,6 +700,7 @@ def mark_published(
             "published_at": now,
             "last_error": None,
             "lease_expires_at": None,
+            "metrics_due_at": now if external_id else None,
         },
         state=DeliveryState.PUBLISHED,
     )

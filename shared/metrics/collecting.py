@@ -1,55 +1,213 @@
-"""Collecting metrics: read what is due, ask each network outside any transaction, store the answers."""
+"""Collecting metrics: claim what is due, ask each network outside any transaction, store the answers.
+
+Also the two other periodic jobs of the feature: each channel's daily snapshot of its followers, and the
+retention sweep of raw samples.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.bootstrap import Services
 from shared.channels.opening import account_with_credentials
 from shared.db import utcnow
-from shared.metrics.services import batches_to_collect, record_engagement
-from shared.networks.ports import NetworkError
+from shared.metrics.schedule import CollectionSchedule
+from shared.metrics.services import (
+    CollectionBatch,
+    SnapshotJob,
+    batches_for_post,
+    channels_to_snapshot,
+    claim_due_collections,
+    postpone_collections,
+    prune_samples,
+    record_engagement,
+    record_snapshot,
+)
+from shared.monitoring.recording import count_collection_error, count_token_refresh_failure
+from shared.networks.ports import (
+    Audience,
+    AuthExpired,
+    Engagement,
+    NetworkError,
+    NetworkInfo,
+    PostGone,
+    RateLimited,
+    ReportsAudience,
+)
+from shared.networks.registry import UnknownNetwork
 
 log = logging.getLogger(__name__)
 
+# Deliveries claimed by one run; a run that takes them all is followed by the next tick's.
+DUE_PER_RUN = 2000
+# How long a claimed delivery is held by the run that claimed it; a run that dies lets go after this.
+CLAIM_LEASE = timedelta(minutes=10)
+# Posts per request for a network that sets no batch size of its own.
+DEFAULT_BATCH_SIZE = 100
+PRUNE_BATCH = 5000
+PRUNE_ROUNDS = 100
+
+
+@dataclass(frozen=True)
+class ReadFailed:
+    """A read that did not happen or did not succeed; `wait` is how long a rate limit asked for."""
+
+    reason: str
+    wait: timedelta | None = None
+
 
 def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int:
-    """Collect due metrics (or all of one post's). Returns the number of samples stored.
+    """Collect the metrics that are due (or all of one post's, now). Returns the number of samples stored.
 
-    One channel's failure is logged and skipped: it must not keep the others' numbers from being stored.
+    One request per channel and batch of the network's size, the requests side by side on the process's
+    network threads, each within the network's read limits. A channel whose read fails is tried again
+    later and keeps no other channel's numbers from being stored.
     """
-    settings = services.settings
+    schedule = CollectionSchedule(services.settings.metrics_steps)
     with services.sessions.begin() as session:
-        batches = batches_to_collect(
-            session,
-            now=utcnow(),
-            window=timedelta(days=settings.metrics_window_days),
-            min_interval=timedelta(seconds=settings.metrics_interval_seconds),
-            post_id=post_id,
-        )
+        if post_id is None:
+            batches = claim_due_collections(
+                session, now=utcnow(), schedule=schedule, limit=DUE_PER_RUN, lease=CLAIM_LEASE
+            )
+        else:
+            batches = batches_for_post(session, post_id)
+    requests = [request for batch in batches for request in _requests(services, batch)]
+    answers = list(services.network_calls.map(lambda request: _read(services, request), requests))
     stored = 0
-    for batch in batches:
-        try:
-            network = services.networks.get(batch.network)
-            account = account_with_credentials(services, batch.account, batch.sealed_credentials)
-            readings = network.fetch_engagement(account, list(batch.delivery_by_external_id))
-        except (NetworkError, LookupError) as error:
-            log.warning(
-                "could not collect metrics: %s",
-                error,
-                extra={"channel_id": batch.account.channel_id, "network": batch.network},
-            )
+    for request, answer in zip(requests, answers, strict=True):
+        with services.sessions.begin() as session:
+            if not isinstance(answer, ReadFailed):
+                scheduled = schedule if post_id is None else None
+                stored += record_engagement(session, request, answer, now=utcnow(), schedule=scheduled)
+            elif post_id is None:
+                postpone_collections(session, request, now=utcnow(), schedule=schedule, wait=answer.wait)
+    return stored
+
+
+def _requests(services: Services, batch: CollectionBatch) -> list[CollectionBatch]:
+    """The batch in parts the network takes in one request each."""
+    try:
+        size = services.networks.get(batch.network).info.engagement_batch_size
+    except UnknownNetwork:
+        size = None  # the read fails below, with the reason
+    return batch.split(size or DEFAULT_BATCH_SIZE)
+
+
+def _read(services: Services, request: CollectionBatch) -> Mapping[str, Engagement | PostGone] | ReadFailed:
+    context = {"channel_id": request.account.channel_id, "network": request.network}
+    if not request.readable:
+        return ReadFailed("the channel must be reconnected before its metrics can be read")
+    try:
+        network = services.networks.get(request.network)
+        if not network.info.metrics:
+            return {}  # a network Crier cannot read back: only the clicks on Crier's own links are stored
+        refused = _within_read_limits(services, network.info, request.account.channel_id)
+        if refused is not None:
+            return refused
+        account = account_with_credentials(services, request.account, request.sealed_credentials)
+        return network.fetch_engagement(account, list(request.delivery_by_external_id))
+    except RateLimited as error:
+        log.warning("the network limits metric reads: %s", error, extra=context)
+        wait = (error.reset_at - utcnow()) if error.reset_at is not None else None
+        return ReadFailed(str(error), wait)
+    except (NetworkError, UnknownNetwork) as error:
+        count_collection_error(request.network)
+        if isinstance(error, AuthExpired):
+            count_token_refresh_failure(request.network)
+        log.warning("could not collect metrics: %s", error, extra=context)
+        return ReadFailed(str(error))
+    except Exception as error:
+        count_collection_error(request.network)
+        # A bug in one adapter must not keep the other networks' numbers from being stored.
+        log.exception(
+            "adapter %s raised an unexpected error while collecting metrics", request.network, extra=context
+        )
+        return ReadFailed(f"{type(error).__name__}: {error}")
+
+
+def _within_read_limits(services: Services, info: NetworkInfo, channel_id: str) -> ReadFailed | None:
+    """Take a read from the channel's and the network's buckets; how long to wait if one is empty."""
+    buckets = [
+        (f"reads:channel:{channel_id}", info.account_read_rate),
+        (f"reads:network:{info.name}", info.network_read_rate),
+    ]
+    for key, rate in buckets:
+        if rate is None:
             continue
-        except Exception:
-            # A bug in one adapter must not keep the other networks' numbers from being stored.
-            log.exception(
-                "adapter %s raised an unexpected error while collecting metrics",
-                batch.network,
-                extra={"channel_id": batch.account.channel_id, "network": batch.network},
-            )
+        wait = services.limits.try_acquire(key, rate)
+        if wait > 0:
+            return ReadFailed(f"waiting {wait:.1f} s for Crier's read limit ({key})", timedelta(seconds=wait))
+    return None
+
+
+def take_snapshots(services: Services) -> int:
+    """Read the followers, follows and posts of each channel not yet read today. Returns how many were kept.
+
+    Run every hour: a channel whose network failed is tried again at the next run, and one read today is
+    not read again (a snapshot a day, whatever the number of runs or of schedulers).
+    """
+    now = utcnow()
+    networks = [name for name in services.networks.names() if _reports_audience(services, name)]
+    with services.sessions.begin() as session:
+        jobs = channels_to_snapshot(session, day=now.date(), networks=networks)
+    kept = 0
+    audiences = list(services.network_calls.map(lambda job: _audience(services, job), jobs))
+    for job, audience in zip(jobs, audiences, strict=True):
+        if audience is None:
             continue
         with services.sessions.begin() as session:
-            stored += record_engagement(session, batch, readings, now=utcnow())
-    return stored
+            kept += record_snapshot(session, job.channel_id, audience, now=utcnow())
+    return kept
+
+
+def _reports_audience(services: Services, name: str) -> bool:
+    try:
+        return isinstance(services.networks.get(name), ReportsAudience)
+    except Exception:
+        log.exception("the network %s could not be loaded", name)
+        return False
+
+
+def _audience(services: Services, job: SnapshotJob) -> Audience | None:
+    network = services.networks.get(job.network)
+    if not isinstance(network, ReportsAudience) or _within_read_limits(
+        services, network.info, str(job.channel_id)
+    ):
+        return None
+    try:
+        account = account_with_credentials(services, job.account, job.sealed_credentials)
+        return network.fetch_audience(account)
+    except NetworkError as error:
+        count_collection_error(job.network)
+        if isinstance(error, AuthExpired):
+            count_token_refresh_failure(job.network)
+        log.warning(
+            "could not read the channel's followers: %s",
+            error,
+            extra={"channel_id": str(job.channel_id), "network": job.network},
+        )
+    except Exception:
+        count_collection_error(job.network)
+        log.exception(
+            "adapter %s raised an unexpected error while reading followers",
+            job.network,
+            extra={"channel_id": str(job.channel_id), "network": job.network},
+        )
+    return None
+
+
+def prune_metric_samples(services: Services) -> int:
+    """Delete raw samples past the retention period, in batches. Returns how many were deleted."""
+    before = utcnow() - timedelta(days=services.settings.metrics_retention_days)
+    deleted = 0
+    for _ in range(PRUNE_ROUNDS):
+        with services.sessions.begin() as session:
+            pruned = prune_samples(session, before=before, limit=PRUNE_BATCH)
+        deleted += pruned
+        if pruned < PRUNE_BATCH:
+            break
+    return deleted

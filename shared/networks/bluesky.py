@@ -6,15 +6,17 @@ password buys an access token and a single-use refresh token; an expired access 
 `ExpiredToken`); com.atproto.repo.createRecord, getRecord and deleteRecord; com.atproto.repo.uploadBlob;
 com.atproto.identity.resolveHandle; app.bsky.feed.post (text of at most 300 graphemes and 3000 bytes,
 `createdAt`, `facets`, `langs` of at most 3, `reply` with strong refs to the root and parent, `embed`);
-app.bsky.richtext.facet; app.bsky.embed.images (at most 4, each blob at most 1,000,000 bytes, `alt`
-required but unbounded) and app.bsky.embed.external; app.bsky.feed.getPosts (at most 25 URIs; posts it
-cannot see are left out); the specs "Record Key" and "Timestamp Identifiers (TIDs)", and "XRPC" (error
-bodies `{"error", "message"}`); "Rate Limits" (docs.bsky.app/docs/advanced-guides/rate-limits: 5,000
-points an hour and 35,000 a day per account, a created record costing 3; RateLimit-* headers, Reset in
-epoch seconds; createSession 30 per 5 minutes and 300 a day per handle). From the PDS's source
-(bluesky-social/atproto, packages/pds/src/repo/prepare.ts and packages/repo/src/mst): createRecord checks a
-client's record key for record-key syntax only, and creating at a key that is taken fails inside the
-repository tree, which the PDS answers as a 500.
+app.bsky.richtext.facet; app.bsky.embed.images (at most 4, each blob at most 1,000,000 bytes, `alt` required
+but unbounded) and app.bsky.embed.external; app.bsky.feed.getPosts (at most 25 URIs; posts it cannot see are
+left out) and app.bsky.feed.defs#postView (likeCount, repostCount, replyCount, quoteCount, and bookmarkCount
+since the app.bsky.bookmark lexicons of 2025); app.bsky.actor.getProfile and
+app.bsky.actor.defs#profileViewDetailed (followersCount, followsCount, postsCount); the specs "Record Key" and
+"Timestamp Identifiers (TIDs)", and "XRPC" (error bodies `{"error", "message"}`); "Rate Limits"
+(docs.bsky.app/docs/advanced-guides/rate-limits: 5,000 points an hour and 35,000 a day per account, a created
+record costing 3; RateLimit-* headers, Reset in epoch seconds; createSession 30 per 5 minutes and 300 a day
+per handle). From the PDS's source (bluesky-social/atproto, packages/pds/src/repo/prepare.ts and
+packages/repo/src/mst): createRecord checks a client's record key for record-key syntax only, and creating at
+a key that is taken fails inside the repository tree, which the PDS answers as a 500.
 
 Exactly once, by record key. Each post's record key is computed from the delivery's idempotency key (see
 `record_key`), so every attempt of one delivery writes to the same path of the account's repository, and a
@@ -49,6 +51,7 @@ from shared.networks.http import (
 )
 from shared.networks.ports import (
     Account,
+    Audience,
     AuthExpired,
     Draft,
     Engagement,
@@ -246,7 +249,7 @@ class BlueskyNetwork:
             # app.bsky.embed.images sets no limit on `alt`.
             alt_text_limit=None,
         ),
-        metrics=("likes", "reposts", "replies", "quotes"),
+        metrics=("likes", "reposts", "replies", "quotes", "bookmarks"),
         credential_keys=("identifier", "app_password"),
         can_find_published=True,
         # Bluesky's PDS allows an account 5,000 points an hour and 35,000 a day, a created record costing 3
@@ -254,6 +257,10 @@ class BlueskyNetwork:
         # 300 posts an hour with a burst of 50 spends at most 1,050 points in an hour and 21,600 in a day:
         # under a third and under two thirds. Thread replies are records too and are not counted here.
         account_rate=Rate.per_hour(300, burst=50),
+        engagement_batch_size=GET_POSTS_LIMIT,
+        # "Rate Limits": 3,000 API requests per 5 minutes per IP address, so across every account this Crier
+        # reads for. Metrics and snapshots take at most half.
+        network_read_rate=Rate.per_minute(300, burst=50),
     )
 
     def __init__(self, http: httpx.Client | None = None) -> None:
@@ -589,6 +596,26 @@ class BlueskyNetwork:
         )
         _check(response, channel.host)
 
+    def fetch_audience(self, account: Account) -> Audience:
+        """The account's counts, from app.bsky.actor.getProfile (a profileViewDetailed)."""
+        channel = self._channel(account)
+        credentials = _credentials(account)
+        did = self._session(channel, credentials).did
+        response = self._call(channel, credentials, "GET", "app.bsky.actor.getProfile", params={"actor": did})
+        _check(response, channel.host)
+        profile = json_object(response, channel.host)
+        counts = {
+            key: profile[key]
+            for key in ("followersCount", "followsCount", "postsCount")
+            if isinstance(profile.get(key), int)
+        }
+        return Audience(
+            followers=counts.get("followersCount"),
+            following=counts.get("followsCount"),
+            posts=counts.get("postsCount"),
+            raw={"did": did, **counts},
+        )
+
     def verify(self, account: Account) -> Profile:
         channel = self._channel(account)
         response = self._call(channel, _credentials(account), "GET", "com.atproto.server.getSession")
@@ -874,15 +901,18 @@ def _langs(draft: Draft, channel: ChannelSettings) -> tuple[str, ...]:
 
 
 def _engagement(post: Mapping[str, Any]) -> Engagement:
+    # Every count the view carries is kept in raw, mapped or not (a `viewCount`, say), so that one added to
+    # the lexicon later can be recovered from the samples already stored.
     counts = {
-        key: post[key]
-        for key in ("likeCount", "repostCount", "replyCount", "quoteCount")
-        if isinstance(post.get(key), int)
+        key: value
+        for key, value in post.items()
+        if key.endswith("Count") and isinstance(value, int) and not isinstance(value, bool)
     }
     return Engagement(
         likes=counts.get("likeCount"),
         reposts=counts.get("repostCount"),
         replies=counts.get("replyCount"),
         quotes=counts.get("quoteCount"),
+        bookmarks=counts.get("bookmarkCount"),
         raw={"uri": str(post["uri"]), **counts},
     )

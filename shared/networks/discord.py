@@ -99,6 +99,8 @@ class DiscordNetwork(WriteOnly):
         # Webhook messages have reactions, but a webhook token cannot read them: nothing to collect.
         # Reactions on the message, read back through the webhook, stand for likes: all Discord shows.
         metrics=("likes",),
+        # One message per request: GET /webhooks/{id}/{token}/messages/{message.id}.
+        engagement_batch_size=1,
         # Thread items are sent as further messages, in order, after the post (in the same forum thread
         # when the post opened one). Discord webhooks cannot reply to a message, so this is the closest fit.
         supports_threads=True,

@@ -1,16 +1,17 @@
 """Mastodon: the adapter for any Mastodon server, and the OAuth steps that connect an account to Crier.
 
 Followed, from the Mastodon documentation (docs.joinmastodon.org, repository mastodon/documentation):
-methods/statuses (post with an Idempotency-Key kept "for up to 1 hour"; view one, view several with
-`id[]` since 4.3; delete; view source), methods/media (POST /api/v2/media answers 200, or 202 while the
-file is processed: poll GET /api/v1/media/:id, 206 until done), methods/accounts (verify_credentials; an
-account's statuses, at most 40 a page), methods/instance (GET /api/v2/instance: `configuration.statuses`),
-methods/apps and methods/oauth (register, authorize, exchange the code; PKCE with S256 since 4.3, announced
-in the server metadata at /.well-known/oauth-authorization-server), api/rate-limits (the
-X-RateLimit-* headers; Reset is an ISO 8601 time), user/posting (URLs count 23; images up to 16 MB, video
-up to 99 MB, 4 attachments). From Mastodon's source (mastodon/mastodon): `app/lib/rate_limiter.rb` (300
-statuses per account per 3 hours, a fixed window), `app/controllers/api/base_controller.rb` (at most 20
-ids per batch read, the error bodies).
+methods/statuses (post with an Idempotency-Key kept "for up to 1 hour"; view one, view several with `id[]`
+since 4.3; delete; view source), entities/Status (the counts; no bookmark count: `bookmarked` is only whether
+the caller bookmarked it) and entities/Account (followers_count, following_count, statuses_count),
+methods/media (POST /api/v2/media answers 200, or 202 while the file is processed: poll GET /api/v1/media/:id,
+206 until done), methods/accounts (verify_credentials; an account's statuses, at most 40 a page),
+methods/instance (GET /api/v2/instance: `configuration.statuses`), methods/apps and methods/oauth (register,
+authorize, exchange the code; PKCE with S256 since 4.3, announced in the server metadata at
+/.well-known/oauth-authorization-server), api/rate-limits (the X-RateLimit-* headers; Reset is an ISO 8601
+time), user/posting (URLs count 23; images up to 16 MB, video up to 99 MB, 4 attachments). From Mastodon's
+source (mastodon/mastodon): `app/lib/rate_limiter.rb` (300 statuses per account per 3 hours, a fixed window),
+`app/controllers/api/base_controller.rb` (at most 20 ids per batch read, the error bodies).
 
 What counts as "the request may have been sent" decides whether a failed post is retried or looked for:
 only a connection that was never made (ConnectError, ConnectTimeout, PoolTimeout, UnsupportedProtocol)
@@ -40,6 +41,7 @@ from shared.networks.http import (
 )
 from shared.networks.ports import (
     Account,
+    Audience,
     AuthExpired,
     AuthorizationStart,
     Draft,
@@ -166,6 +168,10 @@ class MastodonNetwork:
         # A bucket can spend its burst plus 3 h of refill inside one window: 20 + 3 * 80 = 260, leaving
         # room for what the person posts by hand. Thread replies are statuses too and are not counted here.
         account_rate=Rate.per_hour(80, burst=20),
+        engagement_batch_size=BATCH_READ_LIMIT,
+        # Every /api/* call counts against 300 per account in 5 minutes (api/rate-limits): metrics take at
+        # most a third, so publishing and the person's own client keep the rest.
+        account_read_rate=Rate.per_minute(20, burst=10),
     )
 
     # Reading back only what the caller can be sure of: see find_published.
@@ -573,6 +579,24 @@ class MastodonNetwork:
         channel = self._channel(account)
         me = self._get_json(channel, _token(account), "/api/v1/accounts/verify_credentials")
         return Profile(handle=str(me["acct"]), display_name=me.get("display_name") or None, url=me.get("url"))
+
+    def fetch_audience(self, account: Account) -> Audience:
+        """The account's counts, from verify_credentials (entities/Account: followers_count and the rest)."""
+        channel = self._channel(account)
+        me = self._get_json(channel, _token(account), "/api/v1/accounts/verify_credentials")
+        if not isinstance(me, dict):
+            raise Transient(f"{channel.host}: verify_credentials answered with no account")
+        counts = {
+            key: me[key]
+            for key in ("followers_count", "following_count", "statuses_count")
+            if isinstance(me.get(key), int)
+        }
+        return Audience(
+            followers=counts.get("followers_count"),
+            following=counts.get("following_count"),
+            posts=counts.get("statuses_count"),
+            raw={"id": str(me.get("id")), **counts},
+        )
 
     # -- Connecting an account: OAuth 2, authorization code with PKCE --------------------------------
 

@@ -49,6 +49,12 @@ class NetworkInfo:
     # across all accounts of this Crier on the network. None: no limit of Crier's own.
     account_rate: Rate | None = None
     network_rate: Rate | None = None
+    # Reading counts back (fetch_engagement, fetch_audience): how many posts one request may ask about
+    # (None: as many as the adapter is given), and the reads Crier allows itself per connected account and
+    # across all of them, apart from the posting quotas so that collecting metrics never delays a post.
+    engagement_batch_size: int | None = None
+    account_read_rate: Rate | None = None
+    network_read_rate: Rate | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,18 @@ class Engagement:
     reposts: int | None = None
     replies: int | None = None
     quotes: int | None = None
+    bookmarks: int | None = None
     views: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One reading of an account's own counts. None means the network did not say, which is not zero."""
+
+    followers: int | None = None
+    following: int | None = None
+    posts: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -258,6 +275,19 @@ class AuthorizesWithOAuth(Protocol):
         code_verifier: str,
     ) -> dict[str, Any]:
         """The channel's credentials, keyed as info.credential_keys, for the code the person brought back."""
+        ...
+
+
+@runtime_checkable
+class ReportsAudience(Protocol):
+    """A network that tells how many followers, follows and posts an account has.
+
+    Optional, beside `Network`: Crier takes one snapshot per channel a day, the denominator of an engagement
+    rate where the network gives no views. Failures are the `NetworkError` kinds.
+    """
+
+    def fetch_audience(self, account: Account) -> Audience:
+        """The account's counts now."""
         ...
 
 

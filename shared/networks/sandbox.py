@@ -3,8 +3,8 @@
 It stores posts in a database of its own (not Crier's), hands out ids and URLs, honours idempotency keys
 the way Mastodon does, and can be told per channel to be slow or to fail the ways real networks fail:
 refusing with a 5xx before storing, or storing and then timing out so the caller cannot know. Its posts
-gain likes, reposts, replies, quotes and views as they age, by a deterministic curve, so metrics exist
-without any background process.
+gain likes, reposts, replies, quotes, bookmarks and views as they age, by a deterministic curve, so metrics
+exist without any background process; an account's followers grow a little each day, for the same reason.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from shared.config import Settings
 from shared.db import create_db_engine
 from shared.networks.ports import (
     Account,
+    Audience,
     Draft,
     Engagement,
     NetworkInfo,
@@ -151,6 +152,12 @@ class SandboxStore:
             deleted = connection.execute(sandbox_posts.delete().where(sandbox_posts.c.id == post_id))
         return deleted.rowcount == 1
 
+    def count_posts_of(self, handle: str) -> int:
+        self._ensure_table()
+        query = select(func.count()).where(sandbox_posts.c.handle == handle)
+        with self.engine.begin() as connection:
+            return int(connection.scalar(query) or 0)
+
     def count_by_key(self) -> dict[str, int]:
         """How many posts were stored under each idempotency key: more than one is a duplicate."""
         self._ensure_table()
@@ -172,9 +179,18 @@ def engagement_at(post_id: str, age_seconds: float) -> Engagement:
         "reposts": likes // 5,
         "replies": likes // 10,
         "quotes": likes // 30,
+        "bookmarks": likes // 8,
         "views": likes * 30 + int(share * 100),
     }
     return Engagement(**counts, raw={"id": post_id, **counts})
+
+
+def audience_on(handle: str, moment: datetime, posts: int) -> Audience:
+    """An account's counts at a moment: a few hundred followers, and a few more each day."""
+    seed = int.from_bytes(hashlib.sha256(handle.encode()).digest()[:4], "big")
+    days = (moment - datetime(2026, 1, 1, tzinfo=UTC)).days
+    counts = {"followers": 200 + seed % 800 + 3 * max(days, 0), "following": 50 + seed % 150, "posts": posts}
+    return Audience(**counts, raw={"handle": handle, **counts})
 
 
 class SandboxNetwork:
@@ -184,7 +200,7 @@ class SandboxNetwork:
         name="sandbox",
         display_name="Sandbox",
         text_limit=TEXT_LIMIT,
-        metrics=("likes", "reposts", "replies", "quotes", "views"),
+        metrics=("likes", "reposts", "replies", "quotes", "bookmarks", "views"),
     )
 
     def __init__(self, store: SandboxStore, rng: random.Random | None = None) -> None:
@@ -224,6 +240,10 @@ class SandboxNetwork:
     def delete(self, account: Account, external_id: str) -> None:
         if not self.store.delete(external_id):
             raise PostGone(f"sandbox: no post {external_id}")
+
+    def fetch_audience(self, account: Account) -> Audience:
+        """The account's counts: followers by a curve of the handle and the day, posts as the store holds."""
+        return audience_on(account.handle, datetime.now(UTC), self.store.count_posts_of(account.handle))
 
     def verify(self, account: Account) -> Profile:
         return Profile(

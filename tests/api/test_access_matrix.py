@@ -189,6 +189,13 @@ CASES = [
     reader("get", "/v1/imports/{import_id}"),
     reader("get", "/v1/exports/posts.csv"),
     reader("get", "/v1/exports/calendar.ics?from=2030-01-01T00:00:00Z&to=2030-01-08T00:00:00Z"),
+    reader("get", "/v1/analytics/series"),
+    reader("get", "/v1/analytics/summary"),
+    reader("get", "/v1/analytics/posts"),
+    reader("get", "/v1/analytics/channels/{channel_id}/series"),
+    reader("get", "/v1/analytics/channels/{channel_id}/best-times"),
+    reader("get", "/v1/analytics/channels/{channel_id}/snapshots"),
+    reader("get", "/v1/analytics/posts/{post_id}/series"),
 ]
 ID_FREE_PATHS = {case.path for case in CASES if "{" not in case.path.split("?")[0]}
 

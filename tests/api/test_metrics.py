@@ -20,7 +20,7 @@ from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace
 
-SAMPLE_FIELDS = {"collected_at", "likes", "reposts", "replies", "quotes", "views", "clicks"}
+SAMPLE_FIELDS = {"collected_at", "likes", "reposts", "replies", "quotes", "bookmarks", "views", "clicks"}
 
 
 def test_a_published_posts_metrics_list_each_deliverys_samples_and_latest(

@@ -66,7 +66,7 @@ def test_the_installed_networks_are_listed_with_what_each_allows(workspace_clien
         "supports_threads": False,
         "media": None,
         "credential_keys": [],
-        "metrics": ["likes", "reposts", "replies", "quotes", "views"],
+        "metrics": ["likes", "reposts", "replies", "quotes", "bookmarks", "views"],
         "can_find_published": True,
         "account_rate": None,
         "network_rate": None,

@@ -53,6 +53,13 @@ V1_PATHS = {
     "/v1/imports/{import_id}",
     "/v1/exports/posts.csv",
     "/v1/exports/calendar.ics",
+    "/v1/analytics/series",
+    "/v1/analytics/summary",
+    "/v1/analytics/posts",
+    "/v1/analytics/channels/{channel_id}/series",
+    "/v1/analytics/channels/{channel_id}/best-times",
+    "/v1/analytics/channels/{channel_id}/snapshots",
+    "/v1/analytics/posts/{post_id}/series",
 }
 OPERATION_KEYS = {"get", "post", "put", "patch", "delete"}
 

@@ -26,6 +26,7 @@ from shared.networks.ports import (
     PostGone,
     RateLimited,
     Rejected,
+    ReportsAudience,
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
@@ -411,7 +412,7 @@ def test_metrics_are_read_in_batches_of_25_and_missing_posts_are_gone(
 ) -> None:
     account = account_on(pds)
     uris = [network.publish(account, Draft(text=f"Post {n}"), f"{KEY}-{n}").external_id for n in range(30)]
-    pds.add_counts(uris[0], likeCount=5, repostCount=2, replyCount=1, quoteCount=3)
+    pds.add_counts(uris[0], likeCount=5, repostCount=2, replyCount=1, quoteCount=3, bookmarkCount=4)
     network.delete(account, uris[29])
 
     counts = network.fetch_engagement(account, uris)
@@ -422,12 +423,48 @@ def test_metrics_are_read_in_batches_of_25_and_missing_posts_are_gone(
         reposts=2,
         replies=1,
         quotes=3,
-        raw={"uri": uris[0], "likeCount": 5, "repostCount": 2, "replyCount": 1, "quoteCount": 3},
+        bookmarks=4,
+        raw={
+            "uri": uris[0],
+            "likeCount": 5,
+            "repostCount": 2,
+            "replyCount": 1,
+            "quoteCount": 3,
+            "bookmarkCount": 4,
+        },
     )
     second = counts[uris[1]]
     assert isinstance(second, Engagement)
     assert second.likes == 0
     assert isinstance(counts[uris[29]], PostGone)
+
+
+def test_a_count_the_adapter_does_not_map_yet_is_kept_in_the_raw_reading(
+    network: BlueskyNetwork, pds: FakePds, alice: FakeAccount
+) -> None:
+    account = account_on(pds)
+    uri = network.publish(account, Draft(text="Seen"), KEY).external_id
+    pds.add_counts(uri, viewCount=900)  # as a count added to postView later would arrive
+
+    [reading] = network.fetch_engagement(account, [uri]).values()
+
+    assert isinstance(reading, Engagement)
+    assert reading.views is None
+    assert reading.raw["viewCount"] == 900
+
+
+def test_the_account_s_followers_follows_and_posts_come_from_its_profile(
+    network: BlueskyNetwork, pds: FakePds, alice: FakeAccount
+) -> None:
+    alice.followers, alice.follows = 321, 12
+    account = account_on(pds)
+    network.publish(account, Draft(text="One"), KEY)
+
+    audience = network.fetch_audience(account)
+
+    assert (audience.followers, audience.following, audience.posts) == (321, 12, 1)
+    assert audience.raw["did"] == alice.did
+    assert isinstance(network, ReportsAudience)
 
 
 def test_a_post_the_appview_has_not_indexed_yet_is_not_gone(

@@ -1,15 +1,17 @@
 """A Mastodon server of our own for the adapter's tests: real HTTP on 127.0.0.1, answering as Mastodon does.
 
-It follows the Mastodon documentation (mastodon/documentation, content/en/): methods/statuses.md (post with
-an Idempotency-Key kept for an hour; view one; view several with `id[]`, 4.3+; delete; view source),
+It follows the Mastodon documentation (mastodon/documentation, content/en/): methods/statuses.md (post with an
+Idempotency-Key kept for an hour; view one; view several with `id[]`, 4.3+; delete; view source),
 methods/media.md (POST /api/v2/media answers 200, or 202 while processing; GET /api/v1/media/:id answers 206
-until done), methods/accounts.md (verify_credentials; an account's statuses, 20 a page by default, 40 at
-most, older pages by `max_id` and a Link header), methods/instance.md (GET /api/v2/instance and its
+until done), methods/accounts.md (verify_credentials; an account's statuses, 20 a page by default, 40 at most,
+older pages by `max_id` and a Link header), methods/instance.md (GET /api/v2/instance and its
 `configuration`), methods/apps.md and methods/oauth.md (register, authorize, exchange a code),
-api/rate-limits.md (X-RateLimit-Limit, -Remaining and -Reset, an ISO 8601 time), entities/Status (the
-counts; `quotes_count` from 4.5), and the error bodies `{"error": "..."}` with 401, 404, 422 and 429. From
-Mastodon's source (mastodon/mastodon): the statuses limit of app/lib/rate_limiter.rb (a count per account
-in fixed windows) and the 20-id cap of GET /api/v1/statuses (Api::BaseController::DEFAULT_STATUSES_LIMIT).
+api/rate-limits.md (X-RateLimit-Limit, -Remaining and -Reset, an ISO 8601 time), entities/Status (the counts;
+`quotes_count` from 4.5; no count of bookmarks, only the caller's own `bookmarked`), entities/Account
+(followers_count, following_count, statuses_count, in verify_credentials too), and the error bodies
+`{"error": "..."}` with 401, 404, 422 and 429. From Mastodon's source (mastodon/mastodon): the statuses limit
+of app/lib/rate_limiter.rb (a count per account in fixed windows) and the 20-id cap of GET /api/v1/statuses
+(Api::BaseController::DEFAULT_STATUSES_LIMIT).
 
 Connecting an account follows methods/apps.md (POST /api/v1/apps answers the Application with its
 client_id and client_secret; 422 without a name or a redirect URI), methods/oauth.md (GET /oauth/authorize
@@ -73,6 +75,8 @@ class FakeAccount:
     username: str
     display_name: str
     tokens: set[str] = field(default_factory=set)
+    followers_count: int = 0
+    following_count: int = 0
 
 
 @dataclass
@@ -672,6 +676,9 @@ class FakeMastodon:
             "acct": account.username,
             "display_name": account.display_name,
             "url": f"{self.base_url}/@{account.username}",
+            "followers_count": account.followers_count,
+            "following_count": account.following_count,
+            "statuses_count": len(self.statuses_of(account)),
         }
 
     def _status_json(self, status: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from shared.networks.ports import (
     PostGone,
     RateLimited,
     Rejected,
+    ReportsAudience,
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
@@ -483,6 +484,31 @@ def test_engagement_falls_back_to_one_status_at_a_time_on_older_servers(alice: F
         assert len(batch_reads) == 1, "an older server is asked once, then read one status at a time"
     finally:
         server.stop()
+
+
+def test_engagement_has_no_bookmark_count_which_mastodon_does_not_give(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    status_id = network.publish(account_on(server), Draft(text="Saved by some"), KEY).external_id
+
+    [reading] = network.fetch_engagement(account_on(server), [status_id]).values()
+
+    assert isinstance(reading, Engagement)
+    assert reading.bookmarks is None, "unknown, not zero"
+    assert reading.likes == 0
+
+
+def test_the_account_s_followers_follows_and_statuses_come_from_verify_credentials(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    alice.followers_count, alice.following_count = 87, 9
+    network.publish(account_on(server), Draft(text="One"), KEY)
+
+    audience = network.fetch_audience(account_on(server))
+
+    assert (audience.followers, audience.following, audience.posts) == (87, 9, 1)
+    assert audience.raw["id"] == alice.id
+    assert isinstance(network, ReportsAudience)
 
 
 def test_delete_removes_a_post_and_a_second_delete_finds_it_gone(

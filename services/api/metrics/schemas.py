@@ -20,8 +20,12 @@ class MetricSampleSchema(Schema):
     reposts = fields.Integer(allow_none=True, metadata={"example": 8})
     replies = fields.Integer(allow_none=True, metadata={"example": 4})
     quotes = fields.Integer(allow_none=True, metadata={"example": 1})
+    bookmarks = fields.Integer(allow_none=True, metadata={"example": 2})
     views = fields.Integer(allow_none=True, metadata={"example": 1260})
-    clicks = fields.Integer(allow_none=True, metadata={"example": None})
+    clicks = fields.Integer(
+        allow_none=True,
+        metadata={"example": 3, "description": "On Crier's own short links; null without any."},
+    )
 
 
 class DeliveryMetricsSchema(Schema):
