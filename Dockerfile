@@ -26,8 +26,8 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install --no-cache-dir --no-deps . \
     && rm -rf build ./*.egg-info \
-    && mkdir -p "$CRIER_DATA_DIR" \
-    && chown crier:crier "$CRIER_DATA_DIR"
+    && mkdir -p "$CRIER_DATA_DIR/prometheus" \
+    && chown crier:crier "$CRIER_DATA_DIR" "$CRIER_DATA_DIR/prometheus"
 
 USER crier
 

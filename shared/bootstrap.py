@@ -13,6 +13,7 @@ from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
 from shared.limits import RateLimiter, create_rate_limiter
 from shared.media import MediaStorage, create_media_storage
+from shared.monitoring.recording import use_folder
 from shared.networks.registry import NetworkRegistry
 from shared.taskqueue import CeleryTaskQueue, TaskQueue
 
@@ -40,12 +41,15 @@ def bootstrap(
     networks: NetworkRegistry | None = None,
     limits: RateLimiter | None = None,
 ) -> Services:
-    """Build the engine, the session factory, the task queue, the network registry and the limiter.
+    """Build the engine, the session factory, the task queue, the network registry and the limiter, and
+    point the process's Prometheus counts at the host's folder.
 
     Tests pass their own `tasks`, `networks` or `limits` to observe what would be sent or published.
     """
     engine = create_db_engine(settings.resolved_database_url)
     sessions = create_session_factory(engine)
+    # Where this process's Prometheus counts go; they are process-wide, as prometheus_client keeps them.
+    use_folder(settings.prometheus_folder)
     return Services(
         settings=settings,
         engine=engine,

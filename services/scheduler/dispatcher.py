@@ -20,6 +20,7 @@ from shared.deliveries.services import (
     mark_missed,
     reclaim_lost,
 )
+from shared.monitoring.recording import count_expired_attempts, count_missed_deliveries
 from shared.periodic.services import take_due_run
 from shared.posts.recurring import RECURRENCE_HORIZON, make_due_occurrences
 from shared.posts.services import expire_unapproved
@@ -90,6 +91,8 @@ class Dispatcher:
         sent = self._send_publishes([*claims, *reclaimed])
         for task_name in due_jobs:
             sent += self._send(task_name, {})
+        count_expired_attempts(expired)
+        count_missed_deliveries(missed)
         if expired:
             log.warning("%d publish attempts outlived their lease and are now unknown", expired)
         if missed:

@@ -10,13 +10,14 @@ from types import FrameType
 from services.scheduler.dispatcher import Dispatcher
 from shared.bootstrap import bootstrap
 from shared.config import Settings
+from shared.monitoring.logs import configure_logging
 
 log = logging.getLogger("crier.scheduler")
 
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     services = bootstrap(settings)
     stop = threading.Event()
 

@@ -10,6 +10,7 @@ from celery import Celery, Task, signals
 
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
+from shared.monitoring.logs import configure_logging
 from shared.taskqueue import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_broker
 
 TASK_MODULES = [
@@ -72,6 +73,13 @@ def _prepare_embedded_broker(sender: Any, **_: Any) -> None:
     # When the worker starts, not when this module is imported: importing it must not touch the disk.
     if isinstance(sender.app, CrierCelery):
         prepare_broker(sender.app.settings)
+
+
+@signals.setup_logging.connect
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    # Connected, this keeps Celery from installing handlers of its own: the worker's lines take the format
+    # the settings ask for, like the API's and the scheduler's. The level is the one --loglevel gave.
+    configure_logging(celery_app.settings, level=loglevel)
 
 
 celery_app = create_celery_app(Settings())

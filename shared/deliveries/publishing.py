@@ -11,15 +11,16 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.bootstrap import Services
 from shared.channels.opening import account_with_credentials
 from shared.db import utcnow
-from shared.deliveries.models import DeliveryState
+from shared.deliveries.models import AttemptOutcome, DeliveryState
 from shared.deliveries.services import (
     PublishJob,
     ReconcileJob,
+    attempt_outcome,
     begin_attempts,
     defer,
     finish_attempts,
@@ -28,7 +29,12 @@ from shared.deliveries.services import (
     send_to_review,
     unknown_deliveries,
 )
-from shared.networks.ports import NetworkError, OutcomeUnknown, PublishedPost, Transient
+from shared.monitoring.recording import (
+    count_publish_attempt,
+    count_token_refresh_failure,
+    observe_scheduling_lag,
+)
+from shared.networks.ports import AuthExpired, NetworkError, OutcomeUnknown, PublishedPost, Transient
 from shared.networks.registry import UnknownNetwork
 
 log = logging.getLogger(__name__)
@@ -62,14 +68,39 @@ def publish_deliveries(
     if not jobs:
         return outcomes
     results = list(services.network_calls.map(lambda job: _call_network(services, job), jobs))
+    finished = list(zip(jobs, results, strict=True))
+    finished_at = utcnow()
     with services.sessions.begin() as session:
-        outcomes |= finish_attempts(
-            session,
-            list(zip(jobs, results, strict=True)),
-            now=utcnow(),
-            max_attempts=settings.max_publish_attempts,
+        states = finish_attempts(
+            session, finished, now=finished_at, max_attempts=settings.max_publish_attempts
         )
-    return outcomes
+    _report_attempts(finished, states, finished_at)
+    return outcomes | states
+
+
+def _report_attempts(
+    finished: Sequence[tuple[PublishJob, PublishedPost | NetworkError]],
+    states: dict[uuid.UUID, DeliveryState | None],
+    finished_at: datetime,
+) -> None:
+    """Count and log what each attempt got, once finish_attempts has committed it."""
+    for job, result in finished:
+        outcome = attempt_outcome(result)
+        count_publish_attempt(job.network, outcome)
+        if isinstance(result, AuthExpired):
+            count_token_refresh_failure(job.network)
+        if states.get(job.delivery_id) == DeliveryState.PUBLISHED:
+            # finished_at is the published_at finish_attempts stored: the histogram agrees with the table.
+            observe_scheduling_lag(job.network, (finished_at - job.scheduled_at).total_seconds())
+        if outcome in (AttemptOutcome.PUBLISHED, AttemptOutcome.RATE_LIMITED):
+            log.info("publish attempt %d: %s", job.attempt, outcome.value, extra=_about(job))
+        else:
+            log.warning("publish attempt %d: %s: %s", job.attempt, outcome.value, result, extra=_about(job))
+
+
+def _about(job: PublishJob | ReconcileJob) -> dict[str, str]:
+    """The `extra` of a record about one delivery: its ids as top-level fields of a JSON log line."""
+    return {"delivery_id": str(job.delivery_id), "channel_id": job.account.channel_id, "network": job.network}
 
 
 def _within_limits(
@@ -123,7 +154,7 @@ def _call_network(services: Services, job: PublishJob) -> PublishedPost | Networ
         return error
     except Exception as error:
         # A bug in an adapter tells us nothing about whether the request went out.
-        log.exception("adapter %s raised an unexpected error", job.network)
+        log.exception("adapter %s raised an unexpected error", job.network, extra=_about(job))
         return OutcomeUnknown(f"{type(error).__name__}: {error}")
 
 
@@ -148,13 +179,15 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
     else:
         if not network.info.can_find_published:
             with services.sessions.begin() as session:
-                return send_to_review(
+                reviewed = send_to_review(
                     session,
                     job,
                     reason=f"{network.info.display_name} offers no way to check whether the uncertain "
                     "attempt published the post. Look on the network; then mark it published, or republish.",
                     now=utcnow(),
                 )
+            _report_settled(job, reviewed)
+            return reviewed
         try:
             account = account_with_credentials(services, job.account, job.sealed_credentials)
             found = network.find_published(
@@ -163,10 +196,12 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
         except NetworkError as error:
             found = error
         except Exception as error:
-            log.exception("adapter %s raised an unexpected error while reconciling", job.network)
+            log.exception(
+                "adapter %s raised an unexpected error while reconciling", job.network, extra=_about(job)
+            )
             found = OutcomeUnknown(f"{type(error).__name__}: {error}")
     with services.sessions.begin() as session:
-        return record_reconciliation(
+        settled = record_reconciliation(
             session,
             job,
             found,
@@ -174,3 +209,12 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
             give_up_after=timedelta(seconds=settings.reconcile_give_up_seconds),
             max_attempts=settings.max_publish_attempts,
         )
+    if isinstance(found, AuthExpired):
+        count_token_refresh_failure(job.network)
+    _report_settled(job, settled)
+    return settled
+
+
+def _report_settled(job: ReconcileJob, state: DeliveryState | None) -> None:
+    if state is not None:
+        log.info("uncertain publish attempt %d settled: %s", job.attempt, state.value, extra=_about(job))
