@@ -82,10 +82,10 @@ def cipher_from_settings(settings: Settings) -> CredentialCipher:
     directory, made on first use, readable by this user only."""
     if settings.secret_key:
         return CredentialCipher([part.strip() for part in settings.secret_key.split(",") if part.strip()])
-    return CredentialCipher([_embedded_secret(settings.data_dir / EMBEDDED_SECRET_FILE)])
+    return CredentialCipher([embedded_secret(settings.data_dir / EMBEDDED_SECRET_FILE)])
 
 
-def _embedded_secret(path: Path) -> str:
+def embedded_secret(path: Path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole under another name, then linked into place: when processes start together, one

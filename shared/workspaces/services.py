@@ -163,12 +163,17 @@ def revoke_token(token: ApiToken, now: datetime) -> ApiToken:
 def authenticate(session: Session, plain: str, now: datetime) -> Actor:
     """Who a bearer string acts as, if its token is live."""
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).one_or_none()
+    return actor_of_live_token(session, token, now, called="The bearer token")
+
+
+def actor_of_live_token(session: Session, token: ApiToken | None, now: datetime, *, called: str) -> Actor:
+    """Who a token acts as, refused (saying why, of the token `called` so) unless it is live."""
     if token is None:
-        raise Unauthenticated("The bearer token is not known.")
+        raise Unauthenticated(f"{called} is not known.")
     if token.revoked_at is not None:
-        raise Unauthenticated("The bearer token was revoked.")
+        raise Unauthenticated(f"{called} was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
-        raise Unauthenticated("The bearer token has expired.")
+        raise Unauthenticated(f"{called} has expired.")
     # One write per request at most: a token's last use is worth knowing to the minute, not more.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))

@@ -1,0 +1,182 @@
+"""The dashboard: one server-rendered page per workspace, for a person signed in with an API token.
+
+Every number on it is one the JSON API also returns for the same question (sections.py names the route
+each section mirrors); tests/dashboard reads them off the page in a browser and compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+
+from services.api.context import get_services
+from services.api.dashboard import signin
+from services.api.dashboard.sections import (
+    METRICS,
+    read_best_times,
+    read_delivery_states,
+    read_engagement,
+    read_upcoming,
+)
+from shared.channels.models import Channel
+from shared.channels.services import list_channels
+from shared.channels.slots import WEEKDAY_KEYS
+from shared.config import Settings
+from shared.db import utcnow
+from shared.errors import InvalidInput, NotFound, Unauthenticated
+from shared.metrics.analytics import BEST_TIME_MIN_POSTS
+from shared.timezones import check_timezone
+from shared.workspaces.access import Permission
+from shared.workspaces.models import Workspace
+from shared.workspaces.signin import sign_in
+
+DEFAULT_TIMEZONE = "UTC"
+
+# The page loads nothing from elsewhere, and runs no script at all: the charts are SVG drawn on the server.
+# pygal puts its own styles inside each chart, hence inline styles.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+blp = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
+
+
+def install_dashboard(app: Flask, settings: Settings) -> None:
+    """Serve the dashboard and its stylesheet, with the session cookie it signs people in with."""
+    signin.configure_session_cookie(app, settings)
+    app.register_blueprint(blp)
+
+
+@blp.context_processor
+def template_names() -> dict[str, Any]:
+    return {
+        "shown": shown,
+        "METRICS": METRICS,
+        "WEEKDAY_KEYS": WEEKDAY_KEYS,
+        "BEST_TIME_MIN_POSTS": BEST_TIME_MIN_POSTS,
+    }
+
+
+def shown(count: int | None) -> str:
+    """A count as the page shows it: unknown is a dash, never a zero."""
+    return "—" if count is None else str(count)
+
+
+@blp.after_request
+def keep_private(response: Response) -> Response:
+    # A workspace's page is for the person looking at it: no cache keeps it, no other site frames it.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blp.get("")
+def dashboard() -> Any:
+    """The workspace at a glance, in the timezone the `tz` parameter names (UTC by default).
+
+    The best-time grid is one channel's (the `channel` parameter; the first channel by default), on that
+    channel's clock, as the API gives it.
+    """
+    timezone_name = request.args.get("tz", DEFAULT_TIMEZONE)
+    with get_services().sessions.begin() as session:
+        actor = signin.signed_in_actor(session)
+        if actor is None:
+            return redirect(url_for(".sign_in_form", tz=timezone_name))
+        if not actor.can(Permission.READ):
+            return _refusal(403, "Your role or your token's scope does not let you read this workspace.")
+        channels = list_channels(session, actor.workspace_id)
+        try:
+            zone = check_timezone(timezone_name, pointer="/tz")
+            best_time_channel = _chosen_channel(channels, request.args.get("channel"))
+        except InvalidInput as error:
+            return _refusal(400, error.problems[0].detail, back=url_for(".dashboard"))
+        except NotFound as error:
+            return _refusal(404, error.detail, back=url_for(".dashboard"))
+        now = utcnow()
+        return render_template(
+            "dashboard/page.html",
+            workspace_name=session.get_one(Workspace, actor.workspace_id).name,
+            member_name=actor.name,
+            timezone=timezone_name,
+            zone=zone,
+            channels=channels,
+            channel_names={channel.id: channel.name for channel in channels},
+            upcoming=read_upcoming(session, actor.workspace_id, zone, now),
+            delivery_states=read_delivery_states(session, actor.workspace_id),
+            engagement=read_engagement(session, actor.workspace_id, channels, zone, now),
+            best_times=(
+                read_best_times(session, actor.workspace_id, best_time_channel, now)
+                if best_time_channel
+                else None
+            ),
+            csrf_token=signin.csrf_token(),
+        )
+
+
+def _chosen_channel(channels: Sequence[Channel], asked: str | None) -> Channel | None:
+    """The workspace's channel the `channel` parameter names; by default its first (None if it has none)."""
+    if not asked:
+        return channels[0] if channels else None
+    chosen = next((channel for channel in channels if str(channel.id) == asked), None)
+    if chosen is None:
+        raise NotFound("channel", asked)
+    return chosen
+
+
+@blp.get("/sign-in")
+def sign_in_form() -> Any:
+    return render_template(
+        "dashboard/sign_in.html", csrf_token=signin.csrf_token(), timezone=request.args.get("tz", "")
+    )
+
+
+@blp.post("/sign-in")
+def sign_in_with_token() -> Any:
+    """Sign in with an API token; read permission is enough."""
+    if not signin.csrf_token_is_valid():
+        return _form_expired()
+    timezone_name = request.form.get("tz") or DEFAULT_TIMEZONE
+    try:
+        with get_services().sessions.begin() as session:
+            signed_in = sign_in(session, request.form.get("token", "").strip(), utcnow())
+    except Unauthenticated as error:
+        return render_template(
+            "dashboard/sign_in.html",
+            csrf_token=signin.csrf_token(),
+            timezone=timezone_name,
+            error=error.detail,
+        ), 401
+    signin.remember(signed_in)
+    return redirect(url_for(".dashboard", tz=timezone_name))
+
+
+@blp.post("/sign-out")
+def sign_out() -> Any:
+    if not signin.csrf_token_is_valid():
+        return _form_expired()
+    signin.forget()
+    return redirect(url_for(".sign_in_form"))
+
+
+def _form_expired() -> Any:
+    return _refusal(
+        400,
+        "This form was not sent from this browser's dashboard page, or it has expired: "
+        "reload the page and try again.",
+        back=url_for(".sign_in_form"),
+    )
+
+
+def _refusal(status: int, detail: str, *, back: str | None = None) -> Any:
+    return render_template("dashboard/refusal.html", detail=detail, back=back), status

@@ -1,0 +1,264 @@
+"""Signing in to the dashboard with an API token, and what the browser's session may and may not do."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from services.api.app import create_app
+from services.api.dashboard.signin import COOKIE_NAME, TOKEN_ID_KEY
+from shared.bootstrap import Services
+from shared.channels.credentials import EMBEDDED_SECRET_FILE
+from shared.db import utcnow
+from shared.workspaces.models import ApiToken
+from shared.workspaces.services import hash_token
+from tests.dashboard.conftest import csrf_token_of, sign_in
+from tests.dashboard.seeding import OTHER_WORKSPACE_ERROR, SeededWorkspace
+from tests.factories import make_workspace
+
+
+def session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie(COOKIE_NAME)
+    assert cookie is not None, "no session cookie was set"
+    return cookie.value
+
+
+def test_a_browser_that_is_not_signed_in_is_sent_to_the_sign_in_form(client: FlaskClient) -> None:
+    response = client.get("/dashboard?tz=Europe/Paris")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/sign-in?tz=Europe/Paris"
+    form = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="token"' in form
+    assert 'name="tz" value="Europe/Paris"' in form
+
+
+def test_signing_in_with_a_read_only_token_opens_the_dashboard(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+
+    response = client.get("/dashboard")
+
+    assert response.status_code == 200
+    assert seeded.workspace.name in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_session_cookie_is_httponly_lax_and_holds_the_tokens_id_not_the_token(
+    app: Flask, client: FlaskClient, services: Services, seeded: SeededWorkspace
+) -> None:
+    form = client.get("/dashboard/sign-in")
+    response = client.post(
+        "/dashboard/sign-in",
+        data={"token": seeded.reader_token, "csrf_token": csrf_token_of(form.get_data(as_text=True))},
+    )
+
+    set_cookie = response.headers["Set-Cookie"]
+    assert set_cookie.startswith(f"{COOKIE_NAME}=")
+    assert "HttpOnly" in set_cookie
+    assert "SameSite=Lax" in set_cookie
+    cookie = session_cookie(client)
+    assert seeded.reader_token not in cookie
+    assert hash_token(seeded.reader_token) not in cookie
+    stored = app.session_interface.get_signing_serializer(app).loads(cookie)
+    with services.sessions() as session:
+        token = session.query(ApiToken).filter_by(token_hash=hash_token(seeded.reader_token)).one()
+    assert stored[TOKEN_ID_KEY] == str(token.id)
+
+
+def test_a_token_that_is_not_known_is_refused_on_the_form(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    form = client.get("/dashboard/sign-in")
+    response = client.post(
+        "/dashboard/sign-in",
+        data={"token": "crier_not-a-real-token", "csrf_token": csrf_token_of(form.get_data(as_text=True))},
+    )
+
+    assert response.status_code == 401
+    assert "The bearer token is not known." in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_revoking_the_token_signs_the_browser_out_at_its_next_request(
+    client: FlaskClient, services: Services, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+    assert client.get("/dashboard").status_code == 200
+
+    with services.sessions.begin() as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == hash_token(seeded.reader_token))
+            .values(revoked_at=utcnow())
+        )
+    response = client.get("/dashboard")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/dashboard/sign-in")
+    form = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The token this browser signed in with was revoked." in form
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_a_token_that_expires_signs_the_browser_out(
+    client: FlaskClient, services: Services, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+
+    with services.sessions.begin() as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == hash_token(seeded.reader_token))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_signing_in_without_the_forms_csrf_token_is_refused(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    client.get("/dashboard/sign-in")
+
+    missing = client.post("/dashboard/sign-in", data={"token": seeded.reader_token})
+    forged = client.post("/dashboard/sign-in", data={"token": seeded.reader_token, "csrf_token": "forged"})
+
+    assert missing.status_code == 400
+    assert forged.status_code == 400
+    assert "reload the page" in forged.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_a_sign_in_posted_from_another_site_without_a_session_is_refused(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    # Another site's form cannot read this one's CSRF token, and SameSite=Lax keeps the cookie off its POST.
+    response = client.post("/dashboard/sign-in", data={"token": seeded.reader_token, "csrf_token": ""})
+
+    assert response.status_code == 400
+
+
+def test_signing_out_needs_the_csrf_token_and_then_forgets_the_token(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+    page = client.get("/dashboard").get_data(as_text=True)
+
+    refused = client.post("/dashboard/sign-out", data={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    assert client.get("/dashboard").status_code == 200
+
+    signed_out = client.post("/dashboard/sign-out", data={"csrf_token": csrf_token_of(page)})
+    assert signed_out.status_code == 302
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_another_workspaces_posts_channels_and_errors_are_never_shown(
+    client: FlaskClient, seeded: SeededWorkspace, other_workspace: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+
+    page = client.get("/dashboard").get_data(as_text=True)
+
+    assert seeded.workspace.name in page
+    assert other_workspace.workspace.name not in page
+    assert OTHER_WORKSPACE_ERROR not in page
+    for channel in other_workspace.channels:
+        assert str(channel.id) not in page
+    for post_id in other_workspace.upcoming_post_ids:
+        assert str(post_id) not in page
+    assert str(other_workspace.failed_delivery_id) not in page
+
+
+def test_the_session_cookie_does_not_open_the_json_api(client: FlaskClient, seeded: SeededWorkspace) -> None:
+    sign_in(client, seeded.reader_token)
+
+    response = client.get("/v1/channels")
+
+    assert response.status_code == 401
+
+
+def test_an_unknown_timezone_is_refused_with_the_closest_name(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+
+    response = client.get("/dashboard?tz=Paris")
+
+    assert response.status_code == 400
+    assert "did you mean &#39;Europe/Paris&#39;?" in response.get_data(as_text=True)
+
+
+def test_without_a_secret_key_every_api_process_signs_with_the_embedded_secret(
+    services: Services, seeded: SeededWorkspace
+) -> None:
+    # gunicorn runs several processes: a cookie one of them signed must be good in the others.
+    assert services.settings.secret_key is None
+    first, second = create_app(services=services), create_app(services=services)
+    secret_file = services.settings.data_dir / EMBEDDED_SECRET_FILE
+    assert first.secret_key == second.secret_key == secret_file.read_text().strip()
+
+    browser = first.test_client()
+    sign_in(browser, seeded.reader_token)
+    elsewhere = second.test_client()
+    elsewhere.set_cookie(COOKIE_NAME, session_cookie(browser))
+
+    assert elsewhere.get("/dashboard").status_code == 200
+
+
+def test_the_page_loads_only_its_own_stylesheet_and_forbids_anything_else(
+    client: FlaskClient, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+
+    response = client.get("/dashboard")
+
+    html = response.get_data(as_text=True)
+    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["/dashboard/assets/dashboard.css"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    stylesheet = client.get("/dashboard/assets/dashboard.css")
+    assert stylesheet.status_code == 200
+    assert b".calendar" in stylesheet.data
+    stylesheet.close()
+
+
+def test_the_best_time_grid_shows_the_channel_asked_for(client: FlaskClient, seeded: SeededWorkspace) -> None:
+    sign_in(client, seeded.reader_token)
+    news = seeded.channels[1]
+
+    page = client.get(f"/dashboard?channel={news.id}").get_data(as_text=True)
+
+    assert f'<section id="best-times" class="card wide" data-channel-id="{news.id}">' in page
+    assert "channel's clock (Europe/Paris)" in page
+
+
+def test_another_workspaces_channel_is_not_found_for_the_best_time_grid(
+    client: FlaskClient, seeded: SeededWorkspace, other_workspace: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+
+    response = client.get(f"/dashboard?channel={other_workspace.channels[0].id}")
+
+    assert response.status_code == 404
+    assert other_workspace.channels[0].name not in response.get_data(as_text=True)
+
+
+def test_a_workspace_without_channels_or_posts_has_a_dashboard_too(
+    client: FlaskClient, services: Services
+) -> None:
+    workspace, token = make_workspace(services, "A new team")
+    sign_in(client, token)
+
+    response = client.get("/dashboard")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert workspace.name in page
+    assert '<strong data-test="upcoming-count">0</strong>' in page
+    assert "Connect a channel" in page
