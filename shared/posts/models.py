@@ -63,6 +63,13 @@ class Post(Base):
             sqlite_where="next_occurrence_at IS NOT NULL",
         ),
         Index("ix_posts_workspace_id_created_at", "workspace_id", "created_at"),
+        # The scheduler looks every tick for posts still pending approval whose time has come.
+        Index(
+            "ix_posts_pending_approval_scheduled_at",
+            "scheduled_at",
+            postgresql_where="stage = 'pending_approval'",
+            sqlite_where="stage = 'pending_approval'",
+        ),
     )
 
     id: Mapped[uuid_pk]

@@ -182,10 +182,7 @@ class ApprovePost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Approve a post pending approval, with an optional comment: it is scheduled."""
-        return _step(
-            post_id,
-            partial(posts.approve, comment=body["comment"], now=utcnow()),
-        )
+        return _step(post_id, partial(posts.approve, comment=body["comment"], now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/reject")
@@ -197,10 +194,7 @@ class RejectPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Send a post back to its author with what to change."""
-        return _step(
-            post_id,
-            partial(posts.reject, comment=body["comment"], now=utcnow()),
-        )
+        return _step(post_id, partial(posts.reject, comment=body["comment"], now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/cancel")
