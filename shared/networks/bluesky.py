@@ -45,9 +45,9 @@ from shared.config import Settings
 from shared.limits.ports import Rate
 from shared.networks.http import (
     FORWARDED_THEN_TIMED_OUT,
-    NOT_SENT,
     check_server_url,
     json_object,
+    transport_failure,
 )
 from shared.networks.ports import (
     Account,
@@ -733,14 +733,8 @@ class BlueskyNetwork:
         host = urllib.parse.urlsplit(url).netloc
         try:
             return self._http.request(method, url, headers=headers, **kwargs)
-        except NOT_SENT as error:
-            raise Transient(f"{host}: could not connect ({type(error).__name__}: {error})") from error
         except httpx.TransportError as error:
-            if may_post:
-                raise OutcomeUnknown(
-                    f"{host}: the request was sent, then {type(error).__name__} ({error}); the post may exist"
-                ) from error
-            raise Transient(f"{host}: {type(error).__name__}: {error}") from error
+            raise transport_failure(error, what=host, sent_a_write=may_post) from error
 
 
 def _session_refused(response: httpx.Response) -> bool:
