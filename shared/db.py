@@ -10,6 +10,9 @@ from typing import Annotated, Any, cast
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
 from sqlalchemy.orm import Session as Session
@@ -112,6 +115,17 @@ def affected_rows(result: Result[Any]) -> int:
 def table_of(model: type[Base]) -> Table:
     """A model's Table, typed as one (mapped classes declare `__table__` as a FromClause)."""
     return cast(Table, model.__table__)
+
+
+def insert_on_conflict(session: Session, target: Any) -> SQLiteInsert:
+    """An INSERT into `target` (a model or table) that can say ON CONFLICT, in the session's dialect.
+
+    PostgreSQL's and SQLite's INSERTs offer the same on_conflict_do_nothing and on_conflict_do_update; the
+    type names SQLite's for both.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(SQLiteInsert, postgresql_insert(target))
+    return sqlite_insert(target)
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

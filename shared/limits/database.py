@@ -6,10 +6,9 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.db import insert_on_conflict
 from shared.limits.models import RateBucket
 from shared.limits.ports import Rate
 
@@ -28,9 +27,8 @@ class DatabaseRateLimiter:
         if len(key) > MAX_KEY_LENGTH:
             raise ValueError(f"a rate bucket's key may be {MAX_KEY_LENGTH} characters at most: {key!r}")
         with self._sessions.begin() as session:
-            insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             session.execute(
-                insert(RateBucket)
+                insert_on_conflict(session, RateBucket)
                 .values(key=key, tokens=float(rate.burst), updated_at=self._clock())
                 .on_conflict_do_nothing()
             )

@@ -27,13 +27,11 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, quote, urlencode
 
 from sqlalchemy import delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
 from shared.channels.models import Channel
-from shared.db import UTCDateTime, affected_rows
+from shared.db import UTCDateTime, affected_rows, insert_on_conflict
 from shared.deliveries.models import Delivery
 from shared.errors import InvalidInput, NotFound, Problem
 from shared.links.models import LinkSettings, ShortLink
@@ -133,9 +131,8 @@ def save_link_settings(
     check_utm_templates(utm)
     # Insert-if-absent first, so two saves at once both land on the one row instead of one failing on the
     # unique index; the row is then locked (PostgreSQL) while it is changed.
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(LinkSettings)
+        insert_on_conflict(session, LinkSettings)
         .values(workspace_id=actor.workspace_id, channel_id=channel_id)
         .on_conflict_do_nothing()
     )
@@ -314,7 +311,6 @@ def shorten_for_delivery(
     existing = select(ShortLink.code).where(
         ShortLink.delivery_id == delivery_id, ShortLink.target_digest == digest
     )
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     code = session.scalar(existing)
     attempts = 0
     while code is None:
@@ -324,7 +320,7 @@ def shorten_for_delivery(
         # Nothing is inserted either when another writer made this delivery's link to `url` first (the
         # select then finds theirs) or when the code is taken (it finds none, and a new code is tried).
         session.execute(
-            insert(ShortLink)
+            insert_on_conflict(session, ShortLink)
             .values(
                 code=new_code(),
                 workspace_id=workspace_id,

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shared.db import affected_rows
+from shared.db import affected_rows, insert_on_conflict
 from shared.periodic.models import PeriodicRun
 
 
@@ -18,8 +16,11 @@ def take_due_run(session: Session, task_name: str, *, every: timedelta, now: dat
 
     The first replica to move next_run_at forward wins; the others' UPDATE matches no row.
     """
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(PeriodicRun).values(task_name=task_name, next_run_at=now).on_conflict_do_nothing())
+    session.execute(
+        insert_on_conflict(session, PeriodicRun)
+        .values(task_name=task_name, next_run_at=now)
+        .on_conflict_do_nothing()
+    )
     taken = session.execute(
         update(PeriodicRun)
         .where(PeriodicRun.task_name == task_name, PeriodicRun.next_run_at <= now)
