@@ -4,12 +4,24 @@ from shared.audit.models import AuditEntry
 from shared.bulk.models import PostImport
 from shared.channels.models import Channel, ChannelState
 from shared.db import Base
-from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
+from shared.deliveries.models import (
+    AttemptOutcome,
+    Delivery,
+    DeliveryPart,
+    DeliveryState,
+    PublishAttempt,
+)
 from shared.idempotency.models import IdempotencyKey
 from shared.limits.models import RateBucket
 from shared.links.models import LinkSettings, ShortLink
 from shared.media.models import MediaAsset
-from shared.metrics.models import ChannelSnapshot, DeliveryMetrics, EngagementHour, MetricSample
+from shared.metrics.models import (
+    ChannelCollection,
+    ChannelSnapshot,
+    DeliveryMetrics,
+    EngagementHour,
+    MetricSample,
+)
 from shared.notifications.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from shared.oauth.models import PendingAuthorization
 from shared.periodic.models import PeriodicRun
@@ -22,10 +34,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Channel",
+    "ChannelCollection",
     "ChannelSnapshot",
     "ChannelState",
     "Delivery",
     "DeliveryMetrics",
+    "DeliveryPart",
     "DeliveryState",
     "EngagementHour",
     "IdempotencyKey",

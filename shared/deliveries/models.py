@@ -121,6 +121,7 @@ class Delivery(Base):
     attempts: Mapped[list[PublishAttempt]] = relationship(
         back_populates="delivery", order_by="PublishAttempt.number", lazy="selectin"
     )
+    parts: Mapped[list[DeliveryPart]] = relationship(order_by="DeliveryPart.position", lazy="selectin")
 
 
 class PublishAttempt(Base):
@@ -139,3 +140,23 @@ class PublishAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     delivery: Mapped[Delivery] = relationship(back_populates="attempts")
+
+
+class DeliveryPart(Base):
+    """One post a delivery made on its network: the post itself (position 0), or reply n of its thread.
+
+    Recorded as soon as the network confirms each, before the delivery is published: a thread stopped
+    midway is finished from its last part, never begun again, and a person sees what is out there.
+    """
+
+    __tablename__ = "delivery_parts"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text)
+    # When the network says it made it; None where it does not say.
+    published_at: Mapped[datetime | None]
+    recorded_at: Mapped[created_timestamp]

@@ -89,9 +89,10 @@ def _report_attempts(
         count_publish_attempt(job.network, outcome)
         if isinstance(result, AuthExpired):
             count_token_refresh_failure(job.network)
-        if states.get(job.delivery_id) == DeliveryState.PUBLISHED:
-            # finished_at is the published_at finish_attempts stored: the histogram agrees with the table.
-            observe_scheduling_lag(job.network, (finished_at - job.scheduled_at).total_seconds())
+        if states.get(job.delivery_id) == DeliveryState.PUBLISHED and isinstance(result, PublishedPost):
+            # The published_at finish_attempts stored: the histogram agrees with the table.
+            published_at = result.created_at or finished_at
+            observe_scheduling_lag(job.network, (published_at - job.scheduled_at).total_seconds())
         if outcome in (AttemptOutcome.PUBLISHED, AttemptOutcome.RATE_LIMITED):
             log.info("publish attempt %d: %s", job.attempt, outcome.value, extra=_about(job))
         else:
@@ -149,7 +150,7 @@ def _call_network(services: Services, job: PublishJob) -> PublishedPost | Networ
         time.sleep(early)
     try:
         account = account_with_credentials(services, job.account, job.sealed_credentials)
-        return network.publish(account, job.draft, job.idempotency_key)
+        return network.publish(account, job.draft, job.idempotency_key, published=job.published)
     except NetworkError as error:
         return error
     except Exception as error:
@@ -191,7 +192,12 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
         try:
             account = account_with_credentials(services, job.account, job.sealed_credentials)
             found = network.find_published(
-                account, job.idempotency_key, draft=job.draft, attempted_at=job.first_attempted_at
+                account,
+                job.idempotency_key,
+                draft=job.draft,
+                attempted_at=job.first_attempted_at,
+                last_attempted_at=job.attempt_started_at,
+                published=job.published,
             )
         except NetworkError as error:
             found = error

@@ -7,8 +7,12 @@
 - publishing → published | failed (refused, or attempts spent) | retry_wait (transient) | scheduled
   (rate limited; or the credentials expired, and it waits for the channel to be reconnected) | unknown
   (the request may have reached the network; also when the attempt outlives its lease).
-- unknown → checked with the network → published | retry_wait; when the network cannot tell, or does
-  not answer for long → needs_review.
+- unknown → checked with the network → published | retry_wait (nothing there; or a thread found in part,
+  to be finished from its last part); when the network's answer cannot settle it, at once, or when it
+  does not answer for long → needs_review.
+- Each part a delivery makes on the network (the post, each reply of its thread) is recorded in
+  delivery_parts as soon as the network confirms it, whatever happens next: a later attempt goes on from
+  the last part, and a delivery with parts out there is never called failed — a person reviews it.
 - A person may retry (failed, missed, cancelled), republish or mark published (unknown, needs_review),
   or cancel (anything not yet out and not uncertain).
 
@@ -45,17 +49,25 @@ from sqlalchemy.orm import Session, joinedload
 
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
-from shared.db import UTCDateTime, affected_rows, table_of
+from shared.db import UTCDateTime, affected_rows, insert_on_conflict, table_of
 from shared.deliveries.announcing import announce_deliveries, announce_reauth
 from shared.deliveries.drafting import SentDrafts
-from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
+from shared.deliveries.models import (
+    AttemptOutcome,
+    Delivery,
+    DeliveryPart,
+    DeliveryState,
+    PublishAttempt,
+)
 from shared.errors import Conflict, NotFound
 from shared.media.ports import MediaStorage
 from shared.networks.ports import (
     Account,
     AuthExpired,
+    CannotTell,
     Draft,
     NetworkError,
+    PublishedPart,
     PublishedPost,
     RateLimited,
     Rejected,
@@ -91,6 +103,8 @@ class PublishJob:
     draft: Draft
     # The channel's credentials as stored: opened only for the network call (shared.channels.credentials).
     sealed_credentials: bytes | None = field(default=None, repr=False)
+    # The parts an earlier attempt made (a thread stopped midway): this attempt makes only the rest.
+    published: tuple[PublishedPart, ...] = ()
 
     @property
     def idempotency_key(self) -> str:
@@ -252,9 +266,40 @@ def read_claimed(
             account=account_of(delivery.channel),
             draft=drafts.of(delivery),
             sealed_credentials=delivery.channel.sealed_credentials,
+            published=parts_of(delivery),
         )
         for delivery in session.scalars(query.options(joinedload(Delivery.post)))
     ]
+
+
+def parts_of(delivery: Delivery) -> tuple[PublishedPart, ...]:
+    """The parts of a delivery the network confirmed, in order, as the adapters take them."""
+    return tuple(PublishedPart(part.external_id, part.url, part.published_at) for part in delivery.parts)
+
+
+def _record_parts(
+    session: Session, delivery_id: uuid.UUID, parts: Sequence[PublishedPart], now: datetime
+) -> None:
+    """Keep each confirmed part; a part recorded before (by another attempt or a check) is kept as it was."""
+    if not parts:
+        return
+    session.execute(
+        insert_on_conflict(session, DeliveryPart)
+        .values(
+            [
+                {
+                    "delivery_id": delivery_id,
+                    "position": position,
+                    "external_id": part.external_id,
+                    "url": part.url,
+                    "published_at": part.created_at,
+                    "recorded_at": now,
+                }
+                for position, part in enumerate(parts)
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["delivery_id", "position"])
+    )
 
 
 def defer(session: Session, job: PublishJob, *, until: datetime, reason: str, now: datetime) -> bool:
@@ -371,13 +416,15 @@ def finish_attempts(
     """Record what the network answered for each job and move its delivery on.
 
     Returns each delivery's new state, or None where the delivery had moved on meanwhile (a person
-    resolved it, say): then only the attempt row records the answer.
+    resolved it, say): then only the attempt row (and any part the network confirmed) records the answer.
     """
     if not finished:
         return {}
     connection = session.connection()
     rows: list[dict[str, Any]] = []
     for job, result in finished:
+        parts = confirmed_parts(result)
+        _record_parts(session, job.delivery_id, parts, now)
         outcome, state, values = _transition(job, result, now=now, max_attempts=max_attempts, rng=rng)
         error = None if isinstance(result, PublishedPost) else _describe(result)
         rows.append(
@@ -391,8 +438,9 @@ def finish_attempts(
                 "b_due_at": values.get("due_at", job.due_at),
                 "b_failures": values.get("failures", job.failures),
                 "b_last_error": values.get("last_error"),
-                "b_external_id": values.get("external_id"),
-                "b_external_url": values.get("external_url"),
+                # The post's own address as soon as the network confirms it, thread finished or not.
+                "b_external_id": parts[0].external_id if parts else None,
+                "b_external_url": parts[0].url if parts else None,
                 "b_published_at": values.get("published_at"),
                 "b_metrics_due_at": values.get("metrics_due_at"),
             }
@@ -431,6 +479,13 @@ def finish_attempt(
     return states[job.delivery_id]
 
 
+def confirmed_parts(result: PublishedPost | NetworkError | None) -> tuple[PublishedPart, ...]:
+    """The parts an answer confirms are on the network: all of a post, or those made before a failure."""
+    if isinstance(result, PublishedPost):
+        return result.parts
+    return result.published if result is not None else ()
+
+
 def attempt_outcome(result: PublishedPost | NetworkError) -> AttemptOutcome:
     """The outcome an attempt's result is recorded with; the same as _transition's."""
     if isinstance(result, PublishedPost):
@@ -456,8 +511,11 @@ def _transition(
 ) -> tuple[AttemptOutcome, DeliveryState, dict[str, object]]:
     """What an attempt's result means: its outcome, the delivery's next state, and the columns to set."""
     if isinstance(result, PublishedPost):
-        return AttemptOutcome.PUBLISHED, DeliveryState.PUBLISHED, _published(result, now)
+        return AttemptOutcome.PUBLISHED, DeliveryState.PUBLISHED, _published(result, fallback=now)
     error = _describe(result)
+    out_there = result.published or job.published
+    if out_there:
+        error = f"{_parts_out_there(out_there, job.draft)} {error}"
     if isinstance(result, RateLimited):
         # Waiting for the network's reset is not a failure of ours: it does not use up an attempt.
         wait_until = result.reset_at or now + RATE_LIMIT_DEFAULT_WAIT
@@ -470,8 +528,14 @@ def _transition(
             },
         )
     if isinstance(result, Transient):
-        return (AttemptOutcome.TRANSIENT, *_after_failure(job.failures, error, now, max_attempts, rng))
+        return (
+            AttemptOutcome.TRANSIENT,
+            *_after_failure(job.failures, error, now, max_attempts, rng, out_there=bool(out_there)),
+        )
     if isinstance(result, Rejected):
+        if out_there:
+            # Part of it is out there and the rest was refused: neither published nor failed.
+            return AttemptOutcome.REJECTED, DeliveryState.NEEDS_REVIEW, {"last_error": error}
         return AttemptOutcome.REJECTED, DeliveryState.FAILED, {"last_error": error}
     if isinstance(result, AuthExpired):
         # It waits, due as before: once the channel is reconnected it goes out (or, if too late, is missed).
@@ -486,7 +550,9 @@ def _transition(
     return AttemptOutcome.UNKNOWN, DeliveryState.UNKNOWN, {"last_error": error}
 
 
-def _published(post: PublishedPost, published_at: datetime) -> dict[str, object]:
+def _published(post: PublishedPost, *, fallback: datetime) -> dict[str, object]:
+    # The network's own time of the post where it gives one: the time Crier sent it is only an estimate.
+    published_at = post.created_at or fallback
     return {
         "external_id": post.external_id,
         "external_url": post.url,
@@ -497,13 +563,31 @@ def _published(post: PublishedPost, published_at: datetime) -> dict[str, object]
     }
 
 
+def _parts_out_there(parts: Sequence[PublishedPart], draft: Draft | None) -> str:
+    """`The post and 1 of 3 thread replies are on the network (url, url).`"""
+    replies = len(parts) - 1
+    of = f" of {len(draft.thread)}" if draft is not None else ""
+    reply_word = "reply" if replies == 1 and not of else "replies"
+    addresses = ", ".join(part.url or part.external_id for part in parts)
+    return f"The post and {replies}{of} thread {reply_word} are on the network ({addresses})."
+
+
 def _after_failure(
-    failures_before: int, error: str, now: datetime, max_attempts: int, rng: random.Random | None
+    failures_before: int,
+    error: str,
+    now: datetime,
+    max_attempts: int,
+    rng: random.Random | None,
+    *,
+    out_there: bool = False,
 ) -> tuple[DeliveryState, dict[str, object]]:
-    """A failure the network says did not publish anything: retry after a backoff, or give up."""
+    """A failure the network says did not publish anything (more): retry after a backoff, or give up.
+
+    Giving up on a delivery with parts on the network is not a failure: a person reviews what is there.
+    """
     failures = failures_before + 1
     if failures >= max_attempts:
-        return DeliveryState.FAILED, {
+        return DeliveryState.NEEDS_REVIEW if out_there else DeliveryState.FAILED, {
             "failures": failures,
             "last_error": f"Gave up after {failures} attempts. Last error: {error}",
         }
@@ -539,6 +623,10 @@ class ReconcileJob:
     first_attempted_at: datetime | None = None
     draft: Draft | None = None
     sealed_credentials: bytes | None = field(default=None, repr=False)
+    # When it was meant to go out: a post found without the network's own time is not dated before it.
+    scheduled_at: datetime | None = None
+    # The parts recorded so far (a thread stopped midway).
+    published: tuple[PublishedPart, ...] = ()
 
     @property
     def idempotency_key(self) -> str:
@@ -579,6 +667,8 @@ def unknown_deliveries(
             first_attempted_at=first_started_at,
             draft=drafts.of(delivery),
             sealed_credentials=delivery.channel.sealed_credentials,
+            scheduled_at=delivery.scheduled_at,
+            published=parts_of(delivery),
         )
         for delivery, started_at, first_started_at in session.execute(query)
     ]
@@ -596,13 +686,41 @@ def record_reconciliation(
 ) -> DeliveryState | None:
     """Settle an unknown delivery with what its network said. Returns the new state, if it moved.
 
-    Found: published (when it was sent). Not there: the attempt failed, so it is retried like any
-    transient failure. No answer: it stays unknown, until `give_up_after` has passed; then a person decides.
+    Found whole: published, at the network's time of the post (else when the attempt started, never
+    before the delivery's time). Found in part (a thread whose next reply is certainly not there): the
+    parts are recorded and the rest goes out from the last of them, as after any transient failure. Not
+    there: the attempt failed, so it is retried. An answer that cannot settle it: a person decides, now.
+    No answer: it stays unknown, until `give_up_after` has passed; then a person decides.
     """
-    values: dict[str, object]
-    if isinstance(found, PublishedPost):
+    found_parts = confirmed_parts(found)
+    _record_parts(session, job.delivery_id, found_parts, now)
+    # The post's own address as soon as it is found, however the rest is settled.
+    values: dict[str, object] = (
+        {"external_id": found_parts[0].external_id, "external_url": found_parts[0].url} if found_parts else {}
+    )
+    if isinstance(found, PublishedPost) and len(found.thread) >= _thread_length(job.draft):
         state = DeliveryState.PUBLISHED
-        values = _published(found, job.attempt_started_at or now)
+        started = job.attempt_started_at or now
+        values = _published(found, fallback=max(started, job.scheduled_at) if job.scheduled_at else started)
+    elif isinstance(found, PublishedPost):
+        state, failure = _after_failure(
+            job.failures,
+            f"{_parts_out_there(found.parts, job.draft)} The next reply is not: the rest of the thread "
+            "goes out from the last one found.",
+            now,
+            max_attempts,
+            rng,
+            out_there=True,
+        )
+        values |= failure
+    elif found is None and job.published:
+        # Parts were recorded and now nothing is found: someone deleted them, or the network lost them.
+        # Sending the post again might double it; a person looks.
+        state = DeliveryState.NEEDS_REVIEW
+        values = {
+            "last_error": f"{_parts_out_there(job.published, job.draft)} They were recorded, but the "
+            "network no longer shows them: look, then mark it published or republish."
+        }
     elif found is None:
         state, values = _after_failure(
             job.failures,
@@ -611,12 +729,20 @@ def record_reconciliation(
             max_attempts,
             rng,
         )
+    elif isinstance(found, CannotTell):
+        state = DeliveryState.NEEDS_REVIEW
+        said = f"{_parts_out_there(found_parts, job.draft)} " if found_parts else ""
+        values |= {"last_error": f"{said}The network's answer cannot settle it: {_describe(found)}"}
     elif now - job.uncertain_since > give_up_after:
         state = DeliveryState.NEEDS_REVIEW
         values = {"last_error": f"Could not ask the network whether the post exists: {_describe(found)}"}
     else:
         return None
     return _settle_unknown(session, job, state, values, now)
+
+
+def _thread_length(draft: Draft | None) -> int:
+    return len(draft.thread) if draft is not None else 0
 
 
 def send_to_review(

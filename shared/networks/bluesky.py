@@ -43,12 +43,8 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.http import (
-    FORWARDED_THEN_TIMED_OUT,
-    check_server_url,
-    json_object,
-    transport_failure,
-)
+from shared.networks.answers import answer_object, network_words, refusal, sanitized
+from shared.networks.http import check_server_url, transport_failure
 from shared.networks.ports import (
     Account,
     Audience,
@@ -57,10 +53,11 @@ from shared.networks.ports import (
     Engagement,
     MediaItem,
     MediaRule,
+    NetworkError,
     NetworkInfo,
-    OutcomeUnknown,
     PostGone,
     Profile,
+    PublishedPart,
     PublishedPost,
     RateLimited,
     Rejected,
@@ -228,9 +225,14 @@ class Ref:
 
     uri: str
     cid: str
+    # The record's createdAt, where it was read: when the post was made, as the network shows it.
+    created_at: datetime | None = None
 
     def as_json(self) -> dict[str, str]:
         return {"uri": self.uri, "cid": self.cid}
+
+    def as_part(self) -> PublishedPart:
+        return PublishedPart(external_id=self.uri, url=post_url(self.uri), created_at=self.created_at)
 
 
 class BlueskyNetwork:
@@ -269,6 +271,8 @@ class BlueskyNetwork:
         # Sessions live in this process only: refreshed tokens are not written back (see the report).
         self._sessions: dict[tuple[str, str], Session] = {}
         self._session_locks: dict[tuple[str, str], threading.Lock] = {}
+        # Servers that refused getPosts for want of it: read one post at a time there.
+        self._no_batch_read: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlueskyNetwork:
@@ -317,11 +321,19 @@ class BlueskyNetwork:
 
     # -- Publishing ----------------------------------------------------------------------------------
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
         """Create the post, then each thread item as a reply to the one before, each at its own fixed key.
 
         Each record's path is read first, so a retry picks up where an earlier attempt stopped: a thread
-        whose first two records were made is finished, not started again.
+        whose first two records were made is finished, not started again. That read is also why the parts
+        already `published` need no special care here: their keys hold them.
         """
         channel = self._channel(account)
         credentials = _credentials(account)
@@ -338,27 +350,20 @@ class BlueskyNetwork:
             embed = self._embed(channel, credentials, draft)
             record = self._post_record(channel, credentials, draft.text, langs, handles, embed=embed)
             root = self._create(channel, credentials, record_key(idempotency_key), record)
-        parent = root
-        thread_ids: list[str] = []
+        made = [root]
         for index, text in enumerate(draft.thread, 1):
             rkey = record_key(idempotency_key, index)
             try:
                 reply = self._existing(channel, session.did, rkey)
                 if reply is None:
                     record = self._post_record(
-                        channel, credentials, text, langs, handles, reply_to=(root, parent)
+                        channel, credentials, text, langs, handles, reply_to=(root, made[-1])
                     )
                     reply = self._create(channel, credentials, rkey, record)
-            except (Rejected, AuthExpired) as error:
-                # Retrying would fail the same way, yet the post is out there: a person decides.
-                raise OutcomeUnknown(
-                    f"{channel.host}: the post {root.uri} and {index - 1} of {len(draft.thread)} thread "
-                    f"replies were published; reply {index} failed: {error}"
-                ) from error
-            # Transient, RateLimited and OutcomeUnknown pass through: the retry resumes the thread.
-            thread_ids.append(reply.uri)
-            parent = reply
-        return PublishedPost(external_id=root.uri, url=post_url(root.uri), thread_ids=tuple(thread_ids))
+            except NetworkError as error:
+                raise error.after([ref.as_part() for ref in made]) from None
+            made.append(reply)
+        return PublishedPost.of([ref.as_part() for ref in made])
 
     def _post_record(
         self,
@@ -428,7 +433,7 @@ class BlueskyNetwork:
         if response.status_code == 400:
             return None  # "Unable to resolve handle"
         _check(response, channel.host)
-        did = json_object(response, channel.host).get("did")
+        did = answer_object(response, what=channel.host, write=False).get("did")
         return did if isinstance(did, str) and did.startswith("did:") else None
 
     def _embed(
@@ -465,7 +470,7 @@ class BlueskyNetwork:
             timeout=UPLOAD_TIMEOUT,
         )
         _check(response, channel.host)
-        blob = json_object(response, channel.host).get("blob")
+        blob = answer_object(response, what=channel.host, write=False).get("blob")
         if not isinstance(blob, dict):
             raise Transient(f"{channel.host}: uploadBlob answered without a blob")
         return blob
@@ -483,8 +488,8 @@ class BlueskyNetwork:
             json={"repo": session.did, "collection": POST, "rkey": rkey, "validate": True, "record": record},
         )
         if response.is_success:
-            body = json_object(response, channel.host)
-            return Ref(uri=str(body["uri"]), cid=str(body["cid"]))
+            body = answer_object(response, what=channel.host, write=True)
+            return Ref(uri=str(body["uri"]), cid=str(body["cid"]), created_at=_record_time(record))
         if response.status_code not in (401, 403, 429):
             # A taken key fails inside the PDS's repository tree (a 500 from the reference PDS, a 400 or 409
             # elsewhere): whatever the answer, a record at our key is the one an earlier attempt made.
@@ -506,11 +511,16 @@ class BlueskyNetwork:
         if response.status_code == 404:
             return None
         _check(response, channel.host)
-        body = json_object(response, channel.host)
+        body = answer_object(response, what=channel.host, write=False)
         cid = body.get("cid")
         if not isinstance(cid, str):
             raise Transient(f"{channel.host}: getRecord answered without the record's cid")
-        return Ref(uri=str(body.get("uri") or at_uri(did, rkey)), cid=cid)
+        value = body.get("value")
+        return Ref(
+            uri=str(body.get("uri") or at_uri(did, rkey)),
+            cid=cid,
+            created_at=_record_time(value) if isinstance(value, Mapping) else None,
+        )
 
     # -- Finding what an uncertain attempt made ------------------------------------------------------
 
@@ -521,53 +531,90 @@ class BlueskyNetwork:
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
-        """The post at the delivery's record key, and its thread; None when the key holds no post.
+        """The post at the delivery's record key, and as much of its thread as its keys hold; None when
+        the post's key holds nothing.
 
-        Certain either way: the key is the delivery's own. Should an attempt still in flight land after a
-        None, the publish that follows finds its record instead of making another. A thread found only in
-        part raises OutcomeUnknown: publishing again would finish it, but that is for a person to decide.
+        Certain either way: the keys are the delivery's own. Should an attempt still in flight land after
+        an answer, the publish that follows finds its record instead of making another; so a thread found
+        in part comes back in part, and publishing goes on from its last reply.
         """
         channel = self._channel(account)
         session = self._session(channel, _credentials(account))
         root = self._existing(channel, session.did, record_key(idempotency_key))
         if root is None:
             return None
-        thread_ids: list[str] = []
+        made = [root]
         for index in range(1, len(draft.thread) + 1 if draft is not None else 1):
             reply = self._existing(channel, session.did, record_key(idempotency_key, index))
             if reply is None:
-                raise OutcomeUnknown(
-                    f"{channel.host}: the post {root.uri} was published with {index - 1} of "
-                    f"{len(draft.thread) if draft else 0} thread replies; publishing again would add the rest"
-                )
-            thread_ids.append(reply.uri)
-        return PublishedPost(external_id=root.uri, url=post_url(root.uri), thread_ids=tuple(thread_ids))
+                break
+            made.append(reply)
+        return PublishedPost.of([ref.as_part() for ref in made])
 
     # -- Reading and removing posts ------------------------------------------------------------------
 
     def fetch_engagement(
         self, account: Account, external_ids: Sequence[str]
     ) -> Mapping[str, Engagement | PostGone]:
-        """Counts in batches of 25 (app.bsky.feed.getPosts); a post it leaves out is looked up in the repo."""
+        """Counts in batches of 25 (app.bsky.feed.getPosts); a post it leaves out is looked up in the repo.
+
+        A server that refuses the batch read for want of it (405, 501, another 4xx that is not about the
+        session or the pace) is read one post at a time with getPostThread from then on.
+        """
         channel = self._channel(account)
         credentials = _credentials(account)
         result: dict[str, Engagement | PostGone] = {}
         uris = list(dict.fromkeys(external_ids))
         for start in range(0, len(uris), GET_POSTS_LIMIT):
             chunk = uris[start : start + GET_POSTS_LIMIT]
-            response = self._call(
-                channel, credentials, "GET", "app.bsky.feed.getPosts", params={"uris": chunk}
-            )
-            _check(response, channel.host)
-            posts = json_object(response, channel.host).get("posts")
-            if not isinstance(posts, list):
-                raise Transient(f"{channel.host}: getPosts answered without a list of posts")
-            seen = {str(post.get("uri")): post for post in posts if isinstance(post, dict)}
+            seen = self._read_batch(channel, credentials, chunk)
+            if seen is None:
+                seen = self._read_each(channel, credentials, chunk)
             for uri in chunk:
                 post = seen.get(uri)
                 result[uri] = _engagement(post) if post is not None else self._missing(channel, uri)
         return result
+
+    def _read_batch(
+        self, channel: ChannelSettings, credentials: Credentials, uris: list[str]
+    ) -> dict[str, Mapping[str, Any]] | None:
+        with self._lock:
+            if channel.pds_url in self._no_batch_read:
+                return None
+        response = self._call(channel, credentials, "GET", "app.bsky.feed.getPosts", params={"uris": uris})
+        if _read_missing(response):
+            with self._lock:
+                self._no_batch_read.add(channel.pds_url)
+            return None
+        _check(response, channel.host)
+        posts = answer_object(response, what=channel.host, write=False).get("posts")
+        if not isinstance(posts, list):
+            raise Transient(f"{channel.host}: getPosts answered without a list of posts")
+        return {str(post.get("uri")): post for post in posts if isinstance(post, dict)}
+
+    def _read_each(
+        self, channel: ChannelSettings, credentials: Credentials, uris: list[str]
+    ) -> dict[str, Mapping[str, Any]]:
+        seen: dict[str, Mapping[str, Any]] = {}
+        for uri in uris:
+            response = self._call(
+                channel,
+                credentials,
+                "GET",
+                "app.bsky.feed.getPostThread",
+                params={"uri": uri, "depth": 0, "parentHeight": 0},
+            )
+            if response.status_code == 400 and _error_name(response) == "NotFound":
+                continue  # looked up in the repository next, as getPosts leaving it out would be
+            _check(response, channel.host)
+            thread = answer_object(response, what=channel.host, write=False).get("thread")
+            post = thread.get("post") if isinstance(thread, dict) else None
+            if isinstance(post, dict):
+                seen[uri] = post
+        return seen
 
     def _missing(self, channel: ChannelSettings, uri: str) -> Engagement | PostGone:
         # getPosts leaves out what the AppView has not indexed yet (seconds after posting) or hides, as
@@ -603,7 +650,7 @@ class BlueskyNetwork:
         did = self._session(channel, credentials).did
         response = self._call(channel, credentials, "GET", "app.bsky.actor.getProfile", params={"actor": did})
         _check(response, channel.host)
-        profile = json_object(response, channel.host)
+        profile = answer_object(response, what=channel.host, write=False)
         counts = {
             key: profile[key]
             for key in ("followersCount", "followsCount", "postsCount")
@@ -620,7 +667,7 @@ class BlueskyNetwork:
         channel = self._channel(account)
         response = self._call(channel, _credentials(account), "GET", "com.atproto.server.getSession")
         _check(response, channel.host)
-        body = json_object(response, channel.host)
+        body = answer_object(response, what=channel.host, write=False)
         handle = str(body.get("handle") or body.get("did"))
         return Profile(handle=handle, url=f"https://bsky.app/profile/{handle}")
 
@@ -745,20 +792,30 @@ def _session_refused(response: httpx.Response) -> bool:
 
 
 def _check(response: httpx.Response, host: str, *, may_have_posted: bool = False) -> None:
-    """Raise the error an unsuccessful answer means."""
+    """Raise the error an unsuccessful answer means (shared.networks.answers reads it for every network)."""
     if response.is_success:
         return
-    status = response.status_code
-    said = f"{host} answered {status}: {_error_text(response)}"
-    if status in (401, 403) or _session_refused(response):
-        raise AuthExpired(said + " (the session could not be renewed: connect the account again)")
-    if status == 429 or _error_name(response) == "RateLimitExceeded":
-        raise RateLimited(said, _reset_at(response))
-    if may_have_posted and status in FORWARDED_THEN_TIMED_OUT:
-        raise OutcomeUnknown(said + " (a proxy had forwarded the request; the post may exist)")
-    if status >= 500 or status == 408:
-        raise Transient(said)
-    raise Rejected(said)
+    if _error_name(response) == "RateLimitExceeded" and response.status_code != 429:
+        raise RateLimited(
+            f"{host} answered {response.status_code}: {_error_text(response)}", _reset_at(response)
+        )
+    raise refusal(
+        response,
+        what=host,
+        write=may_have_posted,
+        words=_error_text(response),
+        credentials_refused=_session_refused(response),
+        reset_at=_reset_at(response),
+    )
+
+
+def _read_missing(response: httpx.Response) -> bool:
+    """Whether a read was refused for want of the route, not for the session or the pace."""
+    if response.status_code in (404, 405, 501):
+        return True
+    if response.status_code == 429 or _session_refused(response) or not 400 <= response.status_code < 500:
+        return False
+    return _error_name(response) in (None, "MethodNotImplemented", "XRPCNotSupported")
 
 
 def _error_name(response: httpx.Response) -> str | None:
@@ -771,16 +828,17 @@ def _error_name(response: httpx.Response) -> str | None:
 
 
 def _error_text(response: httpx.Response) -> str:
+    """XRPC's `{"error", "message"}` as "error: message"; any other body as the network wrote it."""
     try:
         body = response.json()
     except ValueError:
-        return response.reason_phrase or "no explanation"
+        body = None
     if isinstance(body, dict):
         parts = [body.get("error"), body.get("message")]
         text = ": ".join(part for part in parts if isinstance(part, str) and part)
         if text:
-            return text
-    return response.reason_phrase or "no explanation"
+            return sanitized(text)
+    return network_words(response)
 
 
 def _reset_at(response: httpx.Response) -> datetime | None:
@@ -795,7 +853,7 @@ def _reset_at(response: httpx.Response) -> datetime | None:
 
 
 def _session_from(response: httpx.Response, host: str) -> Session:
-    body = json_object(response, host)
+    body = answer_object(response, what=host, write=False)
     try:
         return Session(
             did=str(body["did"]),
@@ -839,6 +897,15 @@ def _split_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("at://") or len(parts) != 3 or parts[1] != POST or not parts[2]:
         raise Rejected(f"{uri!r} is not the at:// URI of a Bluesky post")
     return parts[0], parts[2]
+
+
+def _record_time(record: Mapping[str, Any]) -> datetime | None:
+    """A post record's createdAt, aware; None when it is missing or unreadable."""
+    try:
+        created = datetime.fromisoformat(str(record["createdAt"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
 
 
 def post_url(uri: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from shared.config import Settings
+from shared.networks.answers import refusal, sanitized
 from shared.networks.http import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
@@ -42,11 +43,11 @@ from shared.networks.ports import (
     OutcomeUnknown,
     PostGone,
     Profile,
+    PublishedPart,
     PublishedPost,
     RateLimited,
     Rejected,
     TextPreview,
-    Transient,
 )
 from shared.networks.write_only import WriteOnly
 from shared.text.discord import DISCORD_LIMIT, discord_length
@@ -66,6 +67,7 @@ MAX_PAUSE_SECONDS = 5.0
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
+INVALID_WEBHOOK_TOKEN = 50027
 
 
 @dataclass(frozen=True)
@@ -181,38 +183,44 @@ class DiscordNetwork(WriteOnly):
             for number, text in enumerate((draft.text, *draft.thread))
         ]
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
+        """Post the text, then each thread item, each a message of its own; go on after `published`."""
         webhook = self._webhook(account)
         problems = self.check_settings(account.settings) + self.validate(draft)
         if problems:
             raise Rejected("Discord: not sent: " + "; ".join(problems))
         settings = account.settings
+        forum = settings.get("forum") is True
         # Read before anything is posted: a deleted webhook or an outage stops here with nothing sent.
         guild_id = self._guild_of(webhook)
         thread_id: str | None = settings.get("thread_id")
-        first_payload = self._payload(account, draft.text)
-        if settings.get("forum") is True:
-            first_payload["thread_name"] = _thread_name(draft)
-        first, pause = self._execute(webhook, first_payload, thread_id)
-        in_thread = thread_id is not None or settings.get("forum") is True
-        if settings.get("forum") is True:
-            thread_id = str(first["channel_id"])
-        later: list[dict[str, Any]] = []
-        for number, text in enumerate(draft.thread, start=1):
+        in_thread = thread_id is not None or forum
+        parts = list(published[: 1 + len(draft.thread)])
+        pause = 0.0
+        if not parts:
+            first_payload = self._payload(account, draft.text)
+            if forum:
+                first_payload["thread_name"] = _thread_name(draft)
+            first, pause = self._execute(webhook, first_payload, thread_id)
+            parts.append(_part(first, guild_id, in_thread))
+        if forum:
+            # The forum post's thread is the channel its first message went to.
+            thread_id = parts[0].external_id.partition("/")[0]
+        for number in range(len(parts), len(draft.thread) + 1):
             try:
-                message, pause = self._execute_later(webhook, self._payload(account, text), thread_id, pause)
+                payload = self._payload(account, draft.thread[number - 1])
+                message, pause = self._execute_later(webhook, payload, thread_id, pause)
             except NetworkError as error:
-                # Part of the post is out: sending it all again would repeat it, so a person decides.
-                raise OutcomeUnknown(
-                    f"Discord: the post and {number - 1} of {len(draft.thread)} thread items were published "
-                    f"(first message {first['id']}), then item {number} failed: {error}"
-                ) from None
-            later.append(message)
-        return PublishedPost(
-            external_id=_reference(first, in_thread),
-            url=_message_url(guild_id, first),
-            thread_ids=tuple(_reference(message, in_thread) for message in later),
-        )
+                raise error.after(parts) from None
+            parts.append(_part(message, guild_id, in_thread))
+        return PublishedPost.of(parts)
 
     def fetch_engagement(
         self, account: Account, external_ids: Sequence[str]
@@ -337,35 +345,32 @@ class DiscordNetwork(WriteOnly):
 
 
 def _raise_for(response: httpx.Response, what: str, *, sent_a_write: bool) -> None:
-    """Raise the port's error for a Discord answer that is not a success."""
+    """Raise the port's error for a Discord answer that is not a success (shared.networks.answers)."""
     status = response.status_code
     if 200 <= status < 300:
         return
     body = _json_object(response) if _is_json(response) else {}
     code = body.get("code")
-    said = _describe(status, body)
-    if status == 429:
-        reset_at = retry_at(response.headers, datetime.now(UTC), _retry_after_seconds(response, body))
-        scope = response.headers.get("X-RateLimit-Scope") or ("global" if body.get("global") else "webhook")
-        raise RateLimited(f"{what}: rate limited ({scope} limit); {said}", reset_at)
-    if status == 401 or (status == 404 and code == UNKNOWN_WEBHOOK):
-        raise AuthExpired(
-            f"{what}: the webhook was deleted or its token reset; reconnect the channel ({said})."
-        )
     if status == 404 and code == UNKNOWN_MESSAGE:
-        raise PostGone(f"{what}: the message no longer exists ({said}).")
-    if status == 404 and code == UNKNOWN_CHANNEL:
-        raise Rejected(
-            f"{what}: the thread or channel no longer exists; check the channel's thread_id ({said})."
-        )
-    if status == 408:
-        raise Transient(f"{what}: Discord timed out reading the request ({said}).")
-    if status == 504 and sent_a_write:
-        # A gateway gave up waiting for Discord, which may have posted the message meanwhile.
-        raise OutcomeUnknown(f"{what}: a gateway timed out waiting for Discord ({said}).")
-    if status >= 500:
-        raise Transient(f"{what}: Discord failed ({said}).")
-    raise Rejected(f"{what}: refused ({said}).")
+        raise PostGone(f"{what}: the message no longer exists ({_describe(body)}).")
+    # Discord's JSON errors name a code and the fields at fault; anything else is read as it comes.
+    words = _describe(body) if body else None
+    if status == 429:
+        scope = response.headers.get("X-RateLimit-Scope") or ("global" if body.get("global") else "webhook")
+        words = f"rate limited ({scope} limit): {words or 'You are being rate limited.'}"
+    raise refusal(
+        response,
+        what=what,
+        write=sent_a_write,
+        words=words,
+        # A deleted webhook (10015) or a reset token (50027): only a new webhook URL helps.
+        credentials_refused=(status == 404 and code == UNKNOWN_WEBHOOK) or code == INVALID_WEBHOOK_TOKEN,
+        reset_at=(
+            retry_at(response.headers, datetime.now(UTC), _retry_after_seconds(response, body))
+            if status == 429
+            else None
+        ),
+    )
 
 
 def _retry_after_seconds(response: httpx.Response, body: Mapping[str, Any]) -> float | None:
@@ -382,17 +387,15 @@ def _retry_after_seconds(response: httpx.Response, body: Mapping[str, Any]) -> f
         return None
 
 
-def _describe(status: int, body: Mapping[str, Any]) -> str:
-    """`HTTP 400, code 50035: Invalid Form Body (content: Must be 2000 or fewer in length.)`"""
-    said = f"HTTP {status}"
-    if "code" in body:
-        said += f", code {body['code']}"
+def _describe(body: Mapping[str, Any]) -> str:
+    """`code 50035: Invalid Form Body (content: Must be 2000 or fewer in length.)`"""
+    said = f"code {body['code']}" if "code" in body else ""
     if isinstance(body.get("message"), str):
-        said += f": {body['message']}"
+        said += f": {body['message']}" if said else body["message"]
     details = list(_field_errors(body.get("errors"), ""))
     if details:
         said += " (" + "; ".join(details[:3]) + ")"
-    return said
+    return sanitized(said)
 
 
 def _field_errors(errors: object, path: str) -> list[str]:
@@ -455,6 +458,19 @@ def _thread_name(draft: Draft) -> str:
 def _reference(message: Mapping[str, Any], in_thread: bool) -> str:
     """The external id: the message id, prefixed by its thread's id when it is in one (delete needs it)."""
     return f"{message['channel_id']}/{message['id']}" if in_thread else str(message["id"])
+
+
+def _part(message: Mapping[str, Any], guild_id: str | None, in_thread: bool) -> PublishedPart:
+    """A sent message as one part of a delivery, dated by Discord's `timestamp`."""
+    try:
+        created_at: datetime | None = datetime.fromisoformat(str(message["timestamp"]))
+    except (KeyError, ValueError):
+        created_at = None
+    if created_at is not None and created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    return PublishedPart(
+        external_id=_reference(message, in_thread), url=_message_url(guild_id, message), created_at=created_at
+    )
 
 
 def _message_url(guild_id: str | None, message: Mapping[str, Any]) -> str:

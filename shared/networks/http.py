@@ -1,5 +1,6 @@
 """What every HTTP network adapter shares: timeouts, sorting transport failures into "not sent" and "may
-have been sent", reading when a 429 says to come back, and keeping secrets out of messages and logs."""
+have been sent", reading when a 429 says to come back, and keeping secrets out of messages and logs.
+What an HTTP answer means is read in shared.networks.answers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import urllib.parse
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
 
@@ -20,13 +20,6 @@ from shared.networks.ports import NetworkError, OutcomeUnknown, Transient
 # Connecting is quick or it is not happening; a receiver may take a while to answer once it has the post.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
 USER_AGENT = "Crier (self-hosted social media scheduler)"
-# How much of a refusal's body goes into the error people read.
-BODY_EXCERPT = 200
-
-# A proxy's "the server behind me did not answer in time" (nginx 504, Cloudflare 524): it had forwarded the
-# request, so a write may have happened.
-FORWARDED_THEN_TIMED_OUT = frozenset({504, 524})
-
 # Failures that happen before any byte of the request can have been read by the receiver: the connection
 # was never made, or the pool never handed one out. Anything else may have delivered the post.
 NOT_SENT: tuple[type[httpx.TransportError], ...] = (
@@ -104,13 +97,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def body_excerpt(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
-    text = " ".join(response.text.split())
-    if len(text) > BODY_EXCERPT:
-        text = text[:BODY_EXCERPT] + "…"
-    return redact(text, secrets)
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -144,14 +130,3 @@ def check_server_url(
                 "address), and only with allow_insecure_loopback: true"
             ]
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", []
-
-
-def json_object(response: httpx.Response, host: str) -> dict[str, Any]:
-    """The answer's JSON object; a server answering anything else is having trouble, so try again later."""
-    try:
-        body = response.json()
-    except ValueError as error:
-        raise Transient(f"{host}: answered {response.status_code} with something other than JSON") from error
-    if not isinstance(body, dict):
-        raise Transient(f"{host}: answered {response.status_code} with JSON that is not an object")
-    return body

@@ -33,28 +33,24 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.http import (
-    FORWARDED_THEN_TIMED_OUT,
-    check_server_url,
-    json_object,
-    transport_failure,
-)
+from shared.networks.answers import answer_object, network_words, refusal, says_credentials_refused
+from shared.networks.http import check_server_url, transport_failure
 from shared.networks.ports import (
     Account,
     Audience,
     AuthExpired,
     AuthorizationStart,
+    CannotTell,
     Draft,
     Engagement,
     MediaItem,
     MediaRule,
     NetworkError,
     NetworkInfo,
-    OutcomeUnknown,
     PostGone,
     Profile,
+    PublishedPart,
     PublishedPost,
-    RateLimited,
     Rejected,
     TextPreview,
     Transient,
@@ -281,11 +277,20 @@ class MastodonNetwork:
 
     # -- Publishing ----------------------------------------------------------------------------------
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
         """Upload the media, post the status, then each thread item as a reply to the one before.
 
         Each status carries an Idempotency-Key: the delivery's key for the post, `key:n` for thread item n,
-        so a retry within the server's hour returns the statuses already made instead of new ones.
+        so a retry within the server's hour returns the statuses already made instead of new ones, on a
+        server that honours keys. Parts already `published` are not sent again: the thread goes on from
+        the last of them. A failure after some parts were made passes them on with the error.
         """
         channel = self._channel(account)
         token = _token(account)
@@ -293,31 +298,27 @@ class MastodonNetwork:
         if problems:
             raise Rejected("Mastodon would refuse this draft: " + "; ".join(problems))
         fields = _status_fields(channel, draft)
-        # Nothing is posted while the media upload: a failure there leaves no post, so it is transient.
-        media_ids = [self._upload(channel, token, item) for item in draft.media]
         self._remember(idempotency_key, draft)
-        root = self._post_status(
-            channel, token, {**fields, "status": draft.text, "media_ids[]": media_ids}, idempotency_key
-        )
-        thread_ids: list[str] = []
-        previous = str(root["id"])
-        for index, text in enumerate(draft.thread, 1):
+        parts = list(published[: 1 + len(draft.thread)])
+        if not parts:
+            # Nothing is posted while the media upload: a failure there leaves no post, so it is transient.
+            media_ids = [self._upload(channel, token, item) for item in draft.media]
+            root = self._post_status(
+                channel, token, {**fields, "status": draft.text, "media_ids[]": media_ids}, idempotency_key
+            )
+            parts.append(_part(root))
+        for index in range(len(parts), len(draft.thread) + 1):
             try:
                 reply = self._post_status(
                     channel,
                     token,
-                    {**fields, "status": text, "in_reply_to_id": previous},
+                    {**fields, "status": draft.thread[index - 1], "in_reply_to_id": parts[-1].external_id},
                     f"{idempotency_key}:{index}",
                 )
             except NetworkError as error:
-                # A post is out there already: whatever went wrong, republishing must not be automatic.
-                raise OutcomeUnknown(
-                    f"{channel.host}: the post {root['id']} and {index - 1} of {len(draft.thread)} thread "
-                    f"replies were published; reply {index} failed: {error}"
-                ) from error
-            previous = str(reply["id"])
-            thread_ids.append(previous)
-        return PublishedPost(external_id=str(root["id"]), url=_status_url(root), thread_ids=tuple(thread_ids))
+                raise error.after(parts) from None
+            parts.append(_part(reply))
+        return PublishedPost.of(parts)
 
     def _post_status(
         self, channel: ChannelSettings, token: str, fields: Mapping[str, Any], idempotency_key: str
@@ -331,7 +332,7 @@ class MastodonNetwork:
             headers={"Idempotency-Key": idempotency_key},
         )
         _check(response, channel.host, may_have_posted=True)
-        return json_object(response, channel.host)
+        return answer_object(response, what=channel.host, write=True)
 
     def _upload(self, channel: ChannelSettings, token: str, item: MediaItem) -> str:
         extension = item.content_type.rsplit("/", 1)[-1]
@@ -344,7 +345,7 @@ class MastodonNetwork:
             timeout=UPLOAD_TIMEOUT,
         )
         _check(response, channel.host)
-        media = json_object(response, channel.host)
+        media = answer_object(response, what=channel.host, write=False)
         media_id = str(media["id"])
         if response.status_code == 200 and media.get("url"):
             return media_id
@@ -355,7 +356,7 @@ class MastodonNetwork:
             if polled.status_code == 206:
                 continue
             _check(polled, channel.host)
-            if json_object(polled, channel.host).get("url"):
+            if answer_object(polled, what=channel.host, write=False).get("url"):
                 return media_id
         raise Transient(
             f"{channel.host}: the media {media_id} was still processing after "
@@ -386,31 +387,35 @@ class MastodonNetwork:
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
         """Whether the uncertain attempt under this key made the post, read back from the account's posts.
 
-        Mastodon offers no lookup by idempotency key: the key lives on the server for an hour, and only a
-        new POST can consult it, which would make the post if the server no longer (or never) knew it. So
-        nothing is posted here. Instead the account's statuses since the attempt are read, newest first, a
-        bounded number of pages back, and the post is recognised by what was sent: no reply-to, the same
-        content warning and number of attachments, the same application as this token, created no earlier
-        than the attempt (less a minute of clock skew), and the same source text (GET .../source, exact
-        after trimming, as Mastodon trims it). For a thread, each reply must follow the one before.
+        Mastodon offers no lookup by idempotency key: the key lives on the server for an hour (and some
+        servers ignore it), and only a new POST can consult it, which would make the post if the server
+        no longer (or never) knew it. So nothing is posted here. Instead the account's statuses since the
+        first attempt are read, newest first, a bounded number of pages back, and the post is recognised by
+        what was sent: no reply-to, the same content warning and number of attachments, the same
+        application as this token, created no earlier than the attempt (less a minute of clock skew), and
+        the same source text (GET .../source, exact after trimming, as Mastodon trims it). Each thread reply
+        must answer the part before it. Parts already recorded (`published`) are taken as found.
 
         What was sent comes from `draft` and `attempted_at` when the caller passes them, else from this
         process's record of its own publish calls (kept a day). Without either it cannot look, and says so.
 
-        Answers: the post (and its thread) when exactly one matches; None only when nothing matches and
-        the attempt is old enough (`settle`) that a request still queued on the server can no longer
-        appear. Raises Transient while it is too early to tell, and OutcomeUnknown when it cannot be sure:
-        several posts match (the same text posted twice in the window), a thread is only partly there, or
-        the attempt lies further back than the pages read. The caller waits, asks again, and in the end
-        asks a person.
+        Answers: the post and as much of its thread as is there, when exactly one status matches each part
+        found and the next part is certainly absent; None when not even the post is there. A part is only
+        certainly absent once the uncertain attempt is old enough (`settle`) that a request still queued on
+        the server can no longer appear: until then it raises Transient. It raises CannotTell when several
+        statuses match one part (the same text posted twice in the window), or the attempt lies further
+        back than the pages read.
         """
         channel = self._channel(account)
         token = _token(account)
         sent = self._expected(idempotency_key, draft, attempted_at)
         since = sent.sent_at - self.CLOCK_SKEW
+        settled = self._clock() - (last_attempted_at or sent.sent_at) >= self._settle
         me = self._get_json(channel, token, "/api/v1/accounts/verify_credentials")
         app_name = self._app_name(channel, token)
         statuses = self._statuses_since(channel, token, str(me["id"]), since)
@@ -423,45 +428,35 @@ class MastodonNetwork:
                 and (app_name is None or not application or application.get("name") == app_name)
             )
 
-        roots = [
-            status
-            for status in statuses
-            if sent_by_us(status)
-            and status.get("in_reply_to_id") is None
-            and len(status.get("media_attachments") or ()) == sent.media_count
-            and self._source_text(channel, token, str(status["id"])) == _normalised(sent.texts[0])
-        ]
-        if not roots:
-            if self._clock() - sent.sent_at < self._settle:
-                raise Transient(
-                    f"{channel.host}: no such post yet, but the attempt was under "
-                    f"{self._settle.total_seconds():.0f} s ago and may still be processed; ask again later"
-                )
-            return None
-        if len(roots) > 1:
-            raise OutcomeUnknown(
-                f"{channel.host}: {len(roots)} posts since the attempt match it "
-                f"({', '.join(_status_url(status) for status in roots)}); a person must say which is the one"
-            )
-        root = roots[0]
-        thread_ids: list[str] = []
-        previous = str(root["id"])
-        for index, text in enumerate(sent.texts[1:], 1):
-            replies = [
+        parts = list(published[: len(sent.texts)])
+        for index in range(len(parts), len(sent.texts)):
+            follows = parts[-1].external_id if parts else None
+            matches = [
                 status
                 for status in statuses
-                if status.get("in_reply_to_id") == previous
-                and sent_by_us(status)
-                and self._source_text(channel, token, str(status["id"])) == _normalised(text)
+                if sent_by_us(status)
+                and status.get("in_reply_to_id") == follows
+                and (follows is not None or len(status.get("media_attachments") or ()) == sent.media_count)
+                and self._source_text(channel, token, str(status["id"])) == _normalised(sent.texts[index])
             ]
-            if len(replies) != 1:
-                raise OutcomeUnknown(
-                    f"{channel.host}: the post {_status_url(root)} exists, but thread reply {index} of "
-                    f"{len(sent.texts) - 1} {'is not there' if not replies else 'matches several posts'}"
+            what = "the post" if index == 0 else f"thread reply {index} of {len(sent.texts) - 1}"
+            if len(matches) > 1:
+                raise CannotTell(
+                    f"{channel.host}: {len(matches)} statuses since the attempt match {what} "
+                    f"({', '.join(_status_url(status) for status in matches)}); a person must say which",
+                    published=parts,
                 )
-            previous = str(replies[0]["id"])
-            thread_ids.append(previous)
-        return PublishedPost(external_id=str(root["id"]), url=_status_url(root), thread_ids=tuple(thread_ids))
+            if not matches:
+                if not settled:
+                    raise Transient(
+                        f"{channel.host}: {what} is not there yet, but the attempt was under "
+                        f"{self._settle.total_seconds():.0f} s ago and may still be processed; "
+                        "ask again later",
+                        published=parts,
+                    )
+                break
+            parts.append(_part(matches[0]))
+        return PublishedPost.of(parts) if parts else None
 
     def _expected(self, idempotency_key: str, draft: Draft | None, attempted_at: datetime | None) -> Sent:
         if draft is not None and attempted_at is not None:
@@ -474,7 +469,7 @@ class MastodonNetwork:
         with self._lock:
             sent = self._sent.get(idempotency_key)
         if sent is None:
-            raise OutcomeUnknown(
+            raise CannotTell(
                 "Mastodon cannot look a post up by its idempotency key, and this process did not send it: "
                 "without the draft and the time of the attempt there is nothing to recognise it by"
             )
@@ -494,7 +489,7 @@ class MastodonNetwork:
             if len(page) < PAGE_SIZE or _created_at(page[-1]) < since:
                 return found
             max_id = str(page[-1]["id"])
-        raise OutcomeUnknown(
+        raise CannotTell(
             f"{channel.host}: more than {self.MAX_PAGES * PAGE_SIZE} posts since the attempt; "
             "too many to be sure the post is not among older ones"
         )
@@ -504,7 +499,7 @@ class MastodonNetwork:
         if response.status_code == 404:
             return None  # deleted since it was listed
         _check(response, channel.host)
-        text = json_object(response, channel.host).get("text")
+        text = answer_object(response, what=channel.host, write=False).get("text")
         return _normalised(text) if isinstance(text, str) else None
 
     def _app_name(self, channel: ChannelSettings, token: str) -> str | None:
@@ -513,7 +508,7 @@ class MastodonNetwork:
             _check(response, channel.host)
         if not response.is_success:
             return None  # not offered: match without it
-        name = json_object(response, channel.host).get("name")
+        name = answer_object(response, what=channel.host, write=False).get("name")
         return name if isinstance(name, str) else None
 
     # -- Reading and removing posts ------------------------------------------------------------------
@@ -547,8 +542,9 @@ class MastodonNetwork:
             if channel.base_url in self._no_batch_read:
                 return None
         response = self._send("GET", f"{channel.base_url}/api/v1/statuses", token, params={"id[]": ids})
-        if response.status_code in (400, 404):
-            # Before 4.3 there is no such route; remember, so later reads go straight to one at a time.
+        if _batch_read_missing(response):
+            # Before 4.3 there is no such route (a 404 page), and other servers of the Mastodon API answer
+            # 405, 501 or another refusal: remember, so later reads go straight to one at a time.
             with self._lock:
                 self._no_batch_read.add(channel.base_url)
             return None
@@ -565,7 +561,7 @@ class MastodonNetwork:
             if response.status_code in (404, 410):
                 continue
             _check(response, channel.host)
-            statuses[status_id] = json_object(response, channel.host)
+            statuses[status_id] = answer_object(response, what=channel.host, write=False)
         return statuses
 
     def delete(self, account: Account, external_id: str) -> None:
@@ -674,7 +670,9 @@ class MastodonNetwork:
         if response.status_code == 404:
             return False  # before 4.3: no metadata, and no PKCE
         _check(response, channel.host)
-        methods = json_object(response, channel.host).get("code_challenge_methods_supported")
+        methods = answer_object(response, what=channel.host, write=False).get(
+            "code_challenge_methods_supported"
+        )
         return isinstance(methods, list) and PKCE_METHOD in methods
 
     # -- HTTP ----------------------------------------------------------------------------------------
@@ -711,32 +709,18 @@ class MastodonNetwork:
 
 
 def _check(response: httpx.Response, host: str, *, may_have_posted: bool = False) -> None:
-    """Raise the error an unsuccessful answer means."""
-    if response.is_success:
-        return
-    status = response.status_code
-    said = f"{host} answered {status}: {_error_text(response)}"
-    if status in (401, 403):
-        raise AuthExpired(said)
-    if status == 429:
-        raise RateLimited(said, _reset_at(response))
-    if may_have_posted and status in FORWARDED_THEN_TIMED_OUT:
-        raise OutcomeUnknown(said + " (a proxy had forwarded the request; the post may exist)")
-    if status >= 500 or status == 408:
-        raise Transient(said)
-    raise Rejected(said)
+    """Raise the error an unsuccessful answer means (shared.networks.answers reads it for every network)."""
+    if not response.is_success:
+        raise refusal(response, what=host, write=may_have_posted, reset_at=_reset_at(response))
 
 
-def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or "no explanation"
-    if isinstance(body, dict):
-        text = body.get("error_description") or body.get("error")
-        if isinstance(text, str):
-            return text
-    return response.reason_phrase or "no explanation"
+def _batch_read_missing(response: httpx.Response) -> bool:
+    """Whether a batch read was refused for want of the route, not for the caller's credentials or pace."""
+    if response.status_code in (404, 405, 501):
+        return True
+    if response.status_code in (401, 403, 429) or not 400 <= response.status_code < 500:
+        return False
+    return not says_credentials_refused(network_words(response))
 
 
 def _reset_at(response: httpx.Response) -> datetime | None:
@@ -802,6 +786,13 @@ def _status_fields(channel: ChannelSettings, draft: Draft) -> dict[str, Any]:
 
 def _status_url(status: Mapping[str, Any]) -> str:
     return str(status.get("url") or status.get("uri") or "")
+
+
+def _part(status: Mapping[str, Any]) -> PublishedPart:
+    """A status as one part of a delivery, dated by the server's own clock."""
+    return PublishedPart(
+        external_id=str(status["id"]), url=_status_url(status), created_at=_created_at(status)
+    )
 
 
 def _created_at(status: Mapping[str, Any]) -> datetime:
@@ -874,7 +865,7 @@ def register_app(
     if website:
         fields["website"] = website
     response = _oauth_call(http, "POST", f"{url}/api/v1/apps", data=fields)
-    body = json_object(response, urllib.parse.urlsplit(url).netloc)
+    body = answer_object(response, what=urllib.parse.urlsplit(url).netloc, write=False)
     return RegisteredApp(
         base_url=url,
         client_id=str(body["client_id"]),
@@ -928,7 +919,7 @@ def exchange_code(
     if code_verifier is not None:
         fields["code_verifier"] = code_verifier
     response = _oauth_call(http, "POST", f"{app.base_url}/oauth/token", data=fields)
-    body = json_object(response, urllib.parse.urlsplit(app.base_url).netloc)
+    body = answer_object(response, what=urllib.parse.urlsplit(app.base_url).netloc, write=False)
     created = body.get("created_at")
     return AccessToken(
         access_token=str(body["access_token"]),
@@ -951,6 +942,6 @@ def _oauth_call(http: httpx.Client | None, method: str, url: str, **kwargs: Any)
             client.close()
     if response.status_code == 401:
         # invalid_client: the registration is unknown to the server; register again.
-        raise UnknownClient(f"{host} answered 401: {_error_text(response)}")
+        raise UnknownClient(f"{host} answered 401: {network_words(response)}")
     _check(response, host)
     return response

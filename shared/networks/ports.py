@@ -113,13 +113,42 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class PublishedPart:
+    """One post a delivery made on the network: the post itself, or one reply of its thread."""
+
+    external_id: str
+    url: str
+    # When the network says it made it; None where it does not say.
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PublishedPost:
     """Where the network put it."""
 
     external_id: str
     url: str
     # The thread's later items, in order, when the draft had any.
-    thread_ids: tuple[str, ...] = ()
+    thread: tuple[PublishedPart, ...] = ()
+    # When the network says it made the post; None where it does not say.
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, parts: Sequence[PublishedPart]) -> PublishedPost:
+        """The post made of these parts: the first is the post, the rest its replies in order."""
+        root, *thread = parts
+        return cls(
+            external_id=root.external_id, url=root.url, thread=tuple(thread), created_at=root.created_at
+        )
+
+    @property
+    def parts(self) -> tuple[PublishedPart, ...]:
+        """The post and then its replies, each where the network put it."""
+        return (PublishedPart(self.external_id, self.url, self.created_at), *self.thread)
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        return tuple(part.external_id for part in self.thread)
 
 
 @dataclass(frozen=True)
@@ -146,7 +175,20 @@ class Audience:
 
 
 class NetworkError(Exception):
-    """Base of what an adapter raises when a call does not succeed."""
+    """Base of what an adapter raises when a call does not succeed.
+
+    `published` lists the parts of a thread the network confirmed before the failure (the post and the
+    replies made so far): Crier records them, and a later attempt goes on from the last of them.
+    """
+
+    def __init__(self, message: str = "", *, published: Sequence[PublishedPart] = ()) -> None:
+        super().__init__(message)
+        self.published = tuple(published)
+
+    def after(self, published: Sequence[PublishedPart]) -> NetworkError:
+        """This error, as met once `published` were made: how a thread's adapter passes a failure on."""
+        self.published = tuple(published)
+        return self
 
 
 class Transient(NetworkError):
@@ -160,10 +202,16 @@ class Rejected(NetworkError):
 class RateLimited(NetworkError):
     """The network asks us to wait; `reset_at` is when it says the limit resets, if it says."""
 
-    def __init__(self, message: str, reset_at: datetime | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        reset_at: datetime | None = None,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> None:
         if reset_at is not None and reset_at.tzinfo is None:
             raise ValueError("RateLimited.reset_at must be timezone-aware: a naive time is ambiguous")
-        super().__init__(message)
+        super().__init__(message, published=published)
         self.reset_at = reset_at
 
 
@@ -173,6 +221,15 @@ class AuthExpired(NetworkError):
 
 class OutcomeUnknown(NetworkError):
     """The request may have reached the network (a timeout or reset after sending)."""
+
+
+class CannotTell(NetworkError):
+    """The network answered, but what it holds cannot settle whether (or which) post an attempt made.
+
+    Raised by find_published when several posts match, or a thread's next part can neither be found nor
+    ruled out: waiting would not change the answer, so a person decides at once. `published` lists the
+    parts that were found.
+    """
 
 
 class PostGone(NetworkError):
@@ -204,8 +261,20 @@ class Network(Protocol):
         """Each text the draft becomes (the post, then thread items), exactly as sent and counted."""
         ...
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
-        """Publish the draft. `idempotency_key` is the same on every attempt for one delivery."""
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
+        """Publish the draft. `idempotency_key` is the same on every attempt for one delivery.
+
+        `published` are the parts of the draft an earlier attempt is known to have made, in order (the
+        post, then replies): the adapter makes only the rest, each reply to the last part made. A failure
+        after some parts were made raises with them in the error's `published`.
+        """
         ...
 
     def find_published(
@@ -215,11 +284,20 @@ class Network(Protocol):
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
         """The post an earlier attempt with this key made, if the network can tell; None if none.
 
-        `draft` is what was sent and `attempted_at` when the delivery was first attempted, for networks
-        that can only recognise a post by its content and time (Mastodon keeps idempotency keys an hour).
+        `draft` is what was sent, `attempted_at` when the delivery was first attempted and
+        `last_attempted_at` when the uncertain attempt began, for networks that can only recognise a post
+        by its content and time (Mastodon keeps idempotency keys an hour). `published` are the parts
+        already recorded, from which a thread is followed.
+
+        A thread found in part comes back with only the replies found, in order, when the next one is
+        certainly not there: publishing goes on from the last. Raises CannotTell when the network's answer
+        cannot settle it (a person decides now), and Transient or OutcomeUnknown while it cannot be asked
+        or it is too early to tell (Crier asks again later).
         """
         ...
 

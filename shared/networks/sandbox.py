@@ -2,9 +2,12 @@
 
 It stores posts in a database of its own (not Crier's), hands out ids and URLs, honours idempotency keys
 the way Mastodon does, and can be told per channel to be slow or to fail the ways real networks fail:
-refusing with a 5xx before storing, or storing and then timing out so the caller cannot know. Its posts
-gain likes, reposts, replies, quotes, bookmarks and views as they age, by a deterministic curve, so metrics
-exist without any background process; an account's followers grow a little each day, for the same reason.
+refusing with a 5xx before storing, or storing and then timing out so the caller cannot know. It does what
+the real networks do, so a new user can try every feature without an account: threads (each reply stored
+under the delivery's key and its number, `key:n`, as Mastodon's adapter sends them), and images or a video
+with their alt text (the store keeps each file's type, size, digest and description, not its bytes). Its
+posts gain likes, reposts, replies, quotes, bookmarks and views as they age, by a deterministic curve, so
+metrics exist without any background process; an account's followers grow a little each day, likewise.
 """
 
 from __future__ import annotations
@@ -21,7 +24,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import regex
-from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, Text, func, insert, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import DatabaseError
 
 from shared.config import Settings
@@ -31,16 +48,26 @@ from shared.networks.ports import (
     Audience,
     Draft,
     Engagement,
+    MediaItem,
+    MediaRule,
+    NetworkError,
     NetworkInfo,
     OutcomeUnknown,
     PostGone,
     Profile,
+    PublishedPart,
     PublishedPost,
+    Rejected,
     TextPreview,
     Transient,
 )
 
 TEXT_LIMIT = 500
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+VIDEO_TYPES = ("video/mp4",)
+MEDIA_MAX_BYTES = 16 * 1024 * 1024
+MAX_MEDIA = 4
+ALT_TEXT_LIMIT = 1500
 URL_TEMPLATE = "https://sandbox.invalid/@{handle}/{post_id}"
 # How fast engagement grows: a post has half its final likes after this many seconds.
 ENGAGEMENT_HALF_LIFE_SECONDS = 60.0
@@ -55,8 +82,14 @@ sandbox_posts = Table(
     # Not unique: the store records every post it was asked to make, so a duplicate is visible.
     Column("idempotency_key", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The post a thread reply answers; None for a post that starts a thread (or stands alone).
+    Column("in_reply_to_id", String(32), nullable=True),
+    # Each attachment's type, size, SHA-256 and alt text, in order.
+    Column("media", JSON, nullable=True),
     Index("ix_sandbox_posts_idempotency_key", "idempotency_key"),
 )
+# Columns added since the store's first version: a store made before them gains them (see _ensure_table).
+LATER_COLUMNS = ("in_reply_to_id", "media")
 
 
 @dataclass(frozen=True)
@@ -110,9 +143,32 @@ class SandboxStore:
             except DatabaseError:
                 # Another process created it between the check and the CREATE; it exists either way.
                 metadata.create_all(self.engine)
+            self._add_later_columns()
             self._ready = True
 
-    def add(self, handle: str, text: str, idempotency_key: str) -> dict[str, Any]:
+    def _add_later_columns(self) -> None:
+        """Give a store made by an older Crier the columns added since, so its posts are kept."""
+        present = {column["name"] for column in inspect(self.engine).get_columns(sandbox_posts.name)}
+        for name in LATER_COLUMNS:
+            if name in present:
+                continue
+            column = sandbox_posts.c[name]
+            kind = column.type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql(f"ALTER TABLE {sandbox_posts.name} ADD COLUMN {name} {kind}")
+            except DatabaseError:
+                pass  # another process added it first
+
+    def add(
+        self,
+        handle: str,
+        text: str,
+        idempotency_key: str,
+        *,
+        in_reply_to_id: str | None = None,
+        media: Sequence[Mapping[str, Any]] = (),
+    ) -> dict[str, Any]:
         self._ensure_table()
         row = {
             "id": uuid.uuid4().hex,
@@ -120,6 +176,8 @@ class SandboxStore:
             "text": text,
             "idempotency_key": idempotency_key,
             "created_at": datetime.now(UTC),
+            "in_reply_to_id": in_reply_to_id,
+            "media": list(media) or None,
         }
         with self.engine.begin() as connection:
             connection.execute(insert(sandbox_posts).values(**row))
@@ -200,6 +258,13 @@ class SandboxNetwork:
         name="sandbox",
         display_name="Sandbox",
         text_limit=TEXT_LIMIT,
+        supports_threads=True,
+        media=MediaRule(
+            content_types=IMAGE_TYPES + VIDEO_TYPES,
+            max_bytes=MEDIA_MAX_BYTES,
+            max_items=MAX_MEDIA,
+            alt_text_limit=ALT_TEXT_LIMIT,
+        ),
         metrics=("likes", "reposts", "replies", "quotes", "bookmarks", "views"),
     )
 
@@ -218,23 +283,24 @@ class SandboxNetwork:
         return []  # the sandbox takes none; unknown keys are refused before this is asked
 
     def validate(self, draft: Draft) -> list[str]:
-        if draft.thread:
-            return ["the sandbox has no threads: the thread's replies would not be sent"]
-        if not draft.text.strip():
-            return ["the text is empty"]
-        length = len(regex.findall(r"\X", draft.text))
-        if length > TEXT_LIMIT:
-            return [
-                f"the text is {length} characters (grapheme clusters) long; the sandbox allows {TEXT_LIMIT}"
-            ]
-        return []
+        problems: list[str] = []
+        if not draft.text.strip() and not draft.media:
+            problems.append("the text is empty")
+        for label, text in _labelled_texts(draft):
+            if label != "the text" and not text.strip():
+                problems.append(f"{label} is empty")
+            problems += _length_problems(label, text)
+        return problems + _media_problems(draft.media)
 
     def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
         return [
             TextPreview(
-                text=text, length=len(regex.findall(r"\X", text)), limit=TEXT_LIMIT, problems=tuple(problems)
+                text=text,
+                length=_graphemes(text),
+                limit=TEXT_LIMIT,
+                problems=tuple(_length_problems(label, text)),
             )
-            for text, problems in [(draft.text, self.validate(draft))]
+            for label, text in _labelled_texts(draft)
         ]
 
     def delete(self, account: Account, external_id: str) -> None:
@@ -250,20 +316,62 @@ class SandboxNetwork:
             handle=account.handle, url=URL_TEMPLATE.format(handle=account.handle, post_id="").rstrip("/")
         )
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
+        """Store the post, then each thread reply, each one request that may fail as the channel says.
+
+        Parts already `published` are not sent again: the thread goes on from the last of them.
+        """
+        problems = self.validate(draft)
+        if problems:
+            raise Rejected("sandbox: 422 " + "; ".join(problems))
         options, _ = SandboxOptions.parse(account.settings)
+        parts = list(published[: 1 + len(draft.thread)])
+        texts = (draft.text, *draft.thread)
+        for index in range(len(parts), len(texts)):
+            try:
+                row = self._store_one(
+                    options,
+                    account.handle,
+                    texts[index],
+                    _part_key(idempotency_key, index),
+                    in_reply_to_id=parts[-1].external_id if parts else None,
+                    media=[_media_record(item) for item in draft.media] if index == 0 else [],
+                )
+            except NetworkError as error:
+                raise error.after(parts) from None
+            parts.append(self._part(row))
+        return PublishedPost.of(parts)
+
+    def _store_one(
+        self,
+        options: SandboxOptions,
+        handle: str,
+        text: str,
+        key: str,
+        *,
+        in_reply_to_id: str | None,
+        media: Sequence[Mapping[str, Any]],
+    ) -> Mapping[str, Any]:
+        """One request to the network: as slow, as unreliable and as forgetful of keys as the channel says."""
         if options.latency_ms:
             time.sleep(options.latency_ms / 1000)
         if self._rng.random() < options.failure_rate:
             raise Transient("sandbox: 503 Service Unavailable (injected before storing)")
         if options.honours_idempotency_key:
-            earlier = self.store.find_by_key(idempotency_key)
+            earlier = self.store.find_by_key(key)
             if earlier is not None:
-                return self._published(earlier)
-        row = self.store.add(account.handle, draft.text, idempotency_key)
+                return earlier
+        row = self.store.add(handle, text, key, in_reply_to_id=in_reply_to_id, media=media)
         if self._rng.random() < options.stored_then_timeout_rate:
             raise OutcomeUnknown("sandbox: read timed out after the post was stored (injected)")
-        return self._published(row)
+        return row
 
     def find_published(
         self,
@@ -272,9 +380,20 @@ class SandboxNetwork:
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
-        row = self.store.find_by_key(idempotency_key)
-        return self._published(row) if row else None
+        """The post stored under the delivery's key, and each reply stored under `key:n`, up to a gap.
+
+        Certain either way, as a lookup by key is: a thread found in part comes back in part.
+        """
+        parts: list[PublishedPart] = []
+        for index in range(1 + (len(draft.thread) if draft is not None else 0)):
+            row = self.store.find_by_key(_part_key(idempotency_key, index))
+            if row is None:
+                break
+            parts.append(self._part(row))
+        return PublishedPost.of(parts) if parts else None
 
     def fetch_engagement(
         self, account: Account, external_ids: Sequence[str]
@@ -287,14 +406,68 @@ class SandboxNetwork:
             if row is None:
                 result[external_id] = PostGone(f"sandbox: no post {external_id}")
                 continue
-            created_at = row["created_at"]
-            if created_at.tzinfo is None:  # SQLite hands back naive UTC
-                created_at = created_at.replace(tzinfo=UTC)
-            result[external_id] = engagement_at(external_id, (now - created_at).total_seconds())
+            result[external_id] = engagement_at(
+                external_id, (now - _aware(row["created_at"])).total_seconds()
+            )
         return result
 
     @staticmethod
-    def _published(row: Mapping[str, Any]) -> PublishedPost:
-        return PublishedPost(
-            external_id=row["id"], url=URL_TEMPLATE.format(handle=row["handle"], post_id=row["id"])
+    def _part(row: Mapping[str, Any]) -> PublishedPart:
+        return PublishedPart(
+            external_id=row["id"],
+            url=URL_TEMPLATE.format(handle=row["handle"], post_id=row["id"]),
+            created_at=_aware(row["created_at"]),
         )
+
+
+def _part_key(idempotency_key: str, index: int) -> str:
+    """The key a part is stored under: the delivery's own for the post, `key:n` for reply n."""
+    return idempotency_key if index == 0 else f"{idempotency_key}:{index}"
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _graphemes(text: str) -> int:
+    return len(regex.findall(r"\X", text))
+
+
+def _labelled_texts(draft: Draft) -> list[tuple[str, str]]:
+    return [("the text", draft.text)] + [
+        (f"thread item {index}", text) for index, text in enumerate(draft.thread, 1)
+    ]
+
+
+def _length_problems(label: str, text: str) -> list[str]:
+    length = _graphemes(text)
+    if length > TEXT_LIMIT:
+        return [f"{label} is {length} characters (grapheme clusters) long; the sandbox allows {TEXT_LIMIT}"]
+    return []
+
+
+def _media_problems(media: Sequence[MediaItem]) -> list[str]:
+    problems = []
+    if len(media) > MAX_MEDIA:
+        problems.append(f"{len(media)} attachments; the sandbox takes at most {MAX_MEDIA}")
+    if any(item.content_type in VIDEO_TYPES for item in media) and len(media) > 1:
+        problems.append("a video must be the only attachment")
+    for number, item in enumerate(media, 1):
+        if item.content_type not in IMAGE_TYPES + VIDEO_TYPES:
+            problems.append(f"attachment {number}: the sandbox takes {', '.join(IMAGE_TYPES + VIDEO_TYPES)}")
+        if len(item.data) > MEDIA_MAX_BYTES:
+            problems.append(f"attachment {number} is {len(item.data)} bytes; the limit is {MEDIA_MAX_BYTES}")
+        if item.alt_text and len(item.alt_text) > ALT_TEXT_LIMIT:
+            problems.append(f"attachment {number}: the description is over {ALT_TEXT_LIMIT} characters")
+    return problems
+
+
+def _media_record(item: MediaItem) -> dict[str, Any]:
+    """What the store keeps of a file: enough to show and check it, not the bytes."""
+    return {
+        "content_type": item.content_type,
+        "bytes": len(item.data),
+        "sha256": hashlib.sha256(item.data).hexdigest(),
+        "alt_text": item.alt_text,
+    }

@@ -19,20 +19,18 @@ request elsewhere, and it never appears in an error.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from shared.config import Settings
+from shared.networks.answers import network_words, refusal
 from shared.networks.http import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
-    body_excerpt,
     keep_secrets_out_of_http_logs,
-    retry_at,
     transport_failure,
 )
 from shared.networks.ports import (
@@ -40,13 +38,11 @@ from shared.networks.ports import (
     AuthExpired,
     Draft,
     NetworkInfo,
-    OutcomeUnknown,
     Profile,
+    PublishedPart,
     PublishedPost,
-    RateLimited,
     Rejected,
     TextPreview,
-    Transient,
 )
 from shared.networks.write_only import WriteOnly
 from shared.text.slack import SLACK_TEXT_LIMIT, slack_length
@@ -155,7 +151,14 @@ class SlackNetwork(WriteOnly):
             )
         ]
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
         webhook = self._webhook(account)
         text = self._as_sent(account, draft.text)
         problems = self.check_settings(account.settings) + _problems(draft, text)
@@ -169,20 +172,16 @@ class SlackNetwork(WriteOnly):
         if 200 <= status < 300:
             # Slack gives no id or link: the key stands in, so the delivery still records an id.
             return PublishedPost(external_id=idempotency_key, url="")
-        code = body_excerpt(response, [webhook.secret])
-        said = f"HTTP {status}: {code}".rstrip(": ")
-        if status == 429:
-            raise RateLimited(f"Slack: rate limited ({said}).", retry_at(response.headers, datetime.now(UTC)))
-        if code in WEBHOOK_GONE or status == 401:
-            raise AuthExpired(f"Slack: the incoming webhook no longer works; reconnect the channel ({said}).")
-        if status == 408:
-            raise Transient(f"Slack: timed out reading the request ({said}).")
-        if status == 504:
-            # A gateway gave up waiting for Slack, which may have posted the message meanwhile.
-            raise OutcomeUnknown(f"Slack: a gateway timed out waiting for Slack ({said}).")
-        if status >= 500:
-            raise Transient(f"Slack: Slack failed ({said}).")
-        raise Rejected(f"Slack: refused the message ({said}).")
+        # Slack answers a refusal in plain text: a code such as `no_service` or `invalid_payload`.
+        code = network_words(response, secrets=[webhook.secret])
+        raise refusal(
+            response,
+            what="Slack",
+            write=True,
+            words=code,
+            credentials_refused=code in WEBHOOK_GONE,
+            secrets=[webhook.secret],
+        )
 
     def delete(self, account: Account, external_id: str) -> None:
         raise Rejected("Slack: an incoming webhook cannot delete its messages; delete it in Slack.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,12 +29,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.config import Settings
+from shared.networks.answers import refusal
 from shared.networks.http import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
-    body_excerpt,
     is_loopback,
-    retry_at,
     transport_failure,
 )
 from shared.networks.ports import (
@@ -43,13 +42,11 @@ from shared.networks.ports import (
     Draft,
     MediaItem,
     NetworkInfo,
-    OutcomeUnknown,
     Profile,
+    PublishedPart,
     PublishedPost,
-    RateLimited,
     Rejected,
     TextPreview,
-    Transient,
 )
 from shared.networks.write_only import WriteOnly
 
@@ -128,7 +125,14 @@ class WebhookNetwork(WriteOnly):
             for text in (draft.text, *draft.thread)
         ]
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
         url, secret = self._endpoint(account)
         problems = [problem for preview in self.preview(account, draft) for problem in preview.problems]
         problems += self.check_settings(account.settings)
@@ -194,22 +198,7 @@ class WebhookNetwork(WriteOnly):
                 if isinstance(answer.get("url"), str):
                     url = answer["url"]
             return PublishedPost(external_id=external_id, url=url)
-        said = f"HTTP {status}: {body_excerpt(response, [secret])}".rstrip(": ")
-        if status == 429:
-            raise RateLimited(
-                f"Webhook: the receiver asks Crier to wait ({said}).",
-                retry_at(response.headers, datetime.now(UTC)),
-            )
-        if status == 401:
-            raise AuthExpired(f"Webhook: the receiver no longer accepts the channel's secret ({said}).")
-        if status == 408:
-            raise Transient(f"Webhook: the receiver timed out reading the request ({said}).")
-        if status == 504:
-            # A gateway gave up waiting for the receiver, which may have taken the post meanwhile.
-            raise OutcomeUnknown(f"Webhook: a gateway timed out waiting for the receiver ({said}).")
-        if status >= 500:
-            raise Transient(f"Webhook: the receiver failed ({said}).")
-        raise Rejected(f"Webhook: the receiver refused the post ({said}).")
+        raise refusal(response, what="Webhook receiver", write=True, secrets=[secret])
 
 
 def _url_problems(url: str, *, allow_insecure_loopback: bool) -> list[str]:

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from shared.networks.ports import (
     Account,
+    CannotTell,
     Draft,
     Engagement,
     NetworkInfo,
-    OutcomeUnknown,
     PostGone,
+    PublishedPart,
     PublishedPost,
 )
 
@@ -34,8 +35,10 @@ class WriteOnly:
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
-        raise OutcomeUnknown(f"{self.info.display_name}: {self.cannot_look_up}; a person must check.")
+        raise CannotTell(f"{self.info.display_name}: {self.cannot_look_up}; a person must check.")
 
     def fetch_engagement(
         self, account: Account, external_ids: Sequence[str]

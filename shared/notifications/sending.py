@@ -32,7 +32,8 @@ import httpx
 
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
-from shared.networks.http import BODY_EXCERPT, USER_AGENT, redact, retry_at
+from shared.networks.answers import body_words
+from shared.networks.http import USER_AGENT, redact, retry_at
 from shared.networks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from shared.notifications.models import MessageState
 from shared.notifications.services import (
@@ -206,7 +207,7 @@ def _private_address_refusal(url: str) -> str | None:
 
 
 def _quote_answer(response: httpx.Response, secret: str) -> str:
-    """The start of a refusal's body, whitespace folded, secret redacted; a body that stalls is skipped."""
+    """The start of a refusal's body as words (an HTML page's text), secret redacted; a stall is cut."""
     data = b""
     try:
         for chunk in response.iter_bytes():
@@ -215,10 +216,8 @@ def _quote_answer(response: httpx.Response, secret: str) -> str:
                 break
     except httpx.TransportError:
         pass
-    text = " ".join(data[:ANSWER_READ_LIMIT].decode(errors="replace").split())
-    if len(text) > BODY_EXCERPT:
-        text = text[:BODY_EXCERPT] + "…"
-    return redact(text, [secret])
+    text = data[:ANSWER_READ_LIMIT].decode(errors="replace")
+    return body_words(text, response.headers.get("Content-Type", ""), [secret])
 
 
 def _since(started: float) -> timedelta:

@@ -30,7 +30,7 @@ DELIVERY_FIELDS = {
     "error",
     "attempts",
 }
-DETAIL_FIELDS = DELIVERY_FIELDS | {"post_id", "failures", "late_by_seconds"}
+DETAIL_FIELDS = DELIVERY_FIELDS | {"post_id", "failures", "late_by_seconds", "parts"}
 ATTEMPT_FIELDS = {"number", "started_at", "finished_at", "outcome", "error"}
 
 
@@ -140,6 +140,7 @@ def test_a_delivery_is_read_by_id_with_its_post_its_failures_and_no_attempts_yet
         "error": None,
         "failures": 0,
         "attempts": [],
+        "parts": [],
         "late_by_seconds": None,
     }
 
@@ -167,7 +168,15 @@ def test_a_published_delivery_shows_its_attempt_with_timings_and_how_late_it_wen
     started_at = datetime.fromisoformat(attempt["started_at"])
     finished_at = datetime.fromisoformat(attempt["finished_at"])
     assert before <= started_at <= finished_at <= after
-    assert body["published_at"] == attempt["finished_at"]
+    # The network's own time of the post: made between the attempt's start and its end.
+    [part] = body["parts"]
+    assert part["position"] == 0
+    assert (part["url"], part["external_id"]) == (
+        body["url"],
+        read_delivery(services, delivery_id).external_id,
+    )
+    assert body["published_at"] == part["published_at"]
+    assert started_at <= datetime.fromisoformat(body["published_at"]) <= finished_at
     scheduled_at = datetime.fromisoformat(body["scheduled_at"])
     published_at = datetime.fromisoformat(body["published_at"])
     assert body["late_by_seconds"] == (published_at - scheduled_at).total_seconds()

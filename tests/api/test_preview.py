@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel
+from shared.channels.services import connect_channel
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_workspace
@@ -65,17 +66,32 @@ def test_a_text_over_the_limit_is_shown_with_its_problem_and_nothing_is_stored(
 def test_a_thread_on_a_network_without_threads_is_a_problem_of_that_channel(
     workspace_client: FlaskClient, services: Services, workspace: Workspace
 ) -> None:
-    channel = make_channel(services, workspace)
+    with services.sessions.begin() as session:
+        slack = connect_channel(
+            session,
+            services.networks,
+            workspace.id,
+            network="slack",
+            name="Team chat",
+            handle="team",
+            settings={},
+            credentials={"webhook_url": "https://hooks.slack.com/services/T0001/B0001/abcdef"},
+            cipher=services.credentials,
+        )
+    sandbox = make_channel(services, workspace)
 
     response = workspace_client.post(
-        "/v1/preview", json={"text": "1/2", "thread": ["2/2"], "channel_ids": [str(channel.id)]}
+        "/v1/preview",
+        json={"text": "1/2", "thread": ["2/2"], "channel_ids": [str(slack.id), str(sandbox.id)]},
     )
 
-    [preview] = response.json["channels"]
-    assert preview["sendable"] is False
-    assert preview["texts"][0]["problems"] == [
-        "the sandbox has no threads: the thread's replies would not be sent"
+    slack_preview, sandbox_preview = response.json["channels"]
+    assert slack_preview["sendable"] is False
+    assert slack_preview["texts"][0]["problems"] == [
+        "a Slack incoming webhook cannot post a thread: send the items as separate posts"
     ]
+    assert sandbox_preview["sendable"] is True
+    assert [text["text"] for text in sandbox_preview["texts"]] == ["1/2", "2/2"]
 
 
 def test_another_workspaces_channel_is_refused_like_a_missing_one(

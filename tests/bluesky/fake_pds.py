@@ -23,8 +23,11 @@ prove the adapter's keys would survive that check.
 
 Switches make it fail the ways a real one does: answers queued before the next write is stored
 (`write_errors`, e.g. a 503 or a 400 InvalidRequest), storing the next write and then stalling so the client
-times out (`stall_next_writes`), posts the AppView has not indexed yet (`unindexed`), access tokens that
-expire (`expire_access_tokens`, `access_ttl`), and a lower rate limit (`points_per_hour`).
+times out (`stall_next_writes`), storing it and then answering as a proxy in front of it does
+(`answer_after_storing`), posts the AppView has not indexed yet (`unindexed`), a PDS that does not offer
+getPosts (`get_posts_missing`: 501 MethodNotImplemented, or another router's 404; getPostThread still
+answers), access tokens that expire (`expire_access_tokens`, `access_ttl`), and a lower rate limit
+(`points_per_hour`).
 """
 
 from __future__ import annotations
@@ -89,6 +92,11 @@ class FakePds:
         self.stall_seconds = 5.0
         # Posts the AppView has not indexed yet: getPosts leaves them out, the repository has them.
         self.unindexed: set[str] = set()
+        # What a proxy in front of the PDS answers after the PDS stored the write (502, 504, 524…).
+        self.answer_after_storing: list[int] = []
+        # getPosts missing on a PDS that does not proxy it to an AppView: the status it answers instead
+        # (501 MethodNotImplemented from the XRPC server, or a 404 page from whatever routes requests).
+        self.get_posts_missing: int | None = None
 
         self.lock = threading.RLock()
         self.accounts: dict[str, FakeAccount] = {}
@@ -262,6 +270,9 @@ class FakePds:
                 }
                 stall = self.stall_next_writes > 0
                 self.stall_next_writes -= 1 if stall else 0
+                proxy_answer = self.answer_after_storing.pop(0) if self.answer_after_storing else None
+            if proxy_answer is not None:
+                return _proxy_page(proxy_answer)
             if stall:
                 self._release.wait(self.stall_seconds)
             return self._with_rate_headers(jsonify({"uri": uri, "cid": cid}), account.did)
@@ -312,8 +323,27 @@ class FakePds:
                     }
                 )
 
+        @app.get("/xrpc/app.bsky.feed.getPostThread")
+        def get_post_thread() -> Response:
+            # The lexicon: `uri`, `depth` and `parentHeight`; a thread view of the post; NotFound when the
+            # AppView knows no such post.
+            uri = request.args.get("uri", "")
+            with self.lock:
+                _, problem = self._authenticated()
+                if problem is not None:
+                    return problem
+                if uri not in self.records or uri in self.unindexed:
+                    return _error(400, "NotFound", f"Post not found: {uri}")
+                return jsonify(
+                    {"thread": {"$type": "app.bsky.feed.defs#threadViewPost", "post": self._post_view(uri)}}
+                )
+
         @app.get("/xrpc/app.bsky.feed.getPosts")
         def get_posts() -> Response:
+            if self.get_posts_missing == 501:
+                return _error(501, "MethodNotImplemented", "Method Not Implemented")
+            if self.get_posts_missing is not None:
+                return Response("Not Found", self.get_posts_missing, content_type="text/plain")
             uris = request.args.getlist("uris")
             if len(uris) > GET_POSTS_LIMIT:
                 return _error(
@@ -494,6 +524,13 @@ def _tid_now() -> str:
     value = (time.time_ns() // 1000) << 10
     alphabet = "234567abcdefghijklmnopqrstuvwxyz"
     return "".join(alphabet[(value >> shift) & 0x1F] for shift in range(60, -1, -5))
+
+
+def _proxy_page(status: int) -> Response:
+    """An nginx error page, as a proxy in front of the PDS answers when the PDS was slow to."""
+    title = {502: "502 Bad Gateway", 504: "504 Gateway Time-out"}.get(status, f"{status} Error")
+    page = f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center></body></html>"
+    return Response(page, status, content_type="text/html")
 
 
 def _error(status: int, name: str, message: str) -> Response:

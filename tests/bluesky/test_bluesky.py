@@ -191,12 +191,14 @@ def test_a_thread_replies_to_the_one_before_and_a_retry_finishes_it(
     draft = Draft(text="1/3", thread=("2/3", "3/3"))
     # The first two records are made; the third fails with a 503, and a retry resumes.
     published_first_two = network.publish(account, Draft(text="1/3", thread=("2/3",)), KEY)
-    assert len(published_first_two.thread_ids) == 1
+    assert len(published_first_two.thread) == 1
     pds.write_errors = [(503, "InternalServerError", "Service Unavailable")]
-    with pytest.raises(Transient):
+    with pytest.raises(OutcomeUnknown) as raised:
         network.publish(account, draft, KEY)
-    with pytest.raises(OutcomeUnknown, match="1 of 2 thread replies"):
-        network.find_published(account, KEY, draft=draft)
+    assert raised.value.published == published_first_two.parts
+    found = network.find_published(account, KEY, draft=draft)
+    assert found is not None
+    assert found.parts == published_first_two.parts, "found in part: the key of reply 2 holds nothing"
     published = network.publish(account, draft, KEY)
 
     posts = pds.posts_of(alice)
@@ -357,12 +359,13 @@ def test_invalid_request_is_rejected(network: BlueskyNetwork, pds: FakePds, alic
         network.publish(account_on(pds), Draft(text="Hi"), KEY)
 
 
-def test_a_5xx_is_transient_and_the_retry_posts_once(
+def test_a_5xx_to_a_write_is_checked_and_the_retry_posts_once(
     network: BlueskyNetwork, pds: FakePds, alice: FakeAccount
 ) -> None:
     pds.write_errors = [(502, "InternalServerError", "Bad Gateway")]
-    with pytest.raises(Transient):
+    with pytest.raises(OutcomeUnknown, match="502: InternalServerError: Bad Gateway"):
         network.publish(account_on(pds), Draft(text="Hi"), KEY)
+    assert network.find_published(account_on(pds), KEY) is None
     network.publish(account_on(pds), Draft(text="Hi"), KEY)
     assert len(pds.posts_of(alice)) == 1
 
@@ -437,6 +440,37 @@ def test_metrics_are_read_in_batches_of_25_and_missing_posts_are_gone(
     assert isinstance(second, Engagement)
     assert second.likes == 0
     assert isinstance(counts[uris[29]], PostGone)
+
+
+@pytest.mark.parametrize("missing", [501, 404, 405])
+def test_metrics_are_read_one_post_at_a_time_where_get_posts_is_missing(
+    network: BlueskyNetwork, pds: FakePds, alice: FakeAccount, missing: int
+) -> None:
+    account = account_on(pds)
+    uris = [network.publish(account, Draft(text=f"Post {n}"), f"{KEY}-{n}").external_id for n in range(3)]
+    pds.add_counts(uris[0], likeCount=5)
+    network.delete(account, uris[2])
+    pds.get_posts_missing = missing
+
+    counts = network.fetch_engagement(account, uris)
+    network.fetch_engagement(account, uris[:1])
+
+    first = counts[uris[0]]
+    assert isinstance(first, Engagement)
+    assert first.likes == 5
+    assert isinstance(counts[uris[2]], PostGone)
+    assert len(pds.requests_to("app.bsky.feed.getPosts")) == 1, "asked once, then remembered"
+    assert len(pds.requests_to("app.bsky.feed.getPostThread")) == 4
+
+
+def test_a_proxys_502_after_the_pds_stored_the_post_is_settled_at_once_by_its_key(
+    network: BlueskyNetwork, pds: FakePds, alice: FakeAccount
+) -> None:
+    # The failed createRecord is followed by a read of its key, which holds the post: it was made.
+    pds.answer_after_storing = [502]
+    published = network.publish(account_on(pds), Draft(text="Hi"), KEY)
+    assert list(pds.posts_of(alice)) == [published.external_id]
+    assert network.publish(account_on(pds), Draft(text="Hi"), KEY) == published
 
 
 def test_a_count_the_adapter_does_not_map_yet_is_kept_in_the_raw_reading(

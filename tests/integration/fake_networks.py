@@ -6,7 +6,8 @@ of the content (`Rejected`), a 401 for revoked credentials (`AuthExpired`), a re
 request went out (`OutcomeUnknown`), and an adapter bug (a plain `RuntimeError`). Asked whether an
 uncertain attempt made a post (`find_published`), it answers as a network's lookup by idempotency key or
 search of the account's recent posts does: the post is there (`found`), it is not (`absent`, the default),
-the lookup endpoint fails with a 5xx (`transient`), or the adapter has a bug (`crash`). Its metrics reads
+the lookup endpoint fails with a 5xx (`transient`), its answer cannot settle it (`cannot_tell`: several
+posts match), or the adapter has a bug (`crash`). Its metrics reads
 can likewise fail with a 5xx or crash. The answer comes from the channel's settings, the only per-channel
 input an adapter sees, so a test drives a delivery through a sequence of answers by changing those settings
 between attempts:
@@ -23,6 +24,7 @@ Each is loaded through a real `crier.networks` entry point, exactly as a plugin 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -39,11 +41,13 @@ from shared.limits.ports import Rate
 from shared.networks.ports import (
     Account,
     AuthExpired,
+    CannotTell,
     Draft,
     Engagement,
     NetworkInfo,
     OutcomeUnknown,
     PostGone,
+    PublishedPart,
     PublishedPost,
     RateLimited,
     Rejected,
@@ -108,7 +112,14 @@ class ScriptedNetwork:
     def validate(self, draft: Draft) -> list[str]:
         return []
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
         answer = account.settings.get("publish", "published")
         message = account.settings.get("message", f"scripted: {answer}")
         if account.settings.get("renews_credentials") and account.save_credentials is not None:
@@ -140,6 +151,8 @@ class ScriptedNetwork:
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
         answer = account.settings.get("find", "absent")
         message = account.settings.get("find_message", f"scripted: find {answer}")
@@ -150,6 +163,8 @@ class ScriptedNetwork:
             return None
         if answer == "transient":
             raise Transient(message)
+        if answer == "cannot_tell":
+            raise CannotTell(message)
         if answer == "crash":
             raise RuntimeError(message)
         raise AssertionError(f"the test asked the scripted network for an unknown find answer {answer!r}")
@@ -195,6 +210,8 @@ class UnverifiableNetwork(ScriptedNetwork):
         *,
         draft: Draft | None = None,
         attempted_at: datetime | None = None,
+        last_attempted_at: datetime | None = None,
+        published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
         raise AssertionError("a network that cannot find posts was asked to find one")
 
@@ -239,6 +256,17 @@ class TokenNetwork(ScriptedNetwork):
         display_name="Scripted, with a token (tests)",
         credential_keys=("token",),
     )
+
+
+class ScriptedRandom(random.Random):
+    """The sandbox's dice, loaded: each request draws twice (fail before storing? lose the answer after?)."""
+
+    def __init__(self, draws: Sequence[float]) -> None:
+        super().__init__(0)
+        self.draws = list(draws)
+
+    def random(self) -> float:
+        return self.draws.pop(0) if self.draws else 0.99
 
 
 BUILT: list[ScriptedNetwork] = []

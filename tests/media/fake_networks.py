@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import EntryPoint
 
-from shared.networks.ports import Account, Draft, MediaRule, PublishedPost
+from shared.networks.ports import Account, Draft, MediaRule, PublishedPart, PublishedPost
 from shared.networks.registry import ENTRY_POINT_GROUP
 from shared.networks.sandbox import SandboxNetwork, SandboxStore
 
@@ -30,6 +31,13 @@ class PicturesSandbox(SandboxNetwork):
         super().__init__(store)
         self.published: list[Draft] = []
 
-    def publish(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
         self.published.append(draft)
-        return super().publish(account, draft, idempotency_key)
+        return super().publish(account, draft, idempotency_key, published=published)

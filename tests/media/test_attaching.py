@@ -10,6 +10,7 @@ import pytest
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.channels.services import connect_channel
 from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
 from shared.media.models import MediaAsset
@@ -128,19 +129,31 @@ def test_a_variant_s_own_media_is_checked_where_it_is(services: Services, worksp
 def test_a_network_that_takes_no_media_asks_for_an_empty_variant(
     services: Services, workspace: Workspace
 ) -> None:
-    sandbox, bluesky = make_channel(services, workspace), bluesky_channel(services, workspace)
+    with services.sessions.begin() as session:
+        slack = connect_channel(
+            session,
+            services.networks,
+            workspace.id,
+            network="slack",
+            name="Team chat",
+            handle="team",
+            settings={},
+            credentials={"webhook_url": "https://hooks.slack.com/services/T0001/B0001/abcdef"},
+            cipher=services.credentials,
+        )
+    bluesky = bluesky_channel(services, workspace)
     picture = upload(services, workspace, image())
 
-    assert problems_of(services, workspace, [on(bluesky), on(sandbox)], [picture]) == [
+    assert problems_of(services, workspace, [on(bluesky), on(slack)], [picture]) == [
         Problem(
             "/media",
-            "Sandbox (sandbox): Sandbox takes no media from Crier: "
+            "Team chat (slack): Slack takes no media from Crier: "
             "give this channel `media: []` in its variant.",
         )
     ]
-    made = post(services, workspace, [on(bluesky), on(sandbox, [])], [picture])
+    made = post(services, workspace, [on(bluesky), on(slack, [])], [picture])
     assert made.media_for(bluesky.id) == [picture.id]
-    assert made.media_for(sandbox.id) == []
+    assert made.media_for(slack.id) == []
 
 
 def test_alt_text_longer_than_mastodon_takes_is_a_problem(services: Services, workspace: Workspace) -> None:

@@ -29,9 +29,16 @@ their press of "Authorize" on the page at `url`, `decline(url)` their press of "
 address the server sends the browser to.
 
 Switches make it fail the ways a real server does: a 5xx before storing (`fail_next_posts`), storing a
-status and then never answering or dropping the connection (`stall_next_posts`, `stall_mode`), media that
-stays processing for some polls (`media_processing_polls`), a server older than 4.3 without the batch read
-(`batch_read = False`), one that ignores idempotency keys (`honours_idempotency = False`), and a clock that
+status and then never answering or dropping the connection (`stall_next_posts`, `stall_mode`), storing it
+and then answering as a proxy in front of it does when the server was slow (`answer_after_storing`: nginx's
+502 and 504, a 503, Cloudflare's 524, each with the proxy's HTML page), refusals whose body is not JSON
+(`failure_body`: "json" as Mastodon writes them, "text" or "html" as proxies and other servers of the API
+do), media that stays processing for some polls (`media_processing_polls`), a server older than 4.3
+without the batch read (`batch_read = False`, answering `batch_read_status`: Rails's 404 page, or the 405
+or 501 other servers give), one that ignores idempotency keys (`honours_idempotency = False`, as several
+servers of the Mastodon API do), tokens granted only the read scope (`read_only_tokens`: a write answers
+403 "This action is outside the authorized scopes", Api::BaseController), an account whose writes are
+refused (`not_permitted`: 403 "This action is not allowed", Mastodon::NotPermittedError), and a clock that
 can be moved on (`advance`) so that keys and rate-limit windows expire.
 """
 
@@ -128,8 +135,13 @@ class FakeMastodon:
         self.with_quotes_count = with_quotes_count
         # Switches a test flips.
         self.batch_read = True
+        self.batch_read_status = 404
         self.honours_idempotency = True
         self.fail_next_posts: list[int] = []
+        self.failure_body = "json"  # or "text", "html"
+        self.answer_after_storing: list[int] = []
+        self.read_only_tokens: set[str] = set()
+        self.not_permitted = False
         self.stall_next_posts = 0
         self.stall_mode = "timeout"  # or "disconnect"
         self.stall_seconds = 5.0
@@ -367,9 +379,13 @@ class FakeMastodon:
             if account is None:
                 return _invalid_token()
             key = request.headers.get("Idempotency-Key")
+            if self._token() in self.read_only_tokens:
+                return _error(403, "This action is outside the authorized scopes")
+            if self.not_permitted:
+                return _error(403, "This action is not allowed")
             with self.lock:
                 if self.fail_next_posts:
-                    return _error(self.fail_next_posts.pop(0), "Service Unavailable")
+                    return self._failure(self.fail_next_posts.pop(0))
                 if key and self.honours_idempotency:
                     earlier = self.idempotency.get((account.id, key))
                     if earlier and self.now() - earlier[1] < self.idempotency_ttl:
@@ -394,7 +410,10 @@ class FakeMastodon:
                 stall = self.stall_next_posts > 0
                 if stall:
                     self.stall_next_posts -= 1
+                proxy_answer = self.answer_after_storing.pop(0) if self.answer_after_storing else None
                 body = self._status_json(status)
+            if proxy_answer is not None:
+                return _proxy_page(proxy_answer)
             if stall:
                 self._stall()
             response = jsonify(body)
@@ -404,8 +423,15 @@ class FakeMastodon:
         @app.get("/api/v1/statuses")
         def statuses_batch() -> Response:
             if not self.batch_read:
-                # Before 4.3 there is no such route: Rails answers its not-found page.
-                return Response("<html><body>The page you are looking for isn't here.</body></html>", 404)
+                # Before 4.3 there is no such route: Rails answers its not-found page; other servers of the
+                # API answer 405 Method Not Allowed or 501 Not Implemented, in plain text.
+                if self.batch_read_status == 404:
+                    return Response(
+                        "<html><body>The page you are looking for isn't here.</body></html>",
+                        404,
+                        content_type="text/html",
+                    )
+                return Response("Not Implemented", self.batch_read_status, content_type="text/plain")
             if self._authenticated() is None:
                 return _invalid_token()
             ids = list(dict.fromkeys(request.args.getlist("id[]")))
@@ -594,9 +620,21 @@ class FakeMastodon:
             base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
         )
 
-    def _authenticated(self) -> FakeAccount | None:
+    @staticmethod
+    def _token() -> str:
         header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+
+    def _failure(self, status: int) -> Response:
+        """A refusal before anything was stored, with the body `failure_body` asks for."""
+        if self.failure_body == "html":
+            return _proxy_page(status)
+        if self.failure_body == "text":
+            return Response(f"{status} Service Unavailable\r\n", status, content_type="text/plain")
+        return _error(status, "Service Unavailable")
+
+    def _authenticated(self) -> FakeAccount | None:
+        token = self._token()
         with self.lock:
             return next((a for a in self.accounts.values() if token and token in a.tokens), None)
 
@@ -729,6 +767,24 @@ def _error(status: int, message: str) -> Response:
     response = jsonify({"error": message})
     response.status_code = status
     return response
+
+
+# What nginx and Cloudflare answer in front of a server that did not answer them in time.
+PROXY_PAGES = {
+    502: ("502 Bad Gateway", "nginx"),
+    503: ("503 Service Temporarily Unavailable", "nginx"),
+    504: ("504 Gateway Time-out", "nginx"),
+    524: ("Error 524: A timeout occurred", "cloudflare"),
+}
+
+
+def _proxy_page(status: int) -> Response:
+    title, server = PROXY_PAGES.get(status, (f"{status} Error", "nginx"))
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+        f"\r\n<hr><center>{server}</center>\r\n</body>\r\n</html>\r\n"
+    )
+    return Response(page, status, content_type="text/html")
 
 
 def _invalid_token() -> Response:

@@ -21,6 +21,7 @@ from shared.networks.mastodon import (
 from shared.networks.ports import (
     Account,
     AuthExpired,
+    CannotTell,
     Draft,
     Engagement,
     MediaItem,
@@ -33,7 +34,7 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.fake_mastodon import PROXY_PAGES, FakeAccount, FakeMastodon, serve
 
 KEY = "2f1d6c1e-0000-4000-8000-000000000001"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -293,21 +294,83 @@ def test_a_429_carries_the_time_the_limit_resets(server: FakeMastodon, alice: Fa
     assert datetime.now(UTC) < reset_at <= datetime.now(UTC) + server.window
 
 
-def test_a_5xx_before_storing_is_transient(
-    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 524])
+def test_a_5xx_to_a_post_may_mean_it_was_stored(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork, status: int
 ) -> None:
-    server.fail_next_posts = [503]
-    with pytest.raises(Transient, match="503"):
+    # Refused before storing here; a proxy answers the same after the server stored it: only a look tells.
+    server.fail_next_posts = [status]
+    with pytest.raises(OutcomeUnknown, match=f"answered {status}.*may have been carried out"):
         network.publish(account_on(server), Draft(text="Hello"), KEY)
     assert server.statuses_of(alice) == []
+    assert network.find_published(account_on(server), KEY) is None
 
 
-def test_a_gateway_timeout_may_have_posted(
+@pytest.mark.parametrize("status", [502, 503, 504, 524])
+def test_a_proxys_5xx_after_the_server_stored_the_post_is_found_not_posted_again(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork, status: int
+) -> None:
+    # A server of the Mastodon API that ignores Idempotency-Key: a blind retry would make a second status.
+    server.honours_idempotency = False
+    server.answer_after_storing = [status]
+    with pytest.raises(OutcomeUnknown) as raised:
+        network.publish(account_on(server), Draft(text="Hello"), KEY)
+
+    found = network.find_published(account_on(server), KEY)
+
+    assert found is not None
+    assert [found.external_id] == [status["id"] for status in server.statuses_of(alice)]
+    # The proxy's own words, read out of its HTML page.
+    assert PROXY_PAGES[status][0] in str(raised.value)
+    assert "<" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("json", "Service Unavailable"),
+        ("text", "503 Service Unavailable"),
+        ("html", "503 Service Temporarily"),
+    ],
+)
+def test_the_servers_words_are_kept_whatever_the_body(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork, body: str, words: str
+) -> None:
+    server.fail_next_posts, server.failure_body = [503], body
+    with pytest.raises(OutcomeUnknown) as raised:
+        network.publish(account_on(server), Draft(text="Hello"), KEY)
+    message = str(raised.value)
+    assert words in message
+    assert "<" not in message
+    assert "\r" not in message
+
+
+def test_a_token_without_the_write_scope_asks_for_reconnection(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
-    server.fail_next_posts = [504]
-    with pytest.raises(OutcomeUnknown, match="504"):
+    server.read_only_tokens.add("alice-token")
+    with pytest.raises(AuthExpired, match="403: This action is outside the authorized scopes"):
         network.publish(account_on(server), Draft(text="Hello"), KEY)
+
+
+def test_a_403_about_the_action_not_the_token_is_a_refusal(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    server.not_permitted = True
+    with pytest.raises(Rejected, match="403: This action is not allowed"):
+        network.publish(account_on(server), Draft(text="Hello"), KEY)
+
+
+def test_a_post_carries_the_servers_own_time(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    server.advance(timedelta(minutes=3))  # the server's clock is ahead of Crier's
+    published = network.publish(account_on(server), Draft(text="1/2", thread=("2/2",)), KEY)
+    stored = server.statuses_of(alice)
+    assert [part.created_at for part in published.parts] == [
+        status["created_at"].replace(microsecond=status["created_at"].microsecond // 1000 * 1000)
+        for status in stored
+    ]
 
 
 def test_a_refused_connection_is_transient(network: MastodonNetwork) -> None:
@@ -331,13 +394,27 @@ def test_a_status_stored_then_unanswered_is_an_unknown_outcome(
     assert len(server.statuses_of(alice)) == 1
 
 
-def test_a_thread_cut_short_is_an_unknown_outcome_naming_what_was_posted(
+def test_a_thread_cut_short_passes_on_what_was_posted_and_a_retry_finishes_it(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
+    server.honours_idempotency = False  # so only the parts passed back keep the retry from repeating them
     network.publish(account_on(server), Draft(text="warm-up"), "warm-up-key")
     server.statuses_per_window = 3  # the warm-up, the post and its first reply fit; the second reply does not
-    with pytest.raises(OutcomeUnknown, match="1 of 2 thread replies were published; reply 2 failed"):
-        network.publish(account_on(server), Draft(text="1/3", thread=("2/3", "3/3")), KEY)
+    draft = Draft(text="1/3", thread=("2/3", "3/3"))
+    with pytest.raises(RateLimited) as raised:
+        network.publish(account_on(server), draft, KEY)
+    assert [part.external_id for part in raised.value.published] == [
+        status["id"] for status in server.statuses_of(alice)[1:]
+    ]
+
+    server.statuses_per_window = 10
+    finished = network.publish(account_on(server), draft, KEY, published=raised.value.published)
+
+    mine = server.statuses_of(alice)[1:]
+    assert [status["text"] for status in mine] == ["1/3", "2/3", "3/3"]
+    assert finished.parts[:2] == raised.value.published
+    assert [part.external_id for part in finished.parts] == [status["id"] for status in mine]
+    assert mine[2]["in_reply_to_id"] == mine[1]["id"]
 
 
 def test_an_idempotency_key_is_forgotten_after_an_hour(
@@ -380,7 +457,7 @@ def test_find_published_in_another_process_needs_the_draft_and_the_attempt_time(
         network.publish(account_on(server), Draft(text="Hello"), KEY)
     elsewhere = make_network()
 
-    with pytest.raises(OutcomeUnknown, match="nothing to recognise it by"):
+    with pytest.raises(CannotTell, match="nothing to recognise it by"):
         elsewhere.find_published(account_on(server), KEY)
     found = elsewhere.find_published(
         account_on(server), KEY, draft=Draft(text="Hello"), attempted_at=attempted_at
@@ -394,8 +471,8 @@ def test_find_published_says_absent_after_a_refused_attempt(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
     server.post_by_hand(alice, "Hello")  # the same words, but from another app: not ours
-    server.fail_next_posts = [503]
-    with pytest.raises(Transient):
+    server.max_characters = 3
+    with pytest.raises(Rejected, match="422"):
         network.publish(account_on(server), Draft(text="Hello"), KEY)
 
     assert network.find_published(account_on(server), KEY) is None
@@ -405,12 +482,30 @@ def test_absence_is_not_claimed_while_a_late_request_could_still_land(
     server: FakeMastodon, alice: FakeAccount
 ) -> None:
     network = make_network(settle=timedelta(minutes=2))
+    first_attempt = datetime.now(UTC) - timedelta(minutes=10)
     server.fail_next_posts = [503]
-    with pytest.raises(Transient):
+    with pytest.raises(OutcomeUnknown):
         network.publish(account_on(server), Draft(text="Hello"), KEY)
 
+    # Measured from the uncertain attempt, not the first one: that request may still be in a queue.
     with pytest.raises(Transient, match="ask again later"):
-        network.find_published(account_on(server), KEY)
+        network.find_published(
+            account_on(server),
+            KEY,
+            draft=Draft(text="Hello"),
+            attempted_at=first_attempt,
+            last_attempted_at=datetime.now(UTC),
+        )
+    assert (
+        network.find_published(
+            account_on(server),
+            KEY,
+            draft=Draft(text="Hello"),
+            attempted_at=first_attempt,
+            last_attempted_at=datetime.now(UTC) - timedelta(minutes=3),
+        )
+        is None
+    )
 
 
 def test_two_matching_posts_leave_the_decision_to_a_person(
@@ -422,19 +517,37 @@ def test_two_matching_posts_leave_the_decision_to_a_person(
         network.publish(account_on(server), Draft(text="Hello"), KEY)
     network._sent[KEY] = network._sent["an-earlier-delivery"]  # both attempts in the same second
 
-    with pytest.raises(OutcomeUnknown, match="2 posts since the attempt match it"):
+    with pytest.raises(CannotTell, match="2 statuses since the attempt match the post"):
         network.find_published(account_on(server), KEY)
 
 
-def test_a_thread_only_partly_there_is_left_to_a_person(
+def test_a_thread_only_partly_there_is_found_in_part(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
-    server.statuses_per_window = 1
-    with pytest.raises(OutcomeUnknown):
-        network.publish(account_on(server), Draft(text="1/2", thread=("2/2",)), KEY)
+    server.statuses_per_window = 2
+    draft = Draft(text="1/3", thread=("2/3", "3/3"))
+    with pytest.raises(RateLimited):
+        network.publish(account_on(server), draft, KEY)
 
-    with pytest.raises(OutcomeUnknown, match="thread reply 1 of 1 is not there"):
-        network.find_published(account_on(server), KEY)
+    found = network.find_published(account_on(server), KEY, draft=draft, attempted_at=datetime.now(UTC))
+
+    assert found is not None
+    assert [part.external_id for part in found.parts] == [s["id"] for s in server.statuses_of(alice)]
+    assert len(found.thread) == 1
+
+
+def test_a_thread_reply_matching_twice_leaves_the_decision_to_a_person_with_the_parts_found(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    published = network.publish(account_on(server), Draft(text="1/2"), KEY)
+    for _ in range(2):
+        server._store(alice, {"status": "2/2", "in_reply_to_id": published.external_id}, [], "Crier")
+
+    with pytest.raises(CannotTell, match="thread reply 1 of 1") as raised:
+        network.find_published(
+            account_on(server), KEY, draft=Draft(text="1/2", thread=("2/2",)), attempted_at=datetime.now(UTC)
+        )
+    assert raised.value.published == published.parts
 
 
 # -- Engagement, deletion, verification ----------------------------------------------------------------
@@ -461,11 +574,14 @@ def test_engagement_is_read_in_batches_of_twenty(
     assert all(isinstance(result[i], Engagement) for i in ids[2:])
 
 
-def test_engagement_falls_back_to_one_status_at_a_time_on_older_servers(alice: FakeAccount) -> None:
+@pytest.mark.parametrize("missing", [404, 405, 501], ids=["rails-404-page", "405", "501"])
+def test_engagement_falls_back_to_one_status_at_a_time_where_the_batch_read_is_missing(
+    alice: FakeAccount, missing: int
+) -> None:
     server = FakeMastodon(with_quotes_count=False).start()
     try:
         server.add_account("alice", token="alice-token")
-        server.batch_read = False
+        server.batch_read, server.batch_read_status = False, missing
         network = make_network()
         kept = network.publish(account_on(server), Draft(text="kept"), "k1").external_id
         gone = network.publish(account_on(server), Draft(text="gone"), "k2").external_id
@@ -484,6 +600,18 @@ def test_engagement_falls_back_to_one_status_at_a_time_on_older_servers(alice: F
         assert len(batch_reads) == 1, "an older server is asked once, then read one status at a time"
     finally:
         server.stop()
+
+
+def test_a_batch_read_refused_for_the_token_is_not_taken_for_a_missing_route(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    status_id = network.publish(account_on(server), Draft(text="Hello"), KEY).external_id
+    server.revoke("alice-token")
+    with pytest.raises(AuthExpired):
+        network.fetch_engagement(account_on(server), [status_id])
+    alice.tokens.add("alice-token")
+    network.fetch_engagement(account_on(server), [status_id])
+    assert len([r for r in server.requests if r.path == "/api/v1/statuses" and r.method == "GET"]) == 2
 
 
 def test_engagement_has_no_bookmark_count_which_mastodon_does_not_give(

@@ -103,8 +103,9 @@ def test_an_archived_channel_asks_for_the_channel_to_be_reconnected(slack, netwo
         (403, "invalid_token", AuthExpired),
         (404, "channel_not_found", AuthExpired),
         (404, "no_team", AuthExpired),
-        (500, "rollup_error", Transient),
-        (503, "service unavailable", Transient),
+        (408, "request timeout", Transient),
+        (500, "rollup_error", OutcomeUnknown),
+        (503, "service unavailable", OutcomeUnknown),
         (504, "gateway timeout", OutcomeUnknown),
     ],
 )

@@ -129,10 +129,11 @@ def test_without_an_id_in_the_answer_the_idempotency_key_names_the_post(receiver
         (422, Rejected),
         (401, AuthExpired),
         (408, Transient),
-        (500, Transient),
-        (502, Transient),
-        (503, Transient),
+        (500, OutcomeUnknown),
+        (502, OutcomeUnknown),
+        (503, OutcomeUnknown),
         (504, OutcomeUnknown),
+        (524, OutcomeUnknown),
     ],
 )
 def test_each_answer_maps_to_what_it_means_for_the_delivery(receiver, network, status, error):
@@ -142,7 +143,7 @@ def test_each_answer_maps_to_what_it_means_for_the_delivery(receiver, network, s
         network.publish(account_for(receiver.url), Draft(text="Hello"), "key-1")
 
     assert_keeps_secret(raised.value)
-    assert f"HTTP {status}" in str(raised.value)
+    assert f"receiver answered {status}: no: [redacted]" in str(raised.value)
 
 
 def test_a_rate_limit_says_when_to_come_back(receiver, network):

@@ -71,9 +71,27 @@ class PublishAttemptSchema(Schema):
     )
 
 
-class DeliveryDetailSchema(DeliveryListItemSchema):
-    """A delivery read on its own: every attempt, and how late it went out."""
+class DeliveryPartSchema(Schema):
+    """One post the delivery made on its network: the post itself, or one reply of its thread."""
 
+    position = fields.Integer(metadata={"description": "0 for the post, n for thread reply n.", "example": 0})
+    external_id = fields.String(metadata={"description": "The network's id of it.", "example": "1f3c"})
+    url = fields.String(metadata={"example": "https://sandbox.invalid/@acme/1f3c"})
+    published_at = UTCDateTime(
+        allow_none=True, metadata={"description": "When the network says it made it, where it says."}
+    )
+
+
+class DeliveryDetailSchema(DeliveryListItemSchema):
+    """A delivery read on its own: every attempt, every part on the network, and how late it went out."""
+
+    parts = fields.List(
+        fields.Nested(DeliveryPartSchema),
+        metadata={
+            "description": "Each post the delivery made, as soon as the network confirmed it: a thread "
+            "stopped midway lists the parts that are out there, and goes on from the last."
+        },
+    )
     failures = fields.Integer(
         metadata={
             "description": "Transient failures since it was scheduled or last sent again; at the "
@@ -90,8 +108,9 @@ class DeliveryDetailSchema(DeliveryListItemSchema):
         metadata={
             "type": "number",
             "nullable": True,
-            "description": "How long after its time it went out, in seconds (negative if early); "
-            "null until it is published.",
+            "description": "How long after its time it went out, in seconds, by the network's own time "
+            "of the post where it gives one (negative only if the network's clock is behind); null until "
+            "it is published.",
             "example": 0.42,
         },
     )

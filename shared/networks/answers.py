@@ -1,0 +1,204 @@
+"""What a network's answer means: one reading of HTTP answers, shared by every adapter.
+
+Whether a failed publish may be sent again decides whether Crier double-posts, so the ladder lives here
+once and every adapter climbs it (docs/networks.md has it as a table, network by network):
+
+1. 429, or a network's own word for it → RateLimited, with when the network says to come back.
+2. 401; a refusal the adapter knows means dead credentials (Bluesky's ExpiredToken, Discord's unknown
+   webhook, Slack's `no_service`); or a 400/403 whose words say the token is invalid, expired, revoked or
+   short of the scopes needed → AuthExpired: the channel must be reconnected, and retrying cannot help.
+3. 408 → Transient: the server says it gave up reading the request, so it did not act on it.
+4. Any other 4xx → Rejected: the network read the request and refused it; nothing was stored. A 3xx too:
+   the address has moved, and Crier follows no redirect with a post (a person fixes the channel).
+5. Anything else (every 5xx: a server error, or a proxy's 502, 503, 504, 520 to 524 that may have forwarded
+   the request first): for a write, OutcomeUnknown — the post may exist, and it is looked for before
+   anything is sent again; for a read, Transient.
+
+Several Mastodon-API servers ignore Idempotency-Key, and a proxy answers 502 or 504 after the server
+behind it stored the post: that is why no 5xx to a write is ever retried blind. A 2xx to a write whose
+body cannot be read is OutcomeUnknown for the same reason.
+
+The network's own words are kept with every error (JSON fields the adapter names, or the plain-text or
+HTML body), trimmed and stripped of markup, control characters and secrets, so a person reads what the
+network said rather than a bare status code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+
+from shared.networks.http import redact, retry_at
+from shared.networks.ports import (
+    AuthExpired,
+    NetworkError,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+
+# How much of what the network said goes into an error a person reads (and the database keeps).
+WORDS_LIMIT = 300
+
+# Words in a 400 or 403 that mean the credentials, not the request, are at fault. Mastodon (Doorkeeper):
+# "The access token is invalid", "… was revoked", "… expired", "This action is outside the authorized
+# scopes"; OAuth 2 (RFC 6750 section 3.1): invalid_token, insufficient_scope; AT Protocol: ExpiredToken,
+# InvalidToken; Slack: invalid_token, token_revoked, token_expired.
+_CREDENTIALS_REFUSED = re.compile(
+    r"invalid[_ ]token|invalidtoken|expiredtoken|token[_ ](?:revoked|expired)|insufficient_scope"
+    r"|(?:access |oauth |bearer )?token (?:is |was |has )?(?:been )?(?:invalid|expired|revoked)"
+    r"|outside the authorized scopes",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def refusal(
+    response: httpx.Response,
+    *,
+    what: str,
+    write: bool,
+    words: str | None = None,
+    credentials_refused: bool = False,
+    reset_at: datetime | None = None,
+    secrets: Iterable[str] = (),
+) -> NetworkError:
+    """The error an unsuccessful answer means, by the ladder above.
+
+    `what` names the server or call for people ("mastodon.social", "Discord"); `write` is whether the
+    request could have made or changed a post. `words` are what the network said, when the adapter reads
+    them from its own JSON (else the body is read here); `credentials_refused` is the adapter's own reading
+    that the credentials are dead; `reset_at` when a 429 says to come back (else Retry-After is read).
+    """
+    status = response.status_code
+    said = f"{what} answered {status}"
+    words = words if words is not None else network_words(response, secrets=secrets)
+    if words:
+        said += f": {words}"
+    if status == 429:
+        return RateLimited(said, reset_at or retry_at(response.headers, datetime.now(UTC)))
+    if credentials_refused or status == 401 or (status in (400, 403) and says_credentials_refused(words)):
+        return AuthExpired(said)
+    if status == 408:
+        return Transient(said + " (it stopped reading the request, so it did not act on it)")
+    if 300 <= status < 400:
+        moved_to = sanitized(response.headers.get("Location", ""), secrets) or "elsewhere"
+        return Rejected(f"{said} (a redirect to {moved_to}; Crier follows none: fix the channel's address)")
+    if 400 <= status < 500:
+        return Rejected(said)
+    if write:
+        return OutcomeUnknown(
+            said + " (the request may have been carried out before this answer; Crier checks)"
+        )
+    return Transient(said)
+
+
+def says_credentials_refused(words: str) -> bool:
+    """Whether a refusal's words say the token or session is invalid, expired, revoked or short of scopes."""
+    return bool(_CREDENTIALS_REFUSED.search(words))
+
+
+def network_words(
+    response: httpx.Response,
+    *,
+    fields: Sequence[str] = ("error_description", "error", "message"),
+    secrets: Iterable[str] = (),
+) -> str:
+    """What the network said: the first of `fields` in a JSON object, else the body's text (HTML as text).
+
+    Trimmed to WORDS_LIMIT, markup and control characters removed, secrets blanked: safe to store and show.
+    """
+    body = _json(response)
+    if isinstance(body, Mapping):
+        for name in fields:
+            value = body.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                return sanitized(str(value), secrets)
+    words = body_words(response.text, response.headers.get("Content-Type", ""), secrets)
+    return words or sanitized(response.reason_phrase, secrets)
+
+
+def body_words(text: str, content_type: str = "", secrets: Iterable[str] = ()) -> str:
+    """A body that is not JSON as words: an HTML page's title and text, or the text itself, sanitized."""
+    if "html" in content_type or text.lstrip()[:1] == "<":
+        text = _html_text(text)
+    return sanitized(text, secrets)
+
+
+def sanitized(text: str, secrets: Iterable[str] = ()) -> str:
+    """One line of at most WORDS_LIMIT characters, without control characters or secrets."""
+    text = " ".join(_CONTROL.sub(" ", redact(text, secrets)).split())
+    return text if len(text) <= WORDS_LIMIT else text[: WORDS_LIMIT - 1] + "…"
+
+
+def answer_object(response: httpx.Response, *, what: str, write: bool) -> dict[str, Any]:
+    """A successful answer's JSON object.
+
+    A server answering 2xx with anything else is having trouble (a proxy's page, a truncated body): for a
+    read, ask again later; for a write, the post may exist all the same.
+    """
+    body = _json(response)
+    if isinstance(body, dict):
+        return body
+    said = f"{what} answered {response.status_code} with " + (
+        "something other than JSON" if body is None else "JSON that is not an object"
+    )
+    if write:
+        raise OutcomeUnknown(said + "; the post may exist, and Crier checks")
+    raise Transient(said)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class _TextOfHtml(HTMLParser):
+    """The title and visible text of an error page; scripts, styles and the rest of the head left out."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+        self._in_head = self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skipping += 1
+        elif tag == "head":
+            self._in_head = True
+        elif tag == "title":
+            self._in_title = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skipping = max(self._skipping - 1, 0)
+        elif tag == "head":
+            self._in_head = False
+        elif tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._skipping or (self._in_head and not self._in_title) or not data.strip():
+            return
+        self.parts.append(data.strip())
+
+
+def _html_text(page: str) -> str:
+    parser = _TextOfHtml()
+    try:
+        parser.feed(page)
+        parser.close()
+    except ValueError:
+        return page
+    # A title repeated as the first heading (nginx's "502 Bad Gateway" pages do) is said once.
+    parts = [part for index, part in enumerate(parser.parts) if index == 0 or part != parser.parts[index - 1]]
+    return " ".join(parts)
