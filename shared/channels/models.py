@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, created_timestamp, enum_column, json_document, uuid_pk
 from shared.workspaces.models import workspace_fk
+
+if TYPE_CHECKING:
+    from shared.metrics.models import ChannelCollection
 
 
 class ChannelState(StrEnum):
@@ -38,3 +42,6 @@ class Channel(Base):
     # Weekday posting slots for the queue, as shared.channels.slots.PostingSchedule documents them.
     posting_schedule: Mapped[json_document]
     created_at: Mapped[created_timestamp]
+
+    # How reading its numbers went lately; written by shared.metrics alone, read here to be shown.
+    collection: Mapped[ChannelCollection | None] = relationship(viewonly=True, lazy="selectin")

@@ -22,6 +22,7 @@ from shared.metrics.services import (
     batches_for_post,
     channels_to_snapshot,
     claim_due_collections,
+    note_collection,
     postpone_collections,
     prune_samples,
     record_engagement,
@@ -54,10 +55,15 @@ PRUNE_ROUNDS = 100
 
 @dataclass(frozen=True)
 class ReadFailed:
-    """A read that did not happen or did not succeed; `wait` is how long a rate limit asked for."""
+    """A read that did not happen or did not succeed; `wait` is how long a rate limit asked for.
+
+    A rate limit (the network's or Crier's own) is a pause, not a fault: only the others are kept as the
+    channel's last collection error.
+    """
 
     reason: str
     wait: timedelta | None = None
+    limited: bool = False
 
 
 def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int:
@@ -79,12 +85,17 @@ def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int
     answers = list(services.network_calls.map(lambda request: _read(services, request), requests))
     stored = 0
     for request, answer in zip(requests, answers, strict=True):
+        channel_id = uuid.UUID(request.account.channel_id)
         with services.sessions.begin() as session:
             if not isinstance(answer, ReadFailed):
                 scheduled = schedule if post_id is None else None
                 stored += record_engagement(session, request, answer, now=utcnow(), schedule=scheduled)
-            elif post_id is None:
+                note_collection(session, channel_id, now=utcnow())
+                continue
+            if post_id is None:
                 postpone_collections(session, request, now=utcnow(), schedule=schedule, wait=answer.wait)
+            if not answer.limited:
+                note_collection(session, channel_id, now=utcnow(), error=f"Engagement: {answer.reason}")
     return stored
 
 
@@ -113,7 +124,7 @@ def _read(services: Services, request: CollectionBatch) -> Mapping[str, Engageme
     except RateLimited as error:
         log.warning("the network limits metric reads: %s", error, extra=context)
         wait = (error.reset_at - utcnow()) if error.reset_at is not None else None
-        return ReadFailed(str(error), wait)
+        return ReadFailed(str(error), wait, limited=True)
     except (NetworkError, UnknownNetwork) as error:
         count_collection_error(request.network)
         if isinstance(error, AuthExpired):
@@ -140,7 +151,9 @@ def _within_read_limits(services: Services, info: NetworkInfo, channel_id: str) 
             continue
         wait = services.limits.try_acquire(key, rate)
         if wait > 0:
-            return ReadFailed(f"waiting {wait:.1f} s for Crier's read limit ({key})", timedelta(seconds=wait))
+            return ReadFailed(
+                f"waiting {wait:.1f} s for Crier's read limit ({key})", timedelta(seconds=wait), limited=True
+            )
     return None
 
 
@@ -160,7 +173,11 @@ def take_snapshots(services: Services) -> int:
         if audience is None:
             continue
         with services.sessions.begin() as session:
+            if isinstance(audience, ReadFailed):
+                note_collection(session, job.channel_id, now=utcnow(), error=f"Followers: {audience.reason}")
+                continue
             kept += record_snapshot(session, job.channel_id, audience, now=utcnow())
+            note_collection(session, job.channel_id, now=utcnow())
     return kept
 
 
@@ -172,32 +189,32 @@ def _reports_audience(services: Services, name: str) -> bool:
         return False
 
 
-def _audience(services: Services, job: SnapshotJob) -> Audience | None:
+def _audience(services: Services, job: SnapshotJob) -> Audience | ReadFailed | None:
+    """The account's counts; the failure to keep as the channel's error; None when held back by a limit."""
     network = services.networks.get(job.network)
     if not isinstance(network, ReportsAudience) or _within_read_limits(
         services, network.info, str(job.channel_id)
     ):
         return None
+    context = {"channel_id": str(job.channel_id), "network": job.network}
     try:
         account = account_with_credentials(services, job.account, job.sealed_credentials)
         return network.fetch_audience(account)
+    except RateLimited as error:
+        log.warning("the network limits reading followers: %s", error, extra=context)
+        return None
     except NetworkError as error:
         count_collection_error(job.network)
         if isinstance(error, AuthExpired):
             count_token_refresh_failure(job.network)
-        log.warning(
-            "could not read the channel's followers: %s",
-            error,
-            extra={"channel_id": str(job.channel_id), "network": job.network},
-        )
-    except Exception:
+        log.warning("could not read the channel's followers: %s", error, extra=context)
+        return ReadFailed(str(error))
+    except Exception as error:
         count_collection_error(job.network)
         log.exception(
-            "adapter %s raised an unexpected error while reading followers",
-            job.network,
-            extra={"channel_id": str(job.channel_id), "network": job.network},
+            "adapter %s raised an unexpected error while reading followers", job.network, extra=context
         )
-    return None
+        return ReadFailed(f"{type(error).__name__}: {error}")
 
 
 def prune_metric_samples(services: Services) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, json_document
@@ -138,3 +138,23 @@ class ChannelSnapshot(Base):
     following: Mapped[int | None]
     posts: Mapped[int | None]
     raw: Mapped[json_document]
+
+
+class ChannelCollection(Base):
+    """How reading a channel's numbers went lately: shown by the API and the dashboard, not only logged.
+
+    One row per channel that has been read, changed by every collection of its engagement or followers:
+    when the last one succeeded, and the last error with when it happened and since when reads have been
+    failing. A read Crier holds back for its own read limit is neither.
+    """
+
+    __tablename__ = "channel_collections"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    # Set by the first failure after a success, cleared by the next success: how long it has been broken.
+    failing_since: Mapped[datetime | None]

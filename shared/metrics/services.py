@@ -14,19 +14,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, case, delete, exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
-from shared.db import UTCDateTime, table_of
+from shared.db import UTCDateTime, insert_on_conflict, table_of
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.links.services import clicks_by_delivery
 from shared.metrics.models import (
     COUNTS,
     INTERACTIONS,
+    ChannelCollection,
     ChannelSnapshot,
     DeliveryMetrics,
     EngagementHour,
@@ -189,6 +188,28 @@ def record_engagement(
     return len(samples)
 
 
+def note_collection(
+    session: Session, channel_id: uuid.UUID, *, now: datetime, error: str | None = None
+) -> None:
+    """Keep how the channel's latest read went: a success, or its error and since when reads have failed."""
+    table = table_of(ChannelCollection)
+    insert = insert_on_conflict(session, ChannelCollection)
+    changes: dict[str, Any]
+    if error is None:
+        statement = insert.values(channel_id=channel_id, last_success_at=now, failing_since=None)
+        changes = {"last_success_at": now, "failing_since": None}
+    else:
+        statement = insert.values(
+            channel_id=channel_id, last_error=error, last_error_at=now, failing_since=now
+        )
+        changes = {
+            "last_error": error,
+            "last_error_at": now,
+            "failing_since": func.coalesce(table.c.failing_since, now),
+        }
+    session.execute(statement.on_conflict_do_update(index_elements=["channel_id"], set_=changes))
+
+
 def postpone_collections(
     session: Session,
     batch: CollectionBatch,
@@ -243,7 +264,7 @@ def _lock_latest(
         for delivery, workspace_id, network in details.values()
     ]
     if rows:
-        session.execute(_insert(session, DeliveryMetrics).values(rows).on_conflict_do_nothing())
+        session.execute(insert_on_conflict(session, DeliveryMetrics).values(rows).on_conflict_do_nothing())
     query = (
         select(DeliveryMetrics)
         .where(DeliveryMetrics.delivery_id.in_(details))
@@ -333,7 +354,7 @@ def _add_to_hours(
     if not rows:
         return
     table = table_of(EngagementHour)
-    statement = _insert(session, EngagementHour).values(rows)
+    statement = insert_on_conflict(session, EngagementHour).values(rows)
     added = {
         # A metric not read this time leaves the hour as it was; one read for the first time starts at 0.
         name: case(
@@ -343,13 +364,6 @@ def _add_to_hours(
         for name in COUNTS
     }
     session.execute(statement.on_conflict_do_update(index_elements=["channel_id", "hour"], set_=added))
-
-
-def _insert(session: Session, model: type[Any]) -> Any:
-    """An INSERT that can say ON CONFLICT, in the dialect of the session's database."""
-    dialect = session.get_bind().dialect.name
-    insert: Insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
-    return insert
 
 
 def samples_for_post(
@@ -424,7 +438,7 @@ def channels_to_snapshot(session: Session, *, day: date, networks: Collection[st
 def record_snapshot(session: Session, channel_id: uuid.UUID, audience: Audience, *, now: datetime) -> bool:
     """Keep a channel's counts for today, unless today's are kept already. True if this one was stored."""
     stored = session.execute(
-        _insert(session, ChannelSnapshot)
+        insert_on_conflict(session, ChannelSnapshot)
         .values(
             channel_id=channel_id,
             day=now.date(),

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.db import utcnow
+from shared.metrics.services import note_collection
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_workspace
 
@@ -32,7 +34,9 @@ def test_connecting_a_channel_returns_it(workspace_client: FlaskClient) -> None:
         "timezone",
         "posting_schedule",
         "created_at",
+        "metrics_collection",
     }
+    assert body["metrics_collection"] is None, "not read yet"
     uuid.UUID(body["id"])
     assert body["network"] == "sandbox"
     assert body["name"] == "Acme"
@@ -161,3 +165,23 @@ def test_credentials_of_the_wrong_shape_are_refused_before_the_network_is_asked(
     ]
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Channel)) == 0
+
+
+def test_a_channel_shows_how_reading_its_numbers_went(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace
+) -> None:
+    channel = make_channel(services, workspace, "Town hall")
+    failed_at = utcnow()
+    with services.sessions.begin() as session:
+        note_collection(session, channel.id, now=failed_at, error="Engagement: example.social answered 501")
+
+    body = workspace_client.get(f"/v1/channels/{channel.id}").json
+
+    assert body["metrics_collection"] == {
+        "last_success_at": None,
+        "last_error": "Engagement: example.social answered 501",
+        "last_error_at": failed_at.isoformat(),
+        "failing_since": failed_at.isoformat(),
+    }
+    [listed] = workspace_client.get("/v1/channels").json["items"]
+    assert listed["metrics_collection"] == body["metrics_collection"]

@@ -14,6 +14,7 @@ from services.api.dashboard.signin import COOKIE_NAME, TOKEN_ID_KEY
 from shared.bootstrap import Services
 from shared.channels.credentials import EMBEDDED_SECRET_FILE
 from shared.db import utcnow
+from shared.metrics.services import note_collection
 from shared.workspaces.models import ApiToken
 from shared.workspaces.services import hash_token
 from tests.dashboard.conftest import csrf_token_of, sign_in
@@ -236,6 +237,32 @@ def test_the_best_time_grid_shows_the_channel_asked_for(client: FlaskClient, see
 
     assert f'<section id="best-times" class="card wide" data-channel-id="{news.id}">' in page
     assert "channel's clock (Europe/Paris)" in page
+
+
+def test_a_channel_whose_numbers_cannot_be_read_is_shown_with_the_networks_words(
+    client: FlaskClient, services: Services, seeded: SeededWorkspace
+) -> None:
+    sign_in(client, seeded.reader_token)
+    healthy, failing = seeded.channels
+    assert 'data-test="no-collection-errors"' in client.get("/dashboard").get_data(as_text=True)
+    with services.sessions.begin() as session:
+        note_collection(session, healthy.id, now=utcnow())
+        note_collection(
+            session,
+            failing.id,
+            now=utcnow(),
+            error="Engagement: example.social answered 501: <b>Not</b> there",
+        )
+
+    page = client.get("/dashboard").get_data(as_text=True)
+
+    assert f'<tr data-channel-id="{failing.id}">' in page
+    assert "Engagement: example.social answered 501: &lt;b&gt;Not&lt;/b&gt; there" in page, "escaped"
+    assert (
+        f'<tr data-channel-id="{healthy.id}">\n        <th scope="row">{healthy.name}</th>\n        <td><time'
+        not in page
+    )
+    assert 'data-test="no-collection-errors"' not in page
 
 
 def test_another_workspaces_channel_is_not_found_for_the_best_time_grid(

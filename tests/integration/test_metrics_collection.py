@@ -25,7 +25,14 @@ from shared.deliveries.services import claim_due
 from shared.links.models import ShortLink
 from shared.links.services import record_click
 from shared.metrics.collecting import collect_metrics, prune_metric_samples, take_snapshots
-from shared.metrics.models import COUNTS, ChannelSnapshot, DeliveryMetrics, EngagementHour, MetricSample
+from shared.metrics.models import (
+    COUNTS,
+    ChannelCollection,
+    ChannelSnapshot,
+    DeliveryMetrics,
+    EngagementHour,
+    MetricSample,
+)
 from shared.metrics.schedule import CollectionSchedule
 from shared.networks.sandbox import SandboxNetwork, sandbox_posts
 from shared.workspaces.models import Workspace
@@ -255,6 +262,73 @@ def test_a_channel_whose_reads_fail_is_tried_again_later_and_keeps_no_other_chan
     travel(readable, wait + MINUTE)
     assert collect_metrics(readable) == 1
     assert latest(readable, by_channel[failing.id]).likes == 1
+
+
+def collection_of(services: Services, channel: Channel) -> ChannelCollection | None:
+    with services.sessions() as session:
+        return session.get(ChannelCollection, channel.id)
+
+
+def test_a_failing_collection_is_kept_with_the_network_s_words_until_a_read_works_again(
+    readable: Services,
+) -> None:
+    workspace, _ = make_workspace(readable)
+    failing = readable_channel(readable, workspace, "Failing", engagement="transient")
+    healthy = readable_channel(readable, workspace, "Healthy", counts={"likes": 4})
+    make_post(readable, workspace, [failing, healthy])
+    publish_everything_due(readable)
+    travel_to(readable, STEPS[0] + MINUTE)
+    first_failure = utcnow()
+    collect_metrics(readable)
+
+    broken = collection_of(readable, failing)
+    assert broken is not None
+    assert broken.last_error == "Engagement: readable: 502 Bad Gateway from the metrics endpoint"
+    assert broken.last_success_at is None
+    assert broken.failing_since is not None
+    assert broken.failing_since >= first_failure
+    working = collection_of(readable, healthy)
+    assert working is not None
+    assert (working.last_error, working.failing_since) == (None, None)
+    assert working.last_success_at is not None
+
+    travel(readable, timedelta(minutes=11))
+    collect_metrics(readable)
+    still_broken = collection_of(readable, failing)
+    assert still_broken is not None
+    assert still_broken.failing_since == broken.failing_since, "failing since the first failure"
+    assert still_broken.last_error_at is not None
+    assert broken.last_error_at is not None
+    assert still_broken.last_error_at > broken.last_error_at
+
+    script(readable, failing, counts={"likes": 1})
+    travel(readable, timedelta(minutes=11))
+    collect_metrics(readable)
+    mended = collection_of(readable, failing)
+    assert mended is not None
+    assert mended.failing_since is None
+    assert mended.last_success_at is not None
+    assert mended.last_error == broken.last_error, "the last error stays on record, with its time"
+
+
+def test_a_rate_limit_is_a_pause_not_a_collection_error(readable: Services) -> None:
+    workspace, _ = make_workspace(readable)
+    limited = readable_channel(readable, workspace, "Limited", engagement="rate_limited")
+    make_post(readable, workspace, [limited])
+    publish_everything_due(readable)
+    travel_to(readable, STEPS[0] + MINUTE)
+    assert collect_metrics(readable) == 0
+    assert reads_of("readable"), "it was asked, and said to wait"
+    assert collection_of(readable, limited) is None
+
+
+def test_a_failed_snapshot_is_a_collection_error_too(readable: Services) -> None:
+    workspace, _ = make_workspace(readable)
+    channel = readable_channel(readable, workspace, "Flaky", network="audience", audience="transient")
+    take_snapshots(readable)
+    broken = collection_of(readable, channel)
+    assert broken is not None
+    assert broken.last_error == "Followers: audience: 503 Service Unavailable"
 
 
 def test_reads_beyond_crier_s_own_read_limit_wait_for_the_bucket_to_refill(readable: Services) -> None:

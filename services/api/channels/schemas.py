@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy
 from marshmallow import Schema, fields, validate
 
 from services.api.fields import UTCDateTime
@@ -74,6 +75,24 @@ class VerificationSchema(Schema):
     problem = fields.String(allow_none=True)
 
 
+class CollectionSchema(Schema):
+    """How reading the channel's numbers (engagement, followers) went lately."""
+
+    last_success_at = UTCDateTime(allow_none=True, metadata={"description": "The last read that worked."})
+    last_error = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What the network (or Crier) said when the last read failed, in its own words.",
+            "example": "Engagement: mastodon.example answered 501: Not Implemented",
+        },
+    )
+    last_error_at = UTCDateTime(allow_none=True)
+    failing_since = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Reads have failed since then; null once one works again."},
+    )
+
+
 class ChannelSchema(Schema):
     id = fields.UUID()
     network = fields.String(metadata={"example": "sandbox"})
@@ -84,6 +103,19 @@ class ChannelSchema(Schema):
     timezone = fields.String()
     posting_schedule = PostingScheduleField()
     created_at = UTCDateTime()
+    metrics_collection = fields.Nested(
+        CollectionSchema,
+        attribute="collection",
+        allow_none=True,
+        metadata={"description": "Null until Crier has read the channel's numbers once."},
+    )
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        # A channel connected in this very request was never read, and its row was never loaded: loading
+        # it now, after the transaction, would fail, and there is nothing to find.
+        if attr == "collection" and "collection" in sqlalchemy.inspect(obj).unloaded:
+            return None
+        return super().get_attribute(obj, attr, default)
 
 
 class ChannelListSchema(Schema):
