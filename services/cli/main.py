@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import os
+import shlex
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
 import httpx
-from honcho.manager import Manager
+from honcho.printer import Printer
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from services.cli.demo import CrierClient, run_demo
 from services.cli.processes import process_commands
+from services.cli.supervisor import Supervisor
 from shared.bulk.checking import InvalidRows, check_import
 from shared.bulk.reading import describe_pointer, guess_format, read_source
 from shared.bulk.services import store_import
@@ -25,6 +26,7 @@ from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory, utcnow
 from shared.errors import InvalidInput
 from shared.migrations import upgrade
+from shared.monitoring.recording import count_process_restart, expect_process_restarts, use_folder
 from shared.networks.registry import NetworkRegistry
 from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.models import Member, Workspace
@@ -122,14 +124,15 @@ def credentials_reseal(settings: Settings) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.pass_obj
 def up(settings: Settings, workers: int) -> None:
-    """Migrate, then run the API, the scheduler and the worker until Ctrl-C."""
+    """Migrate, then run the API, the scheduler and the worker, restarting any that exits, until Ctrl-C."""
     upgrade(create_db_engine(settings.resolved_database_url))
     click.echo(f"Crier API on {settings.public_url}  (docs: {settings.public_url}/docs)")
-    manager = Manager()
-    for name, command in process_commands(settings, workers).items():
-        manager.add_process(name, command, env=dict(os.environ), quiet=False)
-    manager.loop()
-    sys.exit(manager.returncode)
+    commands = {name: shlex.split(command) for name, command in process_commands(settings, workers).items()}
+    # The restarts are counted in the host's Prometheus folder, beside the processes' own counts.
+    use_folder(settings.prometheus_folder)
+    expect_process_restarts(commands)
+    supervisor = Supervisor(commands, Printer(sys.stdout), on_restart=count_process_restart)
+    sys.exit(supervisor.run_until_signalled())
 
 
 @cli.command()

@@ -16,7 +16,7 @@ def _bin(name: str) -> str:
 
 
 def process_commands(settings: Settings, workers: int = 1) -> dict[str, str]:
-    """Process name → shell command, for honcho."""
+    """Process name → command line, in shell words (`crier up` and bench/fleet.py split them)."""
     commands = {
         "api": (
             f"{_bin('gunicorn')} --bind {shlex.quote(settings.api_bind)} --worker-class gthread "

@@ -4,12 +4,13 @@ Crier runs as several processes at once: gunicorn's API workers, Celery workers 
 children), one or more schedulers. What each number is decides where it comes from:
 
 - Things that happen — a publish attempt's outcome, how late a delivery went out, a failed token refresh,
-  a failed metrics collection, a delivery missed — are counted by the process they happen in, at that
-  moment (`recording`). prometheus_client's multiprocess mode keeps each process's counts in a file of its
-  own in one folder per host (`CRIER_PROMETHEUS_DIR`; the data directory's `prometheus/` by default, which
-  `crier up`'s processes already share; a volume in docker compose), and the API's `/metrics` adds up
-  every file in it. A file outlives its process and is never deleted, so a restarted worker takes nothing
-  away: a counter never goes down, and Prometheus's rate() sees no false reset.
+  a failed metrics collection, a delivery missed, a process `crier up` restarted — are counted by the
+  process they happen in, at that moment (`recording`). prometheus_client's multiprocess mode keeps each
+  process's counts in a file of its own in one folder per host (`CRIER_PROMETHEUS_DIR`; the data
+  directory's `prometheus/` by default, which `crier up`'s processes already share; a volume in docker
+  compose), and the API's `/metrics` adds up every file in it. A file outlives its process and is never
+  deleted, so a restarted worker takes nothing away: a counter never goes down, and Prometheus's rate()
+  sees no false reset.
 - What the queue holds right now is read from the database when Prometheus scrapes (`scraping`,
   `services`): the same answer from every API replica, whatever process moved the deliveries, and cheap,
   because it counts only deliveries still on their way, through indexes, never the publishing history.

@@ -12,7 +12,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,6 +78,12 @@ class _Instruments:
         self.expired_attempts = Counter(
             "crier_publish_attempts_expired",
             "Publish attempts that did not report back before their lease ran out; now unknown.",
+            registry=None,
+        )
+        self.process_restarts = Counter(
+            "crier_process_restarts",
+            "Times `crier up` started one of its processes again after it exited, by process name.",
+            ["process"],
             registry=None,
         )
 
@@ -167,3 +173,15 @@ def count_expired_attempts(count: int) -> None:
     if count:
         with _recording("expired attempts"):
             _current().expired_attempts.inc(count)
+
+
+def expect_process_restarts(processes: Iterable[str]) -> None:
+    """Start each process's restart series at zero, so that rate() and increase() see its first restart."""
+    with _recording("process restarts"):
+        for process in processes:
+            _current().process_restarts.labels(process)
+
+
+def count_process_restart(process: str) -> None:
+    with _recording("a process restart"):
+        _current().process_restarts.labels(process).inc()

@@ -1,0 +1,93 @@
+"""The machine's processes as Linux's /proc shows them: who started whom, and which are still alive."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class ProcessEntry:
+    """One process: its ids, its state letter (Z for a zombie), when it started and its command line."""
+
+    pid: int
+    parent: int
+    group: int
+    session: int
+    state: str
+    # Clock ticks after boot: with the pid, it tells a process apart from a later one given the same pid.
+    started: int
+    argv: tuple[str, ...]
+
+    @property
+    def alive(self) -> bool:
+        return self.state != "Z"
+
+
+def read_process(pid: int) -> ProcessEntry | None:
+    """The process with this pid, or None when there is none."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        argv = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name in parentheses may itself hold spaces and parentheses: the fields follow the last ")".
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return ProcessEntry(
+        pid=pid,
+        parent=int(fields[1]),
+        group=int(fields[2]),
+        session=int(fields[3]),
+        state=fields[0],
+        started=int(fields[19]),
+        argv=tuple(word.decode(errors="replace") for word in argv if word),
+    )
+
+
+def read_processes() -> list[ProcessEntry]:
+    """Every process on the machine (those that exit while they are read are left out)."""
+    entries = (read_process(int(path.name)) for path in PROC.iterdir() if path.name.isdigit())
+    return [entry for entry in entries if entry is not None]
+
+
+def descendants(pid: int) -> list[ProcessEntry]:
+    """The processes `pid` started, theirs, and so on."""
+    table = read_processes()
+    found: list[ProcessEntry] = []
+    parents = {pid}
+    while True:
+        children = [entry for entry in table if entry.parent in parents and entry not in found]
+        if not children:
+            return found
+        found.extend(children)
+        parents = {entry.pid for entry in children}
+
+
+def still_alive(entries: Iterable[ProcessEntry]) -> list[ProcessEntry]:
+    """Those of `entries` that still run: same pid, same start time, not a zombie."""
+    alive = []
+    for entry in entries:
+        now = read_process(entry.pid)
+        if now is not None and now.started == entry.started and now.alive:
+            alive.append(now)
+    return alive
+
+
+def wait_until_gone(entries: Iterable[ProcessEntry], timeout: float) -> list[ProcessEntry]:
+    """Wait for every one of `entries` to end (a SIGKILL is delivered asynchronously); those still alive."""
+    entries = list(entries)
+    deadline = time.monotonic() + timeout
+    alive = still_alive(entries)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = still_alive(entries)
+    return alive
+
+
+def in_sessions(sessions: set[int]) -> list[ProcessEntry]:
+    """Every living process of these sessions, wherever it was moved in the process tree."""
+    return [entry for entry in read_processes() if entry.session in sessions and entry.alive]
