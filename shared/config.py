@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         gt=0,
         description="A delivery the network could not be asked about for this long goes to needs_review.",
     )
+    changes_interval_seconds: float = Field(
+        default=5,
+        gt=0,
+        description="How often deletes and edits of published posts that are due are applied (each is "
+        "also sent to a worker at once).",
+    )
     worker_concurrency: int = Field(default=8, gt=0, description="Threads per worker process.")
     metrics_interval_seconds: float = Field(
         default=60, gt=0, description="How often the scheduler looks for deliveries whose metrics are due."

@@ -7,6 +7,7 @@ from shared.db import Base
 from shared.deliveries.models import (
     AttemptOutcome,
     Delivery,
+    DeliveryChange,
     DeliveryPart,
     DeliveryState,
     PublishAttempt,
@@ -38,6 +39,7 @@ __all__ = [
     "ChannelSnapshot",
     "ChannelState",
     "Delivery",
+    "DeliveryChange",
     "DeliveryMetrics",
     "DeliveryPart",
     "DeliveryState",

@@ -11,6 +11,7 @@ COLLECT_POST_METRICS = "crier.metrics.collect_for_post"
 SNAPSHOT_CHANNELS = "crier.metrics.snapshot_channels"
 PRUNE_METRIC_SAMPLES = "crier.metrics.prune_samples"
 SEND_DUE_WEBHOOKS = "crier.notifications.send_due"
+APPLY_DUE_CHANGES = "crier.deliveries.apply_due_changes"
 
 PUBLISH_QUEUE = "publish"
 METRICS_QUEUE = "metrics"
@@ -24,6 +25,8 @@ QUEUE_OF_TASK = {
     SNAPSHOT_CHANNELS: METRICS_QUEUE,
     PRUNE_METRIC_SAMPLES: HOUSEKEEPING_QUEUE,
     SEND_DUE_WEBHOOKS: HOUSEKEEPING_QUEUE,
+    # On the publish queue: a person waits to see a post deleted or changed, as to see one go out.
+    APPLY_DUE_CHANGES: PUBLISH_QUEUE,
 }
 
 QUEUES = frozenset(QUEUE_OF_TASK.values())

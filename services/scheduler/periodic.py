@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from shared.config import Settings
 from shared.task_names import (
+    APPLY_DUE_CHANGES,
     COLLECT_DUE_METRICS,
     PRUNE_METRIC_SAMPLES,
     RECONCILE_UNKNOWN,
@@ -32,4 +33,5 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob(SNAPSHOT_CHANNELS, SNAPSHOT_EVERY),
         PeriodicJob(PRUNE_METRIC_SAMPLES, PRUNE_EVERY),
         PeriodicJob(SEND_DUE_WEBHOOKS, timedelta(seconds=settings.webhook_interval_seconds)),
+        PeriodicJob(APPLY_DUE_CHANGES, timedelta(seconds=settings.changes_interval_seconds)),
     ]

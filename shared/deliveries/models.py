@@ -26,6 +26,7 @@ class DeliveryState(StrEnum):
     NEEDS_REVIEW = "needs_review"  # the network cannot tell whether it has the post: a person decides
     CANCELLED = "cancelled"
     MISSED = "missed"  # too late to be worth publishing when it could have gone out
+    DELETED = "deleted"  # published, then deleted from the network through Crier
 
     @classmethod
     def waiting(cls) -> frozenset[DeliveryState]:
@@ -40,7 +41,9 @@ class DeliveryState(StrEnum):
     @classmethod
     def final(cls) -> frozenset[DeliveryState]:
         """States nothing moves a delivery out of, short of a person's action."""
-        return frozenset({cls.PUBLISHED, cls.FAILED, cls.NEEDS_REVIEW, cls.CANCELLED, cls.MISSED})
+        return frozenset(
+            {cls.PUBLISHED, cls.FAILED, cls.NEEDS_REVIEW, cls.CANCELLED, cls.MISSED, cls.DELETED}
+        )
 
 
 class AttemptOutcome(StrEnum):
@@ -122,6 +125,9 @@ class Delivery(Base):
         back_populates="delivery", order_by="PublishAttempt.number", lazy="selectin"
     )
     parts: Mapped[list[DeliveryPart]] = relationship(order_by="DeliveryPart.position", lazy="selectin")
+    changes: Mapped[list[DeliveryChange]] = relationship(
+        order_by="DeliveryChange.created_at", lazy="selectin", viewonly=True
+    )
 
 
 class PublishAttempt(Base):
@@ -160,3 +166,72 @@ class DeliveryPart(Base):
     # When the network says it made it; None where it does not say.
     published_at: Mapped[datetime | None]
     recorded_at: Mapped[created_timestamp]
+
+
+class ChangeKind(StrEnum):
+    DELETE = "delete"  # every part of the post, from the network
+    EDIT = "edit"  # the post's text, to the channel's text of the post as it reads now
+
+
+class ChangeState(StrEnum):
+    WAITING = "waiting"  # due at due_at (a retry's backoff, or a rate limit's reset)
+    APPLYING = "applying"  # claimed under a lease; the network call may be under way
+    UNKNOWN = "unknown"  # the call may have landed: the next attempt looks first, then acts if needed
+    DONE = "done"
+    FAILED = "failed"  # the network refused it, or attempts ran out
+    NEEDS_REVIEW = "needs_review"  # the network could not be asked for long: a person looks
+
+    @classmethod
+    def active(cls) -> frozenset[ChangeState]:
+        return frozenset({cls.WAITING, cls.APPLYING, cls.UNKNOWN})
+
+
+ACTIVE_CHANGE_SQL = "state IN ('waiting', 'applying', 'unknown')"
+
+
+class DeliveryChange(Base):
+    """A change to a published delivery on its network, asked for by a person: a delete, or an edit.
+
+    Applied exactly once by the same means as publishing: claimed under a lease with a claim number,
+    each transition a compare-and-set, an uncertain call looked at before it is made again, and every
+    request in the audit log. One change at a time per delivery.
+    """
+
+    __tablename__ = "delivery_changes"
+    __table_args__ = (
+        Index(
+            "ix_delivery_changes_active_due_at",
+            "due_at",
+            postgresql_where=text(ACTIVE_CHANGE_SQL),
+            sqlite_where=text(ACTIVE_CHANGE_SQL),
+        ),
+        # At most one change under way per delivery: a second request is refused, never raced.
+        Index(
+            "uq_delivery_changes_one_active",
+            "delivery_id",
+            unique=True,
+            postgresql_where=text(ACTIVE_CHANGE_SQL),
+            sqlite_where=text(ACTIVE_CHANGE_SQL),
+        ),
+    )
+
+    id: Mapped[uuid_pk]
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[ChangeKind] = mapped_column(enum_column(ChangeKind))
+    state: Mapped[ChangeState] = mapped_column(enum_column(ChangeState), default=ChangeState.WAITING)
+    due_at: Mapped[datetime]
+    # Counts claims, as a delivery's attempt does: a claim whose number is not the current one is stale.
+    attempt: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Since when it may have landed without Crier knowing: after long enough, a person looks.
+    uncertain_since: Mapped[datetime | None]
+    # The member who asked (None: Crier itself, or a member since removed).
+    requested_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[created_timestamp]
+    finished_at: Mapped[datetime | None]
+
+    delivery: Mapped[Delivery] = relationship()

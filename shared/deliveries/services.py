@@ -771,6 +771,17 @@ def _settle_unknown(
     return state
 
 
+def mark_deleted(session: Session, delivery_id: uuid.UUID, *, now: datetime) -> bool:
+    """A delivery whose every part was deleted from its network through Crier: its metrics stop."""
+    deleted = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state != DeliveryState.DELETED)
+        .values(state=DeliveryState.DELETED, metrics_due_at=None, lease_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(deleted) == 1
+
+
 def get_delivery(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.post.workspace_id != workspace_id:

@@ -254,6 +254,8 @@ class BlueskyNetwork:
         metrics=("likes", "reposts", "replies", "quotes", "bookmarks"),
         credential_keys=("identifier", "app_password"),
         can_find_published=True,
+        # A post record can be deleted; Bluesky has no edit (its clients never change a post's record).
+        can_delete=True,
         # Bluesky's PDS allows an account 5,000 points an hour and 35,000 a day, a created record costing 3
         # (docs.bsky.app, "Rate Limits"), and likes, follows and reposts the person makes by hand count too.
         # 300 posts an hour with a burst of 50 spends at most 1,050 points in an hour and 21,600 in a day:

@@ -107,6 +107,9 @@ class DiscordNetwork(WriteOnly):
         # when the post opened one). Discord webhooks cannot reply to a message, so this is the closest fit.
         supports_threads=True,
         credential_keys=("webhook_url",),
+        # Delete and Edit Webhook Message: a webhook may change and remove the messages it sent.
+        can_delete=True,
+        can_edit=True,
         # With ?wait=true Discord answers with the message's id, but after a timeout Crier has no id, and a
         # webhook token cannot list the channel's messages to look for one: only a person can check.
         can_find_published=False,
@@ -252,6 +255,34 @@ class DiscordNetwork(WriteOnly):
             raise Rejected(f"Discord: {external_id!r} is not a message this adapter published.")
         params = {"thread_id": thread_id} if thread_id else {}
         return f"{self._webhook_url(webhook)}/messages/{message_id}", params
+
+    def edit(self, account: Account, external_id: str, draft: Draft) -> PublishedPart:
+        """The message's new content (Edit Webhook Message, PATCH): a webhook may edit what it sent."""
+        webhook = self._webhook(account)
+        problems = _text_problems(draft.text, 0)
+        if problems:
+            raise Rejected("Discord: not edited: " + "; ".join(problems))
+        url, params = self._message_url(webhook, external_id)
+        try:
+            response = self._http.patch(url, params=params, json={"content": draft.text})
+        except httpx.TransportError as error:
+            raise transport_failure(error, what="Discord edit", secrets=[webhook.token]) from None
+        _raise_for(response, "Discord edit", sent_a_write=True)
+        message = _json_object(response, published=True)
+        return _part(message, self._guild_of(webhook), "/" in external_id)
+
+    def reads_as(self, account: Account, external_id: str, draft: Draft) -> bool:
+        """Whether the message's content is the draft's text now (Get Webhook Message)."""
+        webhook = self._webhook(account)
+        url, params = self._message_url(webhook, external_id)
+        try:
+            response = self._http.get(url, params=params)
+        except httpx.TransportError as error:
+            raise transport_failure(
+                error, what="Discord", secrets=[webhook.token], sent_a_write=False
+            ) from None
+        _raise_for(response, "Discord", sent_a_write=False)
+        return _json_object(response).get("content") == draft.text
 
     def delete(self, account: Account, external_id: str) -> None:
         webhook = self._webhook(account)

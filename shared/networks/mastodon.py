@@ -160,6 +160,9 @@ class MastodonNetwork:
         metrics=("likes", "reposts", "replies", "quotes"),
         credential_keys=("access_token",),
         can_find_published=True,
+        can_delete=True,
+        # PUT /api/v1/statuses/:id, since Mastodon 3.5.
+        can_edit=True,
         # Mastodon allows 300 statuses per account in each fixed 3-hour window (app/lib/rate_limiter.rb).
         # A bucket can spend its burst plus 3 h of refill inside one window: 20 + 3 * 80 = 260, leaving
         # room for what the person posts by hand. Thread replies are statuses too and are not counted here.
@@ -563,6 +566,44 @@ class MastodonNetwork:
             _check(response, channel.host)
             statuses[status_id] = answer_object(response, what=channel.host, write=False)
         return statuses
+
+    def edit(self, account: Account, external_id: str, draft: Draft) -> PublishedPart:
+        """The status's new text, content warning and language (PUT /api/v1/statuses/:id, Mastodon 3.5+).
+
+        Its media are left as they are: Mastodon keeps the attachments of an edit that names none. A
+        content warning is sent even when empty, since an edit without one removes it.
+        """
+        channel = self._channel(account)
+        fields = {
+            "status": draft.text,
+            "spoiler_text": _content_warning(draft),
+            "language": draft.options.get("language") or channel.language,
+        }
+        response = self._send(
+            "PUT",
+            f"{channel.base_url}/api/v1/statuses/{external_id}",
+            _token(account),
+            may_post=True,
+            data={key: value for key, value in fields.items() if value is not None},
+        )
+        if response.status_code in (404, 410):
+            raise PostGone(f"{channel.host}: status {external_id} does not exist (any more)")
+        _check(response, channel.host, may_have_posted=True)
+        return _part(answer_object(response, what=channel.host, write=True))
+
+    def reads_as(self, account: Account, external_id: str, draft: Draft) -> bool:
+        """Whether the status's source text and content warning are the draft's (an edit that landed)."""
+        channel = self._channel(account)
+        response = self._send(
+            "GET", f"{channel.base_url}/api/v1/statuses/{external_id}/source", _token(account)
+        )
+        if response.status_code in (404, 410):
+            raise PostGone(f"{channel.host}: status {external_id} does not exist (any more)")
+        _check(response, channel.host)
+        source = answer_object(response, what=channel.host, write=False)
+        return _normalised(str(source.get("text") or "")) == _normalised(draft.text) and (
+            str(source.get("spoiler_text") or "").strip() == _content_warning(draft).strip()
+        )
 
     def delete(self, account: Account, external_id: str) -> None:
         channel = self._channel(account)

@@ -45,6 +45,10 @@ class NetworkInfo:
     # Whether find_published can tell if an earlier, uncertain attempt made a post. Without it, an
     # uncertain delivery is never republished automatically: a person decides.
     can_find_published: bool = True
+    # What Crier can do to a post once it is out: delete it (every part of a thread), and change its text
+    # (the adapter then implements EditsPosts).
+    can_delete: bool = False
+    can_edit: bool = False
     # Posting quotas Crier keeps to, so it never runs into the network's own: per connected account, and
     # across all accounts of this Crier on the network. None: no limit of Crier's own.
     account_rate: Rate | None = None
@@ -313,6 +317,24 @@ class Network(Protocol):
 
     def verify(self, account: Account) -> Profile:
         """Check the credentials work; who they post as. Raises AuthExpired when they do not."""
+        ...
+
+
+@runtime_checkable
+class EditsPosts(Protocol):
+    """A network whose posts' text can be changed once published (Mastodon can; Bluesky cannot).
+
+    Optional, beside `Network`, for adapters whose info says can_edit. Failures are the `NetworkError`
+    kinds, read as for publishing: an edit whose answer was lost (OutcomeUnknown) is looked at with
+    reads_as before it is sent again, so a post is edited once.
+    """
+
+    def edit(self, account: Account, external_id: str, draft: Draft) -> PublishedPart:
+        """Give the published post `external_id` the draft's text (and content warning, language)."""
+        ...
+
+    def reads_as(self, account: Account, external_id: str, draft: Draft) -> bool:
+        """Whether the published post reads as the draft now: an uncertain edit already landed."""
         ...
 
 

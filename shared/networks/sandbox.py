@@ -30,6 +30,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -86,10 +87,14 @@ sandbox_posts = Table(
     Column("in_reply_to_id", String(32), nullable=True),
     # Each attachment's type, size, SHA-256 and alt text, in order.
     Column("media", JSON, nullable=True),
+    # When its text was last changed (an edit through Crier); None if never.
+    Column("edited_at", DateTime(timezone=True), nullable=True),
+    # How many times it was edited: an edit applied twice is visible.
+    Column("edits", Integer, nullable=True),
     Index("ix_sandbox_posts_idempotency_key", "idempotency_key"),
 )
 # Columns added since the store's first version: a store made before them gains them (see _ensure_table).
-LATER_COLUMNS = ("in_reply_to_id", "media")
+LATER_COLUMNS = ("in_reply_to_id", "media", "edited_at", "edits")
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,26 @@ class SandboxStore:
             ).mappings()
             return {row["id"]: dict(row) for row in rows}
 
+    def edit(self, post_id: str, text: str) -> dict[str, Any] | None:
+        """Give a post a new text; the post as it is now, or None if there is none."""
+        self._ensure_table()
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                sandbox_posts.update()
+                .where(sandbox_posts.c.id == post_id)
+                .values(
+                    text=text, edited_at=datetime.now(UTC), edits=func.coalesce(sandbox_posts.c.edits, 0) + 1
+                )
+            )
+            if changed.rowcount != 1:
+                return None
+            row = (
+                connection.execute(select(sandbox_posts).where(sandbox_posts.c.id == post_id))
+                .mappings()
+                .one()
+            )
+        return dict(row)
+
     def delete(self, post_id: str) -> bool:
         """Remove a post; False if there was none."""
         self._ensure_table()
@@ -265,6 +290,8 @@ class SandboxNetwork:
             max_items=MAX_MEDIA,
             alt_text_limit=ALT_TEXT_LIMIT,
         ),
+        can_delete=True,
+        can_edit=True,
         metrics=("likes", "reposts", "replies", "quotes", "bookmarks", "views"),
     )
 
@@ -304,8 +331,30 @@ class SandboxNetwork:
         ]
 
     def delete(self, account: Account, external_id: str) -> None:
+        options, _ = SandboxOptions.parse(account.settings)
+        self._before_request(options)
         if not self.store.delete(external_id):
             raise PostGone(f"sandbox: no post {external_id}")
+        self._after_request(options, "deleted")
+
+    def edit(self, account: Account, external_id: str, draft: Draft) -> PublishedPart:
+        """A post's new text, as slow and unreliable as the channel says, like a publish."""
+        problems = _length_problems("the text", draft.text)
+        if problems:
+            raise Rejected("sandbox: 422 " + "; ".join(problems))
+        options, _ = SandboxOptions.parse(account.settings)
+        self._before_request(options)
+        row = self.store.edit(external_id, draft.text)
+        if row is None:
+            raise PostGone(f"sandbox: no post {external_id}")
+        self._after_request(options, "edited")
+        return self._part(row)
+
+    def reads_as(self, account: Account, external_id: str, draft: Draft) -> bool:
+        row = self.store.get_many([external_id]).get(external_id)
+        if row is None:
+            raise PostGone(f"sandbox: no post {external_id}")
+        return bool(row["text"] == draft.text)
 
     def fetch_audience(self, account: Account) -> Audience:
         """The account's counts: followers by a curve of the handle and the day, posts as the store holds."""
@@ -360,18 +409,24 @@ class SandboxNetwork:
         media: Sequence[Mapping[str, Any]],
     ) -> Mapping[str, Any]:
         """One request to the network: as slow, as unreliable and as forgetful of keys as the channel says."""
-        if options.latency_ms:
-            time.sleep(options.latency_ms / 1000)
-        if self._rng.random() < options.failure_rate:
-            raise Transient("sandbox: 503 Service Unavailable (injected before storing)")
+        self._before_request(options)
         if options.honours_idempotency_key:
             earlier = self.store.find_by_key(key)
             if earlier is not None:
                 return earlier
         row = self.store.add(handle, text, key, in_reply_to_id=in_reply_to_id, media=media)
-        if self._rng.random() < options.stored_then_timeout_rate:
-            raise OutcomeUnknown("sandbox: read timed out after the post was stored (injected)")
+        self._after_request(options, "stored")
         return row
+
+    def _before_request(self, options: SandboxOptions) -> None:
+        if options.latency_ms:
+            time.sleep(options.latency_ms / 1000)
+        if self._rng.random() < options.failure_rate:
+            raise Transient("sandbox: 503 Service Unavailable (injected before storing)")
+
+    def _after_request(self, options: SandboxOptions, done: str) -> None:
+        if self._rng.random() < options.stored_then_timeout_rate:
+            raise OutcomeUnknown(f"sandbox: read timed out after the post was {done} (injected)")
 
     def find_published(
         self,

@@ -70,6 +70,9 @@ def state_condition(state: PostState) -> ColumnElement[bool]:
     moving = or_(having(*DeliveryState.in_progress()), Post.next_occurrence_at.is_not(None))
     settled = and_(scheduled, not_(attention), not_(moving))
     published = having(DeliveryState.PUBLISHED)
+    deleted = and_(
+        having(DeliveryState.DELETED), not_(having_other_than(DeliveryState.DELETED, DeliveryState.CANCELLED))
+    )
     if state is PostState.NEEDS_ATTENTION:
         return and_(scheduled, attention)
     if state is PostState.SCHEDULED:
@@ -83,5 +86,7 @@ def state_condition(state: PostState) -> ColumnElement[bool]:
             settled, having(DeliveryState.CANCELLED), not_(having_other_than(DeliveryState.CANCELLED))
         )
         return or_(Post.stage == PostStage.CANCELLED, all_cancelled)
-    # FAILED: settled, nothing published, not everything cancelled.
-    return and_(settled, not_(published), having_other_than(DeliveryState.CANCELLED))
+    if state is PostState.DELETED:
+        return and_(settled, deleted)
+    # FAILED: settled, nothing published, not everything cancelled, not deleted.
+    return and_(settled, not_(published), not_(deleted), having_other_than(DeliveryState.CANCELLED))

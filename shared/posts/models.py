@@ -42,6 +42,7 @@ class PostState(StrEnum):
     PARTIALLY_PUBLISHED = "partially_published"
     FAILED = "failed"  # nothing went out: failed or missed
     CANCELLED = "cancelled"
+    DELETED = "deleted"  # it went out, and was deleted from every network through Crier
 
 
 class Timing(StrEnum):
@@ -132,6 +133,8 @@ class Post(Base):
             return PostState.SCHEDULED
         if states == {DeliveryState.PUBLISHED}:
             return PostState.PUBLISHED
+        if DeliveryState.DELETED in states and states <= {DeliveryState.DELETED, DeliveryState.CANCELLED}:
+            return PostState.DELETED
         if DeliveryState.PUBLISHED in states:
             return PostState.PARTIALLY_PUBLISHED
         if states == {DeliveryState.CANCELLED}:

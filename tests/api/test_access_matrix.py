@@ -137,6 +137,8 @@ CASES = [
     Case("post", "/v1/posts/{post_id}/cancel", EDITORS),
     Case("post", "/v1/posts/{post_id}/publish-now", EDITORS),
     Case("post", "/v1/posts/{post_id}/duplicate", WRITERS),
+    Case("post", "/v1/posts/{post_id}/delete-published", EDITORS, lambda w: {}),
+    Case("post", "/v1/posts/{post_id}/edit-published", EDITORS, lambda w: {"text": "Edited"}),
     reader("get", "/v1/posts/{post_id}/metrics"),
     reader("post", "/v1/posts/{post_id}/metrics/refresh"),
     reader("get", "/v1/deliveries"),
@@ -144,6 +146,7 @@ CASES = [
     Case("post", "/v1/deliveries/{delivery_id}/retry", EDITORS),
     Case("post", "/v1/deliveries/{delivery_id}/cancel", EDITORS),
     Case("post", "/v1/deliveries/{delivery_id}/resolve", EDITORS, lambda w: {"outcome": "republish"}),
+    Case("post", "/v1/deliveries/{delivery_id}/delete-published", EDITORS),
     reader("get", "/v1/deliveries/{delivery_id}/links"),
     reader("get", "/v1/networks"),
     Case(

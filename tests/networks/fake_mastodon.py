@@ -1,7 +1,8 @@
 """A Mastodon server of our own for the adapter's tests: real HTTP on 127.0.0.1, answering as Mastodon does.
 
 It follows the Mastodon documentation (mastodon/documentation, content/en/): methods/statuses.md (post with an
-Idempotency-Key kept for an hour; view one; view several with `id[]`, 4.3+; delete; view source),
+Idempotency-Key kept for an hour; view one; view several with `id[]`, 4.3+; edit, 3.5+, and its history;
+delete; view source),
 methods/media.md (POST /api/v2/media answers 200, or 202 while processing; GET /api/v1/media/:id answers 206
 until done), methods/accounts.md (verify_credentials; an account's statuses, 20 a page by default, 40 at most,
 older pages by `max_id` and a Link header), methods/instance.md (GET /api/v2/instance and its
@@ -461,6 +462,68 @@ class FakeMastodon:
                     {"id": status["id"], "text": status["text"], "spoiler_text": status["spoiler_text"]}
                 )
 
+        @app.put("/api/v1/statuses/<status_id>")
+        def edit_status(status_id: str) -> Response:
+            # methods/statuses#edit (3.5+): the status with its new text and `edited_at`; each edit is kept
+            # in its history (GET .../history), the previous version first. Media are kept when the edit
+            # names none (UpdateStatusService), and an edit without spoiler_text removes the warning.
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            with self.lock:
+                if self.fail_next_posts:
+                    return self._failure(self.fail_next_posts.pop(0))
+                status = self._visible(status_id)
+                if status is None or status["account_id"] != account.id:
+                    return _error(404, "Record not found")
+                text = request.form.get("status", "")
+                spoiler = request.form.get("spoiler_text", "")
+                problem = self._status_problem(account, text, spoiler, status["media_ids"])
+                if problem is not None:
+                    return problem
+                status.setdefault("history", []).append(
+                    {
+                        "content": status["text"],
+                        "spoiler_text": status["spoiler_text"],
+                        "created_at": self.now(),
+                    }
+                )
+                status["text"], status["spoiler_text"] = text.strip(), spoiler.strip()
+                status["language"] = request.form.get("language") or status["language"]
+                status["edited_at"] = self.now()
+                proxy_answer = self.answer_after_storing.pop(0) if self.answer_after_storing else None
+                body = self._status_json(status)
+            if proxy_answer is not None:
+                return _proxy_page(proxy_answer)
+            return jsonify(body)
+
+        @app.get("/api/v1/statuses/<status_id>/history")
+        def status_history(status_id: str) -> Response:
+            with self.lock:
+                status = self._visible(status_id)
+                if status is None:
+                    return _error(404, "Record not found")
+                versions = [
+                    *status.get("history", []),
+                    {
+                        "content": status["text"],
+                        "spoiler_text": status["spoiler_text"],
+                        "created_at": status.get("edited_at") or status["created_at"],
+                    },
+                ]
+                return jsonify(
+                    [
+                        {
+                            "content": f"<p>{html.escape(version['content'])}</p>",
+                            "spoiler_text": version["spoiler_text"],
+                            "created_at": version["created_at"]
+                            .isoformat(timespec="milliseconds")
+                            .replace("+00:00", "Z"),
+                        }
+                        for version in versions
+                    ]
+                )
+
         @app.delete("/api/v1/statuses/<status_id>")
         def delete_status(status_id: str) -> Response:
             account = self._authenticated()
@@ -739,6 +802,11 @@ class FakeMastodon:
             "favourites_count": status["favourites_count"],
             "content": f"<p>{html.escape(status['text'])}</p>",
             "reblog": None,
+            "edited_at": (
+                status["edited_at"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                if status.get("edited_at")
+                else None
+            ),
             "application": {"name": status["application"], "website": None},
             "account": self._account_json(account),
             "media_attachments": [self._media_json(self.media[i]) for i in status["media_ids"]],

@@ -157,7 +157,8 @@ class FakeDiscord:
     Webhook answers 204 unless `?wait=true`, then the created message object; `thread_id` posts into a thread
     and unknown ones answer 10003 Unknown Channel; `thread_name` opens a thread in a forum channel; content
     up to 2000 characters, otherwise 400 with code 50035 Invalid Form Body and a nested `errors` object; an
-    empty message is code 50006; Get and Delete Webhook Message, 404 code 10008 Unknown Message), Rate Limits
+    empty message is code 50006; Get, Edit (PATCH, answering the message with `edited_timestamp`) and
+    Delete Webhook Message, 404 code 10008 Unknown Message), Rate Limits
     (429 with JSON `message`, `retry_after`, `global`, and headers Retry-After, X-RateLimit-Limit,
     -Remaining, -Reset, -Reset-After, -Bucket, -Scope), Opcodes and Status Codes (10015 Unknown Webhook for
     a deleted webhook, 401 with 50027 Invalid Webhook Token for a wrong token).
@@ -172,6 +173,7 @@ class FakeDiscord:
         self.forum_channels: set[str] = set()
         self.threads: dict[str, str] = {}  # thread id → parent channel id
         self.executions: list[dict[str, Any]] = []
+        self.edits: list[str] = []  # the id of each message edited, once per edit
         self._ids = itertools.count(1_100_000_000_000_000_000)
         self._lock = threading.Lock()
         self._remaining: dict[str, int] = {}
@@ -328,6 +330,24 @@ class FakeDiscord:
             message = self._message_of(webhook_id, message_id, request.args.get("thread_id"))
             if message is None:
                 return error(404, 10008, "Unknown Message")
+            return Response(json.dumps(message), mimetype="application/json")
+
+        @app.patch("/api/v10/webhooks/<webhook_id>/<token>/messages/<message_id>")
+        def edit_message(webhook_id: str, token: str, message_id: str) -> Response:
+            # Edit Webhook Message: the message with its new content and `edited_timestamp`.
+            found = find(webhook_id, token)
+            if isinstance(found, Response):
+                return found
+            message = self._message_of(webhook_id, message_id, request.args.get("thread_id"))
+            if message is None:
+                return error(404, 10008, "Unknown Message")
+            payload = request.get_json(silent=True)
+            if not isinstance(payload, dict) or len(str(payload.get("content", ""))) > 2000:
+                return error(400, 50035, "Invalid Form Body")
+            if "content" in payload:
+                message["content"] = payload["content"]
+            message["edited_timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+            self.edits.append(message_id)
             return Response(json.dumps(message), mimetype="application/json")
 
         @app.delete("/api/v10/webhooks/<webhook_id>/<token>/messages/<message_id>")

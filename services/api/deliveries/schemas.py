@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.api.fields import UTCDateTime
-from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
+from shared.deliveries.models import AttemptOutcome, ChangeKind, ChangeState, Delivery, DeliveryState
 
 
 class DeliverySchema(Schema):
@@ -82,9 +82,47 @@ class DeliveryPartSchema(Schema):
     )
 
 
+class ChangeSchema(Schema):
+    """A delete or an edit of a published delivery on its network, applied exactly once by a worker."""
+
+    id = fields.UUID()
+    delivery_id = fields.UUID()
+    kind = fields.Enum(ChangeKind, by_value=fields.String)
+    state = fields.Enum(
+        ChangeState,
+        by_value=fields.String,
+        metadata={
+            "description": "waiting, applying, unknown (it may have landed: looked at before it is made "
+            "again), done, failed, or needs_review (the network could not be asked for long)."
+        },
+    )
+    error = fields.String(attribute="last_error", allow_none=True)
+    due_at = UTCDateTime(metadata={"description": "When it is next tried, while it is not finished."})
+    created_at = UTCDateTime()
+    finished_at = UTCDateTime(allow_none=True)
+
+
+class SkippedSchema(Schema):
+    delivery_id = fields.UUID()
+    channel_id = fields.UUID()
+    reason = fields.String(metadata={"example": "Bluesky does not let a published post be edited"})
+
+
+class ChangesAskedSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeSchema), metadata={"description": "One per delivery changed."})
+    skipped = fields.List(
+        fields.Nested(SkippedSchema),
+        metadata={"description": "Deliveries on networks that cannot do it, left as they are."},
+    )
+
+
 class DeliveryDetailSchema(DeliveryListItemSchema):
     """A delivery read on its own: every attempt, every part on the network, and how late it went out."""
 
+    changes = fields.List(
+        fields.Nested(ChangeSchema),
+        metadata={"description": "Deletes and edits asked for after it was published, oldest first."},
+    )
     parts = fields.List(
         fields.Nested(DeliveryPartSchema),
         metadata={

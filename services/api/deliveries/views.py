@@ -10,8 +10,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.api.auth import requires
-from services.api.context import get_services, get_workspace_id
+from services.api.context import get_actor, get_services, get_workspace_id
 from services.api.deliveries.schemas import (
+    ChangeSchema,
     DeliveryDetailSchema,
     DeliveryListSchema,
     DeliveryQuerySchema,
@@ -19,7 +20,7 @@ from services.api.deliveries.schemas import (
     ResolveSchema,
 )
 from shared.db import utcnow
-from shared.deliveries.models import Delivery
+from shared.deliveries.models import Delivery, DeliveryChange
 from shared.deliveries.services import (
     cancel_delivery,
     get_delivery,
@@ -28,6 +29,7 @@ from shared.deliveries.services import (
     republish_delivery,
     retry_delivery,
 )
+from shared.posts.published import delete_delivery_from_network
 from shared.workspaces.access import Permission
 
 blp = Blueprint("deliveries", __name__, url_prefix="/v1/deliveries", description="Each post on each channel.")
@@ -99,3 +101,14 @@ class ResolveDelivery(MethodView):
                     now=now,
                 )
             return republish_delivery(session, workspace_id, delivery_id, now=now)
+
+
+@blp.route("/<uuid:delivery_id>/delete-published")
+class DeletePublishedDelivery(MethodView):
+    @requires(Permission.PUBLISH)
+    @blp.response(202, ChangeSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, delivery_id: uuid.UUID) -> DeliveryChange:
+        """Delete this delivery's post from its network (every part of a thread), once, by a worker."""
+        return delete_delivery_from_network(get_services(), get_actor(), delivery_id, now=utcnow())

@@ -43,6 +43,14 @@ class NetworkSchema(Schema):
             "If not, a person settles each uncertain delivery."
         }
     )
+    can_delete = fields.Boolean(
+        metadata={"description": "Whether Crier can delete a published post there (POST …/delete-published)."}
+    )
+    can_edit = fields.Boolean(
+        metadata={
+            "description": "Whether Crier can change a published post's text there (POST …/edit-published)."
+        }
+    )
     account_rate = fields.Nested(
         RateSchema,
         allow_none=True,

@@ -274,3 +274,22 @@ class RejectRequestSchema(Schema):
         validate=validate.Length(min=1, max=2000),
         metadata={"description": "What the author should change."},
     )
+
+
+class DeletePublishedSchema(Schema):
+    channel_ids = fields.List(
+        fields.UUID(),
+        validate=validate.Length(min=1, max=MAX_CHANNELS_PER_POST),
+        metadata={"description": "Only these channels; every channel the post is out on when left out."},
+    )
+
+
+class EditPublishedSchema(DeletePublishedSchema):
+    text = fields.String(
+        required=True,
+        validate=validate.Length(min=1, error="The text is empty."),
+        metadata={
+            "description": "The post's new text on the networks that allow edits; checked as each counts it.",
+            "example": "Our spring meetup moves to Saturday!",
+        },
+    )

@@ -14,9 +14,12 @@ from flask_smorest import Blueprint
 
 from services.api.auth import requires
 from services.api.context import get_actor, get_services
+from services.api.deliveries.schemas import ChangesAskedSchema
 from services.api.etags import ETAG_HEADER, IF_MATCH_PARAMETER, etag_of, expected_version
 from services.api.paging import page_of
 from services.api.posts.schemas import (
+    DeletePublishedSchema,
+    EditPublishedSchema,
     PostChangeSchema,
     PostListSchema,
     PostQuerySchema,
@@ -31,6 +34,7 @@ from shared.idempotency.services import IdempotentRequest, fingerprint
 from shared.posts import services as posts
 from shared.posts.listing import list_posts
 from shared.posts.models import Post
+from shared.posts.published import ChangesAsked, delete_post_from_networks, edit_published_post
 from shared.posts.scheduling import create_checked, update_checked
 from shared.workspaces.access import Actor, Permission
 
@@ -239,3 +243,45 @@ def _step(post_id: uuid.UUID, act: Callable[[Session, Actor, Post], object]) -> 
         post = posts.get_post(session, actor.workspace_id, post_id)
         act(session, actor, post)
     return post, {"ETag": etag_of(post.version)}
+
+
+@blp.route("/<uuid:post_id>/delete-published")
+class DeletePublishedPost(MethodView):
+    @requires(Permission.PUBLISH)
+    @blp.arguments(DeletePublishedSchema)
+    @blp.response(202, ChangesAskedSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body: dict[str, Any], post_id: uuid.UUID) -> ChangesAsked:
+        """Delete the published post from its networks (every part of a thread), once, by a worker.
+
+        Each delivery gets a change to follow in GET /v1/deliveries/{id}; done, the delivery is `deleted`
+        and its metrics stop. Networks that cannot delete are listed under `skipped`.
+        """
+        return delete_post_from_networks(
+            get_services(), get_actor(), post_id, channel_ids=body.get("channel_ids"), now=utcnow()
+        )
+
+
+@blp.route("/<uuid:post_id>/edit-published")
+class EditPublishedPost(MethodView):
+    @requires(Permission.PUBLISH)
+    @blp.arguments(EditPublishedSchema)
+    @blp.response(202, ChangesAskedSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, body: dict[str, Any], post_id: uuid.UUID) -> ChangesAsked:
+        """Change the published post's text on the networks that allow it (GET /v1/networks: can_edit).
+
+        The text is checked as each network counts it, becomes the channels' text of the post, and is sent
+        once by a worker; networks that cannot edit are listed under `skipped`.
+        """
+        return edit_published_post(
+            get_services(),
+            get_actor(),
+            post_id,
+            text=body["text"],
+            channel_ids=body.get("channel_ids"),
+            now=utcnow(),
+        )

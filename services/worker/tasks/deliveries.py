@@ -6,8 +6,9 @@ from typing import Any
 from celery import shared_task
 
 from services.worker.app import CrierTask
+from shared.deliveries.changing import apply_due_changes
 from shared.deliveries.publishing import publish_deliveries, reconcile_unknown
-from shared.task_names import PUBLISH_DELIVERIES, RECONCILE_UNKNOWN
+from shared.task_names import APPLY_DUE_CHANGES, PUBLISH_DELIVERIES, RECONCILE_UNKNOWN
 
 
 @shared_task(name=PUBLISH_DELIVERIES, base=CrierTask, bind=True)
@@ -23,3 +24,9 @@ def publish_batch(self: CrierTask, claims: list[list[Any]], **_: Any) -> dict[st
 def reconcile(self: CrierTask, **_: Any) -> int:
     """Check every delivery whose outcome is unknown with its network; returns how many were settled."""
     return sum(1 for state in reconcile_unknown(self.services).values() if state is not None)
+
+
+@shared_task(name=APPLY_DUE_CHANGES, base=CrierTask, bind=True)
+def apply_changes(self: CrierTask, **_: Any) -> int:
+    """Apply the deletes and edits of published posts that are due; returns how many moved on."""
+    return sum(1 for state in apply_due_changes(self.services).values() if state is not None)
