@@ -21,7 +21,7 @@ from shared.bulk.reading import describe_pointer, guess_format, read_source
 from shared.bulk.services import store_import
 from shared.channels.credentials import cipher_from_settings
 from shared.channels.services import reseal_credentials
-from shared.config import Settings
+from shared.config import Settings, local_url
 from shared.db import create_db_engine, create_session_factory, utcnow
 from shared.errors import InvalidInput
 from shared.migrations import upgrade
@@ -124,12 +124,27 @@ def credentials_reseal(settings: Settings) -> None:
 def up(settings: Settings, workers: int) -> None:
     """Migrate, then run the API, the scheduler and the worker until Ctrl-C."""
     upgrade(create_db_engine(settings.resolved_database_url))
-    click.echo(f"Crier API on {settings.public_url}  (docs: {settings.public_url}/docs)")
+    click.echo(start_banner(settings))
     manager = Manager()
     for name, command in process_commands(settings, workers).items():
         manager.add_process(name, command, env=dict(os.environ), quiet=False)
     manager.loop()
     sys.exit(manager.returncode)
+
+
+def start_banner(settings: Settings) -> str:
+    """Where the API `crier up` starts can be reached from this machine, and by users when that differs."""
+    public_url = settings.public_url.rstrip("/")
+    try:
+        here = local_url(settings.api_bind)
+    except ValueError:
+        return f"Crier API on {settings.api_bind}, reached at {public_url}  (docs: {public_url}/docs)"
+    banner = f"Crier API on {here}"
+    if here.removeprefix("http://") != settings.api_bind:
+        banner += f" (listening on {settings.api_bind})"
+    if public_url != here:
+        banner += f", reached by users at {public_url}"
+    return f"{banner}  (docs: {here}/docs)"
 
 
 @cli.command()
