@@ -37,7 +37,8 @@ def local_url(bind: str) -> str:
     address = bind.strip().removeprefix("tcp://")
     if address.startswith(("unix:", "fd://")):
         raise ValueError(
-            f"the API listens on {bind}, which has no web address: set CRIER_PUBLIC_URL to where users reach it"
+            f"the API listens on {bind}, which has no web address: "
+            "set CRIER_PUBLIC_URL to where users reach it"
         )
     if address.startswith("["):
         host, _, port = address[1:].partition("]")
