@@ -8,7 +8,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -26,6 +26,35 @@ def parse_schedule(schedule: str) -> tuple[timedelta, ...]:
     if steps[0] <= timedelta(0) or any(later <= earlier for earlier, later in pairwise(steps)):
         raise ValueError("the steps must be longer than zero, each longer than the one before")
     return tuple(steps)
+
+
+def local_url(bind: str) -> str:
+    """The address a browser on this machine reaches a server listening on `bind` at.
+
+    `bind` takes gunicorn's forms: HOST, HOST:PORT, [IPV6]:PORT (port 8000 when left out). A Unix socket
+    or an inherited file descriptor has no such address.
+    """
+    address = bind.strip().removeprefix("tcp://")
+    if address.startswith(("unix:", "fd://")):
+        raise ValueError(
+            f"the API listens on {bind}, which has no web address: "
+            "set CRIER_PUBLIC_URL to where users reach it"
+        )
+    if address.startswith("["):
+        host, _, port = address[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = address.partition(":")
+    port = port or "8000"
+    if not port.isdigit():
+        raise ValueError(f"{bind!r} is not host:port: {port!r} is not a port number")
+    # A server on every interface is reached here over loopback. Other machines use a name only the person
+    # deploying knows, which is what CRIER_PUBLIC_URL is for.
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class Settings(BaseSettings):
@@ -53,8 +82,14 @@ class Settings(BaseSettings):
         default=None,
         description="Seals channel credentials; several, comma-separated, rotate (the first seals).",
     )
-    public_url: str = Field(default="http://127.0.0.1:8000", description="Where users reach the API.")
     api_bind: str = Field(default="127.0.0.1:8000", description="host:port the API server listens on.")
+    # After api_bind, which its default is made from: a validator sees only the fields declared before it.
+    public_url: str = Field(
+        default="",
+        validate_default=True,
+        description="Where users reach the API. Unset: where CRIER_API_BIND listens (127.0.0.1 for every "
+        "interface).",
+    )
 
     scheduler_tick_seconds: float = Field(
         default=0.25, gt=0, description="How often the scheduler looks for due deliveries."
@@ -154,6 +189,14 @@ class Settings(BaseSettings):
     def _check_metrics_schedule(cls, schedule: str) -> str:
         parse_schedule(schedule)
         return schedule
+
+    @field_validator("public_url")
+    @classmethod
+    def _follow_the_api_bind(cls, url: str, info: ValidationInfo) -> str:
+        # Without api_bind, its own validation error says what is wrong.
+        if url or "api_bind" not in info.data:
+            return url
+        return local_url(info.data["api_bind"])
 
     @field_validator("database_url", "sandbox_store_url")
     @classmethod

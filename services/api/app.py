@@ -6,6 +6,7 @@ from importlib.metadata import version
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask
+from flask.json.provider import DefaultJSONProvider
 
 from services.api import health
 from services.api.analytics.views import blp as analytics
@@ -17,6 +18,7 @@ from services.api.channels.views import blp as channels
 from services.api.context import EXTENSION_KEY
 from services.api.dashboard.views import install_dashboard
 from services.api.deliveries.views import blp as deliveries
+from services.api.home import home
 from services.api.links.redirects import redirects
 from services.api.links.views import blp as links
 from services.api.media.views import blp as media
@@ -40,6 +42,15 @@ SWAGGER_UI_ASSETS_URL = "/docs/assets/"
 OPENAPI_VERSION = "3.0.3"
 
 
+class UTF8JSONProvider(DefaultJSONProvider):
+    """JSON with text as it is, in UTF-8: "Hello 👋" goes out as its own bytes, not as \\ud83d\\udc4b.
+
+    flask-smorest answers, problem documents and the OpenAPI document all go through the app's provider.
+    """
+
+    ensure_ascii = False
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Build the API. With no arguments, settings come from the environment: this is a process edge."""
     if settings is None:
@@ -50,6 +61,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     # No static folder of its own: the only static files are Swagger UI's, served below.
     app = Flask(__name__, static_folder=None)
+    app.json = UTF8JSONProvider(app)
     if settings.secret_key:
         app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(
@@ -83,8 +95,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         analytics,
     ):
         api.register_blueprint(blueprint)
-    # Registered on the app, not the Api: the short links' redirects and Prometheus's /metrics are no part
-    # of the documented API.
+    # Registered on the app, not the Api: the front page, the short links' redirects and Prometheus's
+    # /metrics are no part of the documented API.
+    app.register_blueprint(home)
     app.register_blueprint(redirects)
     app.register_blueprint(monitoring)
     app.register_blueprint(swagger_ui_assets())

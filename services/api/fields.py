@@ -7,12 +7,15 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+# An example time a reader can copy and send: the first of May of next year is ahead of them.
+EXAMPLE_TIME = f"{datetime.now(UTC).year + 1}-05-01T09:00:00"
+
 
 class UTCDateTime(fields.AwareDateTime):
     """ISO 8601 with a UTC offset, both ways: a time without an offset is ambiguous, so it is refused."""
 
     default_error_messages = {
-        "invalid_awareness": "Give the time with a UTC offset, like 2026-05-01T09:00:00+02:00 or ...Z.",
+        "invalid_awareness": f"Give the time with a UTC offset, like {EXAMPLE_TIME}+02:00 or ...Z.",
     }
 
     def _serialize(

@@ -22,12 +22,13 @@ from shared.bulk.reading import describe_pointer, guess_format, read_source
 from shared.bulk.services import store_import
 from shared.channels.credentials import cipher_from_settings
 from shared.channels.services import reseal_credentials
-from shared.config import Settings
+from shared.config import Settings, local_url
 from shared.db import create_db_engine, create_session_factory, utcnow
 from shared.errors import InvalidInput
 from shared.migrations import upgrade
 from shared.monitoring.recording import count_process_restart, expect_process_restarts, use_folder
 from shared.networks.registry import NetworkRegistry
+from shared.wording import counted
 from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.models import Member, Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token
@@ -117,7 +118,9 @@ def credentials_reseal(settings: Settings) -> None:
     with create_session_factory(engine).begin() as session:
         count = reseal_credentials(session, cipher_from_settings(settings))
     engine.dispose()
-    click.echo(f"Resealed the credentials of {count} channels. The older secrets may now be removed.")
+    click.echo(
+        f"Resealed the credentials of {counted(count, 'channel')}. The older secrets may now be removed."
+    )
 
 
 @cli.command()
@@ -126,13 +129,28 @@ def credentials_reseal(settings: Settings) -> None:
 def up(settings: Settings, workers: int) -> None:
     """Migrate, then run the API, the scheduler and the worker, restarting any that exits, until Ctrl-C."""
     upgrade(create_db_engine(settings.resolved_database_url))
-    click.echo(f"Crier API on {settings.public_url}  (docs: {settings.public_url}/docs)")
+    click.echo(start_banner(settings))
     commands = {name: shlex.split(command) for name, command in process_commands(settings, workers).items()}
     # The restarts are counted in the host's Prometheus folder, beside the processes' own counts.
     use_folder(settings.prometheus_folder)
     expect_process_restarts(commands)
     supervisor = Supervisor(commands, Printer(sys.stdout), on_restart=count_process_restart)
     sys.exit(supervisor.run_until_signalled())
+
+
+def start_banner(settings: Settings) -> str:
+    """Where the API `crier up` starts can be reached from this machine, and by users when that differs."""
+    public_url = settings.public_url.rstrip("/")
+    try:
+        here = local_url(settings.api_bind)
+    except ValueError:
+        return f"Crier API on {settings.api_bind}, reached at {public_url}  (docs: {public_url}/docs)"
+    banner = f"Crier API on {here}"
+    if here.removeprefix("http://") != settings.api_bind:
+        banner += f" (listening on {settings.api_bind})"
+    if public_url != here:
+        banner += f", reached by users at {public_url}"
+    return f"{banner}  (docs: {here}/docs)"
 
 
 @cli.command()
@@ -156,7 +174,9 @@ def demo(settings: Settings, api_url: str | None, bearer: str | None, delay: flo
 
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--workspace", default="Default", show_default=True, help="The workspace to add the posts to.")
+@click.option(
+    "--workspace", help="The workspace to add the posts to; may be left out when there is only one."
+)
 @click.option(
     "--email",
     default="owner@localhost",
@@ -165,11 +185,12 @@ def demo(settings: Settings, api_url: str | None, bearer: str | None, delay: flo
 )
 @click.option("--dry-run", is_flag=True, help="Check every row and report, but store nothing.")
 @click.pass_obj
-def import_file(settings: Settings, file: Path, workspace: str, email: str, dry_run: bool) -> None:
+def import_file(settings: Settings, file: Path, workspace: str | None, email: str, dry_run: bool) -> None:
     """Make posts from a CSV or JSON FILE, up to 5,000: all of them, or none and every problem.
 
-    Columns: text, channels (names or ids, separated by |), time (2026-05-01T09:00, with an offset, now,
-    or queue), timezone, labels, thread, recurrence, draft, and text:<network> for one network's text.
+    Columns: text, channels (names or ids, separated by |), time (YYYY-MM-DDTHH:MM, with an offset, now,
+    or queue), timezone, labels, thread, recurrence, draft, media, and text:<network> for one network's
+    text. Without --workspace, the posts go to the only workspace there is.
     """
     data = file.read_bytes()
     engine = create_db_engine(settings.resolved_database_url)
@@ -177,13 +198,18 @@ def import_file(settings: Settings, file: Path, workspace: str, email: str, dry_
     try:
         source = read_source(data, guess_format(file.name, data))
         with create_session_factory(engine).begin() as session:
-            actor = _member_actor(session, workspace, email)
+            chosen = _workspace_named(session, workspace)
+            actor = _member_actor(session, chosen, email)
             with click.progressbar(length=len(source.rows), label="Checking ") as bar:
                 plan = check_import(
                     session, NetworkRegistry(settings), actor, source, now=utcnow(), progress=bar.update
                 )
             if dry_run:
-                click.echo(f"All {len(plan.posts)} rows can be imported. Nothing was stored (--dry-run).")
+                every = "it" if len(plan.posts) == 1 else "all"
+                click.echo(
+                    f"Checked {counted(len(plan.posts), 'row')}: {every} can be imported. "
+                    "Nothing was stored (--dry-run)."
+                )
                 return
             with click.progressbar(length=len(plan.posts), label="Importing") as bar:
                 made = store_import(session, plan, progress=bar.update)
@@ -194,19 +220,36 @@ def import_file(settings: Settings, file: Path, workspace: str, email: str, dry_
         sys.exit(1)
     finally:
         engine.dispose()
-    click.echo(f"Imported {made.row_count} posts into {workspace} (import {made.id}).")
+    click.echo(f"Imported {counted(made.row_count, 'post')} into {chosen.name} (import {made.id}).")
 
 
-def _member_actor(session: Session, workspace_name: str, email: str) -> Actor:
-    """The member acting, with what their role allows; refused when the workspace or the member is unknown."""
-    workspace = session.scalars(select(Workspace).where(Workspace.name == workspace_name)).one_or_none()
-    if workspace is None:
-        raise click.ClickException(f"There is no workspace named {workspace_name!r}.")
+def _workspace_named(session: Session, name: str | None) -> Workspace:
+    """The workspace named, or the only one there is when no name is given."""
+    if name is not None:
+        workspace = session.scalars(select(Workspace).where(Workspace.name == name)).one_or_none()
+        if workspace is None:
+            raise click.ClickException(f"There is no workspace named {name!r}.")
+        return workspace
+    workspaces = session.scalars(select(Workspace).order_by(Workspace.name)).all()
+    if len(workspaces) == 1:
+        return workspaces[0]
+    if not workspaces:
+        raise click.ClickException(
+            "There is no workspace yet: `crier token create --workspace NAME` makes one."
+        )
+    names = ", ".join(repr(workspace.name) for workspace in workspaces)
+    raise click.ClickException(
+        f"There are {len(workspaces)} workspaces ({names}): choose one with --workspace."
+    )
+
+
+def _member_actor(session: Session, workspace: Workspace, email: str) -> Actor:
+    """The member acting, with what their role allows; refused when they are not a member."""
     member = session.scalars(
         select(Member).where(Member.workspace_id == workspace.id, Member.email == email)
     ).one_or_none()
     if member is None:
-        raise click.ClickException(f"{email} is not a member of {workspace_name!r}: pass --email.")
+        raise click.ClickException(f"{email} is not a member of {workspace.name!r}: pass --email.")
     return Actor.of(workspace.id, member.id, member.role, Scope.ADMIN, member.name)
 
 

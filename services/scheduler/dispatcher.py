@@ -25,6 +25,7 @@ from shared.periodic.services import take_due_run
 from shared.posts.recurring import RECURRENCE_HORIZON, make_due_occurrences
 from shared.posts.services import expire_unapproved
 from shared.task_names import PUBLISH_DELIVERIES
+from shared.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,11 @@ class Dispatcher:
         count_expired_attempts(expired)
         count_missed_deliveries(missed)
         if expired:
-            log.warning("%d publish attempts outlived their lease and are now unknown", expired)
+            log.warning("%s outlived the lease: now unknown", counted(expired, "publish attempt"))
         if missed:
-            log.warning("%d deliveries came due too late to publish and are marked missed", missed)
+            log.warning(
+                "%s came due too late to publish: marked missed", counted(missed, "delivery", "deliveries")
+            )
         return TickReport(
             claimed=len(claims),
             reclaimed=len(reclaimed),

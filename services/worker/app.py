@@ -55,6 +55,8 @@ def create_celery_app(settings: Settings, services: Services | None = None) -> C
         task_reject_on_worker_lost=True,
         # One message in hand per thread: a worker that prefetches holds due posts back from idle ones.
         worker_prefetch_multiplier=1,
+        # What `celery worker` runs without --concurrency, so CRIER_WORKER_CONCURRENCY sizes every worker.
+        worker_concurrency=settings.worker_concurrency,
         # Well under the broker's visibility timeout. Celery enforces these in a prefork pool only; in the
         # thread pool `crier up` and compose use, what bounds a hung network call is the adapter's own
         # timeout and the publish lease, after which the sweep marks the attempt unknown.

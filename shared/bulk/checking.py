@@ -25,8 +25,9 @@ from shared.deliveries.models import Delivery, DeliveryState
 from shared.errors import InvalidInput, Problem
 from shared.networks.registry import NetworkRegistry
 from shared.posts.models import Timing
-from shared.posts.services import PostRequest, TargetRequest, check_request, require
+from shared.posts.services import PAST_TOLERANCE, PostRequest, TargetRequest, check_request, require
 from shared.timezones import check_timezone, to_utc
+from shared.wording import counted
 from shared.workspaces.access import Actor, Permission
 
 TEXT = "text"
@@ -74,7 +75,8 @@ class InvalidRows(InvalidInput):
         rows = {problem.pointer.split("/")[2] for problem in problems if problem.pointer.count("/") >= 2}
         super().__init__(
             problems,
-            f"Nothing was imported: {len(problems)} problems in {len(rows)} of {row_count} rows. "
+            f"Nothing was imported: {counted(len(problems), 'problem')} in {counted(len(rows), 'row')} "
+            f"of {row_count:,}. "
             "Each error names its row and column.",
         )
 
@@ -188,6 +190,10 @@ class _RowReader:
         timezone = (cells.text(TIMEZONE) or "").strip() or "UTC"
         timing, scheduled_at = self._time(cells, timezone, draft)
         rule = (cells.text(RECURRENCE) or "").strip() or None
+        # Said here in the column's words: check_request's own problem names the API's field.
+        if scheduled_at is not None and scheduled_at < self.now - PAST_TOLERANCE:
+            remedy = "." if rule else ", or now to publish at once."
+            cells.problem(TIME, f"The time is in the past: give a later one{remedy}")
         if rule is not None:
             if timing is Timing.QUEUE:
                 cells.problem(RECURRENCE, "A post is queued or repeats, not both: clear the time or this.")
@@ -265,6 +271,8 @@ class _RowReader:
 
     def _time(self, cells: _Cells, timezone: str, draft: bool) -> tuple[Timing, datetime | None]:
         value = (cells.text(TIME) or "").strip()
+        # An example a reader can copy: the first of May ahead of them.
+        example = f"{self.now.year + 1}-05-01T09:00"
         if value.casefold() == QUEUE:
             return Timing.QUEUE, None
         if value.casefold() == NOW or (not value and draft):
@@ -272,7 +280,7 @@ class _RowReader:
         if not value:
             cells.problem(
                 TIME,
-                "Give a time (2026-05-01T09:00 in the row's timezone, or with an offset), now, or queue.",
+                f"Give a time ({example} in the row's timezone, or with an offset), now, or queue.",
             )
             return Timing.AT, None
         try:
@@ -282,8 +290,8 @@ class _RowReader:
         except ValueError:
             cells.problem(
                 TIME,
-                f"“{value}” is not a time: write 2026-05-01T09:00 (read in the row's timezone), "
-                "2026-05-01T09:00+02:00, now, or queue.",
+                f"“{value}” is not a time: write {example} (read in the row's timezone), "
+                f"{example}+02:00, now, or queue.",
             )
             return Timing.AT, None
         if moment.tzinfo is not None:

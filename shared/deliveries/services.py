@@ -74,6 +74,7 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.posts.models import Post
+from shared.wording import counted
 
 RATE_LIMIT_DEFAULT_WAIT = timedelta(seconds=60)
 RETRY_BACKOFF_CAP = timedelta(minutes=10)
@@ -589,7 +590,7 @@ def _after_failure(
     if failures >= max_attempts:
         return DeliveryState.NEEDS_REVIEW if out_there else DeliveryState.FAILED, {
             "failures": failures,
-            "last_error": f"Gave up after {failures} attempts. Last error: {error}",
+            "last_error": f"Gave up after {counted(failures, 'attempt')}. Last error: {error}",
         }
     return DeliveryState.RETRY_WAIT, {
         "failures": failures,

@@ -42,6 +42,7 @@ from shared.notifications.models import (
     WebhookEndpoint,
     WebhookMessage,
 )
+from shared.wording import counted
 from shared.workspaces.access import Actor
 
 # A prefix secret scanners and people recognise; the rest is 32 random bytes.
@@ -493,7 +494,7 @@ def record_attempt(
     )
     values = _next_values(outcome, result, attempts, now, rng or random.Random())
     if gave_up:
-        values["last_error"] = f"Gave up after {attempts} attempts. Last error: {result.error}"
+        values["last_error"] = f"Gave up after {counted(attempts, 'attempt')}. Last error: {result.error}"
     moved = session.execute(
         update(WebhookMessage)
         .where(

@@ -123,6 +123,18 @@ def test_a_failed_delivery_retried_is_due_now_with_its_failures_cleared_and_is_c
     assert (claim.delivery_id, claim.attempt) == (delivery_id, 2)
 
 
+def test_a_delivery_that_failed_on_its_only_attempt_says_one_attempt(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace
+) -> None:
+    failing = make_channel(services, workspace, "Failing", failure_rate=1.0)
+    delivery_id = only_delivery_id(make_post(services, workspace, [failing]))
+    publish_what_is_due(services)
+
+    error = workspace_client.get(f"/v1/deliveries/{delivery_id}").json["error"]
+
+    assert error.startswith("Gave up after 1 attempt. Last error: ")
+
+
 @pytest.mark.parametrize("state", [DeliveryState.MISSED, DeliveryState.CANCELLED], ids=str)
 def test_a_missed_or_cancelled_delivery_can_be_retried_too(
     workspace_client: FlaskClient,

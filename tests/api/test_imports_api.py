@@ -88,7 +88,7 @@ def test_a_file_with_problems_stores_nothing_and_lists_each_with_its_row_and_col
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     assert response.json["detail"] == (
-        "Nothing was imported: 3 problems in 2 of 4 rows. Each error names its row and column."
+        "Nothing was imported: 3 problems in 2 rows of 4. Each error names its row and column."
     )
     assert [error["pointer"] for error in response.json["errors"]] == [
         "/rows/3/channels",
@@ -96,6 +96,23 @@ def test_a_file_with_problems_stores_nothing_and_lists_each_with_its_row_and_col
         "/rows/4/time",
     ]
     assert count_posts(services) == 0
+
+
+def test_a_time_in_the_past_is_refused_at_the_time_column_in_its_words(
+    workspace_client: FlaskClient, services: Services, channel: Channel
+) -> None:
+    yesterday = (utcnow() - timedelta(days=1)).isoformat()
+
+    response = import_csv(workspace_client, f"text,channels,time\nLate,Sandbox,{yesterday}\n")
+
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {
+            "pointer": "/rows/2/time",
+            "detail": "The time is in the past: give a later one, or now to publish at once.",
+        }
+    ]
+    assert "scheduled_at" not in response.get_data(as_text=True)
 
 
 def test_more_than_5000_rows_are_refused_at_once(workspace_client: FlaskClient, channel: Channel) -> None:

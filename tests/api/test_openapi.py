@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
 
@@ -123,3 +124,28 @@ def test_the_docs_page_loads_only_local_assets_and_they_are_served(client: Flask
         assert served.status_code == 200, asset
         assert len(served.data) > 1000, asset
         served.close()
+
+
+def scheduled_at_examples(node: object) -> list[str]:
+    """The examples the document gives for any `scheduled_at` property, wherever it is."""
+    found = []
+    if isinstance(node, dict):
+        example = node.get("properties", {}).get("scheduled_at", {}).get("example")
+        if example is not None:
+            found.append(example)
+        for value in node.values():
+            found += scheduled_at_examples(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += scheduled_at_examples(value)
+    return found
+
+
+def test_the_examples_that_schedule_a_post_are_ahead_of_the_reader(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").json
+    csv_example = document["paths"]["/v1/imports"]["post"]["requestBody"]["content"]["text/csv"]["example"]
+    times = scheduled_at_examples(document) + re.findall(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", csv_example)
+
+    assert times
+    a_month_ahead = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=30)
+    assert all(datetime.fromisoformat(time) > a_month_ahead for time in times), times

@@ -91,7 +91,7 @@ def test_every_problem_is_printed_with_its_row_and_column_and_nothing_is_stored(
         "row 3, column channels: There is no channel named “Sandbx” (did you mean “Sandbox”?). "
         "The channels are: Sandbox.",
         "row 4, column text: The text is empty.",
-        "Nothing was imported: 2 problems in 2 of 3 rows. Each error names its row and column.",
+        "Nothing was imported: 2 problems in 2 rows of 3. Each error names its row and column.",
     ]
     assert stored_posts(database_url) == []
 
@@ -114,7 +114,9 @@ def test_a_dry_run_checks_every_row_and_stores_nothing(database_url: str, tmp_pa
     result = crier(database_url, tmp_path, "import", file, "--workspace", "Team", "--dry-run")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "All 1 rows can be imported. Nothing was stored (--dry-run)."
+    assert (
+        result.stdout.splitlines()[-1] == "Checked 1 row: it can be imported. Nothing was stored (--dry-run)."
+    )
     assert stored_posts(database_url) == []
 
 
@@ -146,3 +148,52 @@ def test_an_unknown_workspace_or_member_is_refused_by_name(database_url: str, tm
     with create_session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == 0
     engine.dispose()
+
+
+def test_without_workspace_the_only_workspace_there_is_takes_the_posts(
+    database_url: str, tmp_path: Path
+) -> None:
+    file = write(tmp_path, "posts.csv", "text,channels,time\nHello,Sandbox,now\n")
+
+    result = crier(database_url, tmp_path, "import", file)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith("Imported 1 post into Team (import ")
+    assert [post.text for post in stored_posts(database_url)] == ["Hello"]
+
+
+def test_without_workspace_several_workspaces_are_listed_and_nothing_is_imported(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = create_db_engine(database_url)
+    with create_session_factory(engine).begin() as session:
+        get_or_create_workspace(session, "Demo")
+    engine.dispose()
+    file = write(tmp_path, "posts.csv", "text,channels,time\nHello,Sandbox,now\n")
+
+    result = crier(database_url, tmp_path, "import", file)
+
+    assert result.exit_code == 1
+    assert "There are 2 workspaces ('Demo', 'Team'): choose one with --workspace." in result.stderr
+    assert stored_posts(database_url) == []
+
+
+def test_without_any_workspace_the_import_says_how_to_make_one(tmp_path: Path) -> None:
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    file = write(tmp_path, "posts.csv", "text,channels,time\nHello,Sandbox,now\n")
+
+    result = crier(empty, tmp_path, "import", file)
+
+    assert result.exit_code == 1
+    assert "There is no workspace yet: `crier token create --workspace NAME` makes one." in result.stderr
+
+
+def test_one_problem_in_one_row_is_counted_in_the_singular(database_url: str, tmp_path: Path) -> None:
+    file = write(tmp_path, "posts.csv", "text,channels,time\n,Sandbox,now\n")
+
+    result = crier(database_url, tmp_path, "import", file, "--workspace", "Team")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Nothing was imported: 1 problem in 1 row of 1. Each error names its row and column."
+    )

@@ -314,7 +314,48 @@ def test_the_problem_documents_detail_counts_the_problems_and_rows(
         )
 
     assert invalid.value.detail == (
-        "Nothing was imported: 3 problems in 2 of 3 rows. Each error names its row and column."
+        "Nothing was imported: 3 problems in 2 rows of 3. Each error names its row and column."
+    )
+
+
+def test_a_time_in_the_past_is_said_in_the_time_columns_words_not_the_apis(
+    services: Services, owner: Actor, sandbox: Channel
+) -> None:
+    yesterday = (NOW - timedelta(days=1)).isoformat()
+    text = (
+        "text,channels,time,recurrence\n"
+        f"Once,Sandbox,{yesterday},\n"
+        f"Daily,Sandbox,{yesterday},FREQ=DAILY;COUNT=3\n"
+    )
+
+    problems = refused(services, owner, text)
+
+    assert [(problem.pointer, problem.detail) for problem in problems] == [
+        ("/rows/2/time", "The time is in the past: give a later one, or now to publish at once."),
+        ("/rows/3/time", "The time is in the past: give a later one."),
+    ]
+
+
+def test_a_time_that_cannot_be_read_is_shown_an_example_ahead_of_now(
+    services: Services, owner: Actor, sandbox: Channel
+) -> None:
+    [problem] = refused(services, owner, "text,channels,time\nHi,Sandbox,tomorrow\n")
+
+    example = f"{NOW.year + 1}-05-01T09:00"
+    assert problem.detail == (
+        f"“tomorrow” is not a time: write {example} (read in the row's timezone), {example}+02:00, "
+        "now, or queue."
+    )
+
+
+def test_one_problem_in_one_row_is_counted_in_the_singular(
+    services: Services, owner: Actor, sandbox: Channel
+) -> None:
+    with pytest.raises(InvalidRows) as invalid:
+        run_import(services, owner, "text,channels,time\n,Sandbox,now\nFine,Sandbox,now\n", now=NOW)
+
+    assert invalid.value.detail == (
+        "Nothing was imported: 1 problem in 1 row of 2. Each error names its row and column."
     )
 
 

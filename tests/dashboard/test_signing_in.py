@@ -19,7 +19,7 @@ from shared.workspaces.models import ApiToken
 from shared.workspaces.services import hash_token
 from tests.dashboard.conftest import csrf_token_of, sign_in
 from tests.dashboard.seeding import OTHER_WORKSPACE_ERROR, SeededWorkspace
-from tests.factories import make_workspace
+from tests.factories import make_channel, make_post, make_workspace
 
 
 def session_cookie(client: FlaskClient) -> str:
@@ -289,3 +289,15 @@ def test_a_workspace_without_channels_or_posts_has_a_dashboard_too(
     assert workspace.name in page
     assert '<strong data-test="upcoming-count">0</strong>' in page
     assert "Connect a channel" in page
+
+
+def test_counts_of_one_read_in_the_singular(client: FlaskClient, services: Services) -> None:
+    workspace, token = make_workspace(services, "A small team")
+    channel = make_channel(services, workspace)
+    make_post(services, workspace, [channel], scheduled_at=utcnow() + timedelta(days=1))
+    sign_in(client, token)
+
+    page = client.get("/dashboard").get_data(as_text=True)
+
+    assert '<strong data-test="upcoming-count">1</strong> post and' in page
+    assert '<strong data-test="free-slot-count">0</strong> free queue slots,' in page

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import ast
 import importlib
+import io
 import json
 import re
 import shlex
 import socket
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from fnmatch import fnmatch
 from functools import cache
 from importlib import metadata
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 import click
@@ -33,8 +35,20 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from sqlalchemy.engine import make_url
 
+from services.api.app import create_app
+from services.worker.app import create_celery_app
+from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
-from shared.task_names import QUEUES
+from shared.db import utcnow
+from shared.deliveries.services import claim_due
+from shared.networks.ports import MediaItem
+from shared.networks.registry import NetworkRegistry
+from shared.task_names import PUBLISH_DELIVERIES, QUEUES
+from tests.conftest import RecordingTaskQueue
+from tests.factories import make_channel, make_workspace
+from tests.integration.fake_networks import SANDBOX_ENTRY
+from tests.media.fake_networks import PICTURES_ENTRY, PicturesSandbox
+from tests.media.samples import image
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -127,8 +141,11 @@ def compose() -> dict[str, Any]:
     return interpolated(raw_compose(), USER_ENVIRONMENT)
 
 
-def service(name: str) -> dict[str, Any]:
-    return compose()["services"][name]
+def service(name: str, user_environment: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The service as Compose runs it, given the user's environment (USER_ENVIRONMENT by default)."""
+    if user_environment is None:
+        return compose()["services"][name]
+    return interpolated(raw_compose(), user_environment)["services"][name]
 
 
 def command_of(name: str) -> list[str]:
@@ -146,16 +163,20 @@ def healthcheck_of(name: str) -> list[str]:
     return shlex.split(words[0]) if kind == "CMD-SHELL" else [str(word) for word in words]
 
 
-def environment_of(name: str) -> dict[str, str | None]:
-    environment = service(name).get("environment", {})
+def environment_of(name: str, user_environment: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    environment = service(name, user_environment).get("environment", {})
     if isinstance(environment, list):
         pairs = [item.split("=", 1) for item in environment]
         return {pair[0]: pair[1] if len(pair) == 2 else None for pair in pairs}
     return {key: None if value is None else str(value) for key, value in environment.items()}
 
 
-def crier_settings_of(name: str) -> dict[str, str | None]:
-    return {key: value for key, value in environment_of(name).items() if key.startswith(ENV_PREFIX)}
+def crier_settings_of(name: str, user_environment: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    return {
+        key: value
+        for key, value in environment_of(name, user_environment).items()
+        if key.startswith(ENV_PREFIX)
+    }
 
 
 def published_container_ports(name: str) -> set[int]:
@@ -281,13 +302,19 @@ def parse_click(command: click.Command, argv: list[str], obj: Any = None) -> lis
     return contexts
 
 
-def parse_celery(argv: list[str]) -> tuple[Celery, list[click.Context]]:
-    """The Celery app `--app` names, and the parsed command line (option types need the app)."""
+def parse_celery(argv: list[str], built: Celery | None = None) -> tuple[Celery, list[click.Context]]:
+    """The Celery app `--app` names, and the parsed command line (option types and defaults need the app).
+
+    `built` stands for that app as another process builds it, from its own settings.
+    """
     root, _ = parse_one(celery_command, argv[0], argv[1:], None)
     target = root.params["app"]
     assert target, f"`{shlex.join(argv)}` names no --app"
     app = resolve(target)
     assert isinstance(app, Celery), f"{target} is a {type(app).__name__}, not a Celery app"
+    if built is not None:
+        assert type(built) is type(app), f"{target} is a {type(app).__name__}, not a {type(built).__name__}"
+        app = built
     return app, parse_click(celery_command, argv, CLIContext(app=app, no_color=True, workdir=None))
 
 
@@ -687,3 +714,158 @@ def test_the_image_works_in_app_keeps_its_data_in_app_var_and_exposes_the_api_po
     assert {int(address.rsplit(":", 1)[1]) for address in config.bind} == {
         int(port) for port in " ".join(dockerfile_arguments("EXPOSE")).split()
     }
+
+
+# --- the containers, stood up on this machine -----------------------------------------------------------
+#
+# A container is its settings and its file system. Each is stood up in a folder of its own; a named volume is
+# a folder every container that mounts it links to, so a file one container writes in a volume is there for
+# the others, and a file written anywhere else is its container's alone. The compose file's servers are
+# replaced by the test's own: its database for the postgres service, its Redis for the redis service.
+
+SERVERS = {
+    "database_url": "postgres",
+    "sandbox_store_url": "postgres",
+    "broker_url": "redis",
+    "redis_url": "redis",
+}
+PATH_SETTINGS = tuple(
+    name
+    for name, field in Settings.model_fields.items()
+    if field.annotation is Path or Path in get_args(field.annotation)
+)
+
+
+def image_environment() -> dict[str, str]:
+    """The variables the Dockerfile's ENV lines set in every container of the image."""
+    return dict(
+        word.split("=", 1) for arguments in dockerfile_arguments("ENV") for word in shlex.split(arguments)
+    )
+
+
+def named_volumes_of(name: str) -> list[tuple[str, PurePosixPath]]:
+    """(volume, where it is mounted in the container) for each volume the service mounts, outermost first."""
+    mounts = []
+    for volume in service(name).get("volumes", []):
+        if isinstance(volume, dict):
+            assert volume.get("type", "volume") == "volume", f"{name} mounts {volume}, not a named volume"
+            source, target = volume["source"], volume["target"]
+        else:
+            source, _, target = str(volume).partition(":")
+            target = target.split(":")[0]
+        assert source in (raw_compose().get("volumes") or {}), f"{name} mounts {source!r}, not a named volume"
+        mounts.append((source, PurePosixPath(target)))
+    return sorted(mounts, key=lambda mount: len(mount[1].parts))
+
+
+def container_settings(name: str, user_environment: Mapping[str, str] = USER_ENVIRONMENT) -> Settings:
+    """The settings the service's processes read in their container: the image's environment, then the
+    compose file's, given the user's environment (their shell and .env)."""
+    environment = {**image_environment(), **crier_settings_of(name, user_environment)}
+    return Settings(
+        _env_file=None,
+        **{
+            key.removeprefix(ENV_PREFIX).lower(): value
+            for key, value in environment.items()
+            if key.startswith(ENV_PREFIX) and value is not None
+        },
+    )
+
+
+def in_the_container(path: Path) -> PurePosixPath:
+    """Where a path a setting names is in the container: relative ones start at the image's WORKDIR."""
+    return PurePosixPath(dockerfile_arguments("WORKDIR")[-1]) / PurePosixPath(path)
+
+
+def stand_up(name: str, machine: Path, servers: Mapping[str, str]) -> Settings:
+    """The service's container stood up under `machine`: its file system in `machine/containers/<name>`,
+    its volumes in `machine/volumes`; its settings with paths there and with the test's `servers`."""
+    root = machine / "containers" / name
+    for volume, target in named_volumes_of(name):
+        shared = machine / "volumes" / volume
+        shared.mkdir(parents=True, exist_ok=True)
+        mount_point = root / target.relative_to("/")
+        mount_point.parent.mkdir(parents=True, exist_ok=True)
+        # A volume mounted inside another: the container that mounted both first made the mount point.
+        if not (mount_point.is_symlink() and mount_point.resolve() == shared.resolve()):
+            mount_point.symlink_to(shared, target_is_directory=True)
+    settings = container_settings(name)
+    for setting, server in SERVERS.items():
+        named = urlsplit(str(getattr(settings, setting))).hostname
+        assert named == server, f"{name}'s {setting} names {named}, not the {server} service"
+    paths = {
+        setting: root / in_the_container(path).relative_to("/")
+        for setting in PATH_SETTINGS
+        if (path := getattr(settings, setting)) is not None
+    }
+    return settings.model_copy(update={**paths, **servers})
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_the_api_worker_and_scheduler_keep_their_data_directory_on_one_volume(name: str):
+    data_dir = in_the_container(container_settings(name).data_dir)
+
+    assert ("data", data_dir) in named_volumes_of(name)
+
+
+def test_the_worker_runs_as_many_threads_as_crier_worker_concurrency_says():
+    settings = container_settings("worker", {**USER_ENVIRONMENT, f"{ENV_PREFIX}WORKER_CONCURRENCY": "3"})
+
+    _, contexts = parse_celery(command_of("worker"), create_celery_app(settings))
+
+    assert settings.worker_concurrency == 3
+    assert contexts[-1].params["concurrency"] == 3
+
+
+def test_an_image_uploaded_through_the_api_container_is_sent_by_the_worker_container(
+    services: Services, settings: Settings, redis_url: str, tmp_path: Path
+):
+    servers = {
+        "database_url": settings.resolved_database_url,
+        "sandbox_store_url": settings.resolved_sandbox_store_url,
+        "broker_url": "memory://",
+        "redis_url": redis_url,
+    }
+    api_settings, worker_settings = (stand_up(name, tmp_path, servers) for name in ("api", "worker"))
+    api, worker = (
+        bootstrap(
+            container,
+            tasks=RecordingTaskQueue(),
+            networks=NetworkRegistry(container, entries=[SANDBOX_ENTRY, PICTURES_ENTRY]),
+        )
+        for container in (api_settings, worker_settings)
+    )
+    workspace, token = make_workspace(api)
+    gallery = make_channel(api, workspace, "Gallery", network="sandbox_pictures")
+    client = create_app(services=api).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    photo = image("PNG")
+
+    uploaded = client.post(
+        "/v1/media",
+        data={"file": (io.BytesIO(photo), "meetup.png"), "alt_text": "Twelve people around a long table"},
+    )
+    assert uploaded.status_code == 201, uploaded.json
+    made = client.post(
+        "/v1/posts",
+        json={
+            "text": "Photos from the meetup",
+            "channel_ids": [str(gallery.id)],
+            "media": [uploaded.json["id"]],
+        },
+    )
+    assert made.status_code == 201, made.json
+    with worker.sessions.begin() as session:
+        claims = claim_due(
+            session, now=utcnow(), lookahead=timedelta(0), batch_size=10, lease=timedelta(minutes=1)
+        )
+    publish = create_celery_app(worker_settings, worker).tasks[PUBLISH_DELIVERIES]
+    outcomes = publish.apply(kwargs={"claims": [[str(claim.delivery_id), claim.attempt] for claim in claims]})
+
+    assert outcomes.get() == {str(claim.delivery_id): "published" for claim in claims}
+    network = worker.networks.get("sandbox_pictures")
+    assert isinstance(network, PicturesSandbox)
+    [sent] = network.published
+    assert sent.media == (MediaItem("image/png", photo, "Twelve people around a long table"),)
+    api.engine.dispose()
+    worker.engine.dispose()

@@ -186,6 +186,20 @@ def test_each_failure_waits_longer_until_the_last_attempt_marks_the_message_fail
     assert send_due_webhooks(services, now + timedelta(days=3)) == 0
 
 
+def test_a_message_given_up_on_after_its_only_attempt_says_one_attempt(
+    services: Services, workspace: Workspace, receiver: Receiver, endpoint: EndpointSecret
+):
+    services = with_settings(services, webhook_max_attempts=1)
+    [message_id] = owe(services, workspace)
+    receiver.answer(Answer(503, "busy"))
+
+    send_due_webhooks(services, utcnow())
+
+    assert (
+        read_message(services, message_id).last_error == "Gave up after 1 attempt. Last error: HTTP 503: busy"
+    )
+
+
 @pytest.mark.parametrize(
     ("retry_after", "wait_at_least"), [("3600", timedelta(hours=1)), ("1", timedelta(seconds=24))]
 )

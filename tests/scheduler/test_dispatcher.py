@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -98,20 +99,24 @@ def test_a_burst_is_sent_in_messages_of_the_batch_size(services: Services, task_
 
 
 def test_a_delivery_that_comes_due_too_late_is_marked_missed_not_sent(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: RecordingTaskQueue, caplog: pytest.LogCaptureFixture
 ):
     now = utcnow()
     workspace, _ = make_workspace(services)
     post = make_post(services, workspace, [make_channel(services, workspace)], scheduled_at=now)
     lateness = timedelta(seconds=services.settings.max_lateness_seconds)
 
-    report = Dispatcher(services, jobs=[], clock=FrozenClock(now + lateness + timedelta(seconds=1))).tick()
+    with caplog.at_level(logging.WARNING, logger="services.scheduler.dispatcher"):
+        report = Dispatcher(
+            services, jobs=[], clock=FrozenClock(now + lateness + timedelta(seconds=1))
+        ).tick()
 
     delivery = read_delivery(services, post.deliveries[0].id)
     assert (report.missed, report.claimed) == (1, 0)
     assert delivery.state is DeliveryState.MISSED
     assert delivery.last_error == "Not published: it could not go out within 30 minutes of its time."
     assert task_queue.sent == []
+    assert "1 delivery came due too late to publish: marked missed" in caplog.messages
 
 
 def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires(
@@ -195,7 +200,7 @@ def test_a_full_batch_is_followed_at_once_by_another_tick(services: Services, ta
 
 @pytest.mark.parametrize("state", [DeliveryState.PUBLISHING])
 def test_an_attempt_that_outlives_its_lease_is_reported_unknown_not_retried(
-    services: Services, task_queue: RecordingTaskQueue, state: DeliveryState
+    services: Services, task_queue: RecordingTaskQueue, state: DeliveryState, caplog: pytest.LogCaptureFixture
 ):
     from shared.deliveries.services import begin_attempt
 
@@ -210,8 +215,10 @@ def test_an_attempt_that_outlives_its_lease_is_reported_unknown_not_retried(
         assert begin_attempt(session, delivery_id, 1, now=now, lease=timedelta(seconds=30)) is not None
 
     clock.now = now + timedelta(seconds=31)
-    report = dispatcher.tick()
+    with caplog.at_level(logging.WARNING, logger="services.scheduler.dispatcher"):
+        report = dispatcher.tick()
 
     assert report.expired == 1
+    assert "1 publish attempt outlived the lease: now unknown" in caplog.messages
     assert read_delivery(services, delivery_id).state is DeliveryState.UNKNOWN
     assert len(published_claims(task_queue)) == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from services.cli.main import start_banner
 from shared.config import Settings
 
 README = Path(__file__).parents[2] / "README.md"
@@ -43,3 +44,65 @@ def test_the_readme_documents_every_setting_and_no_other():
     documented = set(re.findall(r"^\| `(CRIER_[A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
 
     assert documented == {f"CRIER_{name.upper()}" for name in Settings.model_fields}
+
+
+@pytest.mark.parametrize(
+    ("api_bind", "public_url"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("127.0.0.1:9000", "http://127.0.0.1:9000"),
+        ("localhost", "http://localhost:8000"),
+        ("0.0.0.0:9000", "http://127.0.0.1:9000"),
+        (":9000", "http://127.0.0.1:9000"),
+        ("[::]:9000", "http://[::1]:9000"),
+        ("[::1]:9001", "http://[::1]:9001"),
+        ("tcp://192.0.2.10:80", "http://192.0.2.10:80"),
+    ],
+)
+def test_unset_the_public_url_is_where_the_api_listens_reached_from_this_machine(
+    api_bind: str, public_url: str
+):
+    assert Settings(_env_file=None, api_bind=api_bind).public_url == public_url
+
+
+def test_the_public_url_follows_the_api_bind_read_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CRIER_API_BIND", "127.0.0.1:9000")
+
+    assert Settings().public_url == "http://127.0.0.1:9000"
+
+
+def test_a_public_url_given_is_kept_whatever_the_api_listens_on():
+    settings = Settings(_env_file=None, api_bind="0.0.0.0:8000", public_url="https://crier.example.org")
+
+    assert settings.public_url == "https://crier.example.org"
+
+
+def test_an_api_on_a_unix_socket_needs_its_public_url_said():
+    with pytest.raises(ValidationError, match="set CRIER_PUBLIC_URL"):
+        Settings(_env_file=None, api_bind="unix:/run/crier.sock")
+
+    assert Settings(
+        _env_file=None, api_bind="unix:/run/crier.sock", public_url="https://c.example"
+    ).public_url
+
+
+@pytest.mark.parametrize(
+    ("settings", "banner"),
+    [
+        (
+            Settings(_env_file=None, api_bind="127.0.0.1:9000"),
+            "Crier API on http://127.0.0.1:9000  (docs: http://127.0.0.1:9000/docs)",
+        ),
+        (
+            Settings(_env_file=None, api_bind="0.0.0.0:8000"),
+            "Crier API on http://127.0.0.1:8000 (listening on 0.0.0.0:8000)  (docs: http://127.0.0.1:8000/docs)",
+        ),
+        (
+            Settings(_env_file=None, public_url="https://crier.example.org/"),
+            "Crier API on http://127.0.0.1:8000, reached by users at https://crier.example.org"
+            "  (docs: http://127.0.0.1:8000/docs)",
+        ),
+    ],
+)
+def test_crier_up_says_the_address_its_api_listens_on(settings: Settings, banner: str):
+    assert start_banner(settings) == banner

@@ -6,13 +6,13 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from services.api.fields import UTCDateTime
+from services.api.fields import EXAMPLE_TIME, UTCDateTime
 from shared.bulk.reading import MAX_ROWS
 from shared.posts.models import PostState
 
 CSV_EXAMPLE = (
     "text,channels,time,timezone,labels,text:mastodon\n"
-    "Our spring meetup is on!,Mastodon|Bluesky,2026-05-01T09:00,Europe/Paris,spring,"
+    f"Our spring meetup is on!,Mastodon|Bluesky,{EXAMPLE_TIME[:16]},Europe/Paris,spring,"
     "Our spring meetup is on! #meetup\n"
     "Tickets are going fast,Mastodon,queue,,spring,\n"
 )

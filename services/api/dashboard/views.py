@@ -28,6 +28,7 @@ from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound, Unauthenticated
 from shared.metrics.analytics import BEST_TIME_MIN_POSTS
 from shared.timezones import check_timezone
+from shared.wording import noun
 from shared.workspaces.access import Permission
 from shared.workspaces.models import Workspace
 from shared.workspaces.signin import sign_in
@@ -61,6 +62,7 @@ def install_dashboard(app: Flask, settings: Settings) -> None:
 def template_names() -> dict[str, Any]:
     return {
         "shown": shown,
+        "noun": noun,
         "METRICS": METRICS,
         "WEEKDAY_KEYS": WEEKDAY_KEYS,
         "BEST_TIME_MIN_POSTS": BEST_TIME_MIN_POSTS,

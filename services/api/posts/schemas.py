@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.api.deliveries.schemas import DeliverySchema
-from services.api.fields import UTCDateTime, within_calendar_years
+from services.api.fields import EXAMPLE_TIME, UTCDateTime, within_calendar_years
 from services.api.paging import Cursor
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.services import PostRequest, TargetRequest
@@ -110,7 +110,7 @@ class PostWriteSchema(Schema):
                 "the wall-clock time in `timezone`, which stays put across daylight-saving changes. "
                 "Omitted or null: now."
             ),
-            "example": "2026-05-01T09:00:00",
+            "example": EXAMPLE_TIME,
         },
     )
     queue = fields.String(
