@@ -384,8 +384,9 @@ def _raise_for(response: httpx.Response, what: str, *, sent_a_write: bool) -> No
     code = body.get("code")
     if status == 404 and code == UNKNOWN_MESSAGE:
         raise PostGone(f"{what}: the message no longer exists ({_describe(body)}).")
-    # Discord's JSON errors name a code and the fields at fault; anything else is read as it comes.
-    words = _describe(body) if body else None
+    # Discord's JSON errors name a code and the fields at fault; anything else (a proxy's page, another
+    # server's JSON) is read as it comes, so its words count too: a token said to be invalid is one.
+    words = (_describe(body) if body else "") or None
     if status == 429:
         scope = response.headers.get("X-RateLimit-Scope") or ("global" if body.get("global") else "webhook")
         words = f"rate limited ({scope} limit): {words or 'You are being rate limited.'}"

@@ -196,7 +196,7 @@ class NetworkError(Exception):
 
 
 class Transient(NetworkError):
-    """The network did not take the request (5xx before sending, connection refused); safe to retry."""
+    """The network did not act on the request (no connection, a 408, a failed read): safe to retry."""
 
 
 class Rejected(NetworkError):

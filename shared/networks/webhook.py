@@ -11,8 +11,10 @@ The contract is Crier's own (there is no network to follow), written for receive
   (say, older than five minutes) before parsing the body; it is signed through the body's `created_at`.
   `Idempotency-Key: <id>` repeats the key for receivers that dedupe on headers.
 - A 2xx answer means published. A JSON body with `"id"` (and `"url"`) names the post; otherwise its id is
-  the idempotency key. 401 means the receiver no longer accepts the secret; 408, 429 and 5xx mean try again;
-  any other answer is a refusal.
+  the idempotency key. 401 means the receiver no longer accepts the secret; 408 means try again, 429 try
+  again after its Retry-After; any other 3xx or 4xx is a refusal. A 5xx, or no answer once the request was
+  sent, leaves it unknown whether the receiver took the post: Crier cannot ask, so a person decides (a
+  receiver that drops a repeated `id` makes their "republish" harmless).
 
 """
 

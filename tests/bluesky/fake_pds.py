@@ -47,6 +47,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.text.bluesky import bluesky_length
+from tests.networks.misbehaving_proxy import proxy_error_page
 
 POST = "app.bsky.feed.post"
 CREATE_POINTS = 3
@@ -527,10 +528,9 @@ def _tid_now() -> str:
 
 
 def _proxy_page(status: int) -> Response:
-    """An nginx error page, as a proxy in front of the PDS answers when the PDS was slow to."""
-    title = {502: "502 Bad Gateway", 504: "504 Gateway Time-out"}.get(status, f"{status} Error")
-    page = f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center></body></html>"
-    return Response(page, status, content_type="text/html")
+    """What nginx or Cloudflare in front of the PDS answers when the PDS was slow to."""
+    page = proxy_error_page(status)
+    return Response(page.body, status, content_type=page.content_type, headers=dict(page.headers))
 
 
 def _error(status: int, name: str, message: str) -> Response:

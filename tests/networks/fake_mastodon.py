@@ -62,6 +62,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.text.mastodon import mastodon_length
+from tests.networks.misbehaving_proxy import proxy_error_page
 
 SUPPORTED_MEDIA = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4")
 DESCRIPTION_LIMIT = 1500
@@ -837,22 +838,10 @@ def _error(status: int, message: str) -> Response:
     return response
 
 
-# What nginx and Cloudflare answer in front of a server that did not answer them in time.
-PROXY_PAGES = {
-    502: ("502 Bad Gateway", "nginx"),
-    503: ("503 Service Temporarily Unavailable", "nginx"),
-    504: ("504 Gateway Time-out", "nginx"),
-    524: ("Error 524: A timeout occurred", "cloudflare"),
-}
-
-
 def _proxy_page(status: int) -> Response:
-    title, server = PROXY_PAGES.get(status, (f"{status} Error", "nginx"))
-    page = (
-        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
-        f"\r\n<hr><center>{server}</center>\r\n</body>\r\n</html>\r\n"
-    )
-    return Response(page, status, content_type="text/html")
+    """What nginx or Cloudflare in front of the server answers when the server did not answer them in time."""
+    page = proxy_error_page(status)
+    return Response(page.body, status, content_type=page.content_type, headers=dict(page.headers))
 
 
 def _invalid_token() -> Response:

@@ -1,0 +1,318 @@
+"""docs/networks.md's table of answers, held true over real HTTP: each network's adapter publishes through a
+misbehaving proxy in front of that network's fake, the proxy gives each row's answer to the write, and what
+the adapter makes of it must be the documented cell."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.networks.bluesky import BlueskyNetwork
+from shared.networks.discord import DiscordNetwork
+from shared.networks.mastodon import MastodonNetwork
+from shared.networks.ports import (
+    Account,
+    AuthExpired,
+    Draft,
+    Network,
+    NetworkError,
+    OutcomeUnknown,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from shared.networks.slack import SlackNetwork
+from shared.networks.webhook import WebhookNetwork
+from tests.bluesky.fake_pds import FakePds
+from tests.networks.fake_mastodon import FakeMastodon
+from tests.networks.misbehaving_proxy import (
+    Answer,
+    MisbehavingProxy,
+    Mode,
+    Rule,
+    cloudflare_page,
+    nginx_page,
+)
+from tests.webhooks.fakes import FakeDiscord, FakeReceiver, FakeSlack, serving
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "networks.md"
+QUICK = httpx.Timeout(2.0)
+
+
+def documented_table() -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The table under "Network by network": its networks, and each answer's cell for each network."""
+    lines = DOCS.read_text(encoding="utf-8").splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("| answer to a publish |"))
+    header = [cell.strip() for cell in lines[start].strip("|").split("|")]
+    networks = header[1:]
+    cells: dict[str, dict[str, str]] = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        answer, *row = (cell.strip() for cell in line.strip("|").split("|"))
+        assert len(row) == len(networks), f"the row {answer!r} has {len(row)} cells, not {len(networks)}"
+        cells[answer] = dict(zip(networks, row, strict=True))
+    return networks, cells
+
+
+NETWORKS, CELLS = documented_table()
+
+
+@dataclass(frozen=True)
+class Misbehaviour:
+    """What the proxy does with the publish's write, to give one row's answer."""
+
+    mode: Mode | None  # None: it forwards the write and its answer untouched
+    answer: Answer | None = None
+
+    @property
+    def forwards(self) -> bool:
+        return self.mode is not None and self.mode is not Mode.ANSWER
+
+
+def json_answer(status: int, error: str) -> Answer:
+    return Answer(status, f'{{"error": "{error}"}}', "application/json")
+
+
+# Each row of the table as a request: one answer for every network. Where the proxy answers by itself, the
+# server never sees the write, and it keeps answering so until the next case: a broken token, a server in
+# trouble, answer every attempt alike.
+ROWS = {
+    "2xx with the post": Misbehaviour(None),
+    # nginx's `error_page 502 504 =200 /maintenance.html`: a failure behind it, told as a 200 with a page.
+    "2xx with a body that is not the post": Misbehaviour(
+        Mode.ANSWER_AFTER_FORWARDING,
+        Answer(200, "<html><head><title>Down for maintenance</title></head><body>Back soon</body></html>"),
+    ),
+    "301": Misbehaviour(Mode.ANSWER, nginx_page(301, Location="https://new-home.example/api/v1/statuses")),
+    "400": Misbehaviour(Mode.ANSWER, nginx_page(400)),
+    "400 saying the token is invalid": Misbehaviour(
+        Mode.ANSWER, json_answer(400, "The access token is invalid")
+    ),
+    "401": Misbehaviour(Mode.ANSWER, nginx_page(401)),
+    "403": Misbehaviour(Mode.ANSWER, json_answer(403, "This action is not allowed")),
+    "403 saying the token lacks scopes": Misbehaviour(
+        Mode.ANSWER, json_answer(403, "This action is outside the authorized scopes")
+    ),
+    "404": Misbehaviour(Mode.ANSWER, nginx_page(404)),
+    "408": Misbehaviour(Mode.ANSWER, nginx_page(408)),
+    "422": Misbehaviour(Mode.ANSWER, json_answer(422, "Validation failed: Text can't be blank")),
+    "429": Misbehaviour(Mode.ANSWER, nginx_page(429, **{"Retry-After": "30"})),
+    "500": Misbehaviour(Mode.ANSWER, nginx_page(500)),
+    "502": Misbehaviour(Mode.ANSWER, nginx_page(502)),
+    "503": Misbehaviour(Mode.ANSWER, nginx_page(503)),
+    "504": Misbehaviour(Mode.ANSWER, nginx_page(504)),
+    "524": Misbehaviour(Mode.ANSWER, cloudflare_page(524)),
+    "502 after the post was stored": Misbehaviour(Mode.ANSWER_AFTER_FORWARDING, nginx_page(502)),
+    "connection closed after sending": Misbehaviour(Mode.CLOSE_AFTER_FORWARDING),
+}
+
+
+@dataclass
+class Stage:
+    """One network's fake behind the proxy, and its adapter pointed at the proxy."""
+
+    network: Network
+    proxy: MisbehavingProxy
+    account: Account
+    # The publish's write: its method and path prefix.
+    write: tuple[str, str]
+    # The ids of the posts the fake holds, as the adapter names them.
+    stored: Callable[[], list[str]]
+    # Answers after which the adapter renews its session and sends the write once more.
+    sent_again_after: frozenset[str] = field(default_factory=frozenset)
+
+
+@contextmanager
+def mastodon_stage() -> Iterator[Stage]:
+    server = FakeMastodon().start()
+    # A server of the Mastodon API that ignores Idempotency-Key: only a check can tell what a write did.
+    server.honours_idempotency = False
+    alice = server.add_account("alice", token="alice-token")
+    try:
+        with MisbehavingProxy(server.base_url) as proxy:
+            yield Stage(
+                network=MastodonNetwork(httpx.Client(timeout=QUICK), settle=timedelta(0)),
+                proxy=proxy,
+                account=Account(
+                    channel_id="mastodon",
+                    handle="alice",
+                    settings={"base_url": proxy.base_url, "allow_insecure_loopback": True},
+                    credentials={"access_token": "alice-token"},
+                ),
+                write=("POST", "/api/v1/statuses"),
+                stored=lambda: [status["id"] for status in server.statuses_of(alice)],
+            )
+    finally:
+        server.stop()
+
+
+@contextmanager
+def bluesky_stage() -> Iterator[Stage]:
+    pds = FakePds().start()
+    alice = pds.add_account("alice.test", "app-password")
+    try:
+        with MisbehavingProxy(pds.url) as proxy:
+            yield Stage(
+                network=BlueskyNetwork(httpx.Client(timeout=QUICK)),
+                proxy=proxy,
+                account=Account(
+                    channel_id="bluesky",
+                    handle="alice.test",
+                    settings={"pds_url": proxy.base_url, "allow_insecure_loopback": True},
+                    credentials={"identifier": "alice.test", "app_password": "app-password"},
+                ),
+                write=("POST", "/xrpc/com.atproto.repo.createRecord"),
+                stored=lambda: list(pds.posts_of(alice)),
+                # A 401 may be an expired access token: the session is renewed and the write sent once more.
+                sent_again_after=frozenset({"401"}),
+            )
+    finally:
+        pds.stop()
+
+
+@contextmanager
+def discord_stage() -> Iterator[Stage]:
+    with serving(FakeDiscord()) as discord, MisbehavingProxy(discord.base_url) as proxy:
+        yield Stage(
+            network=DiscordNetwork(timeout=QUICK, api_base=f"{proxy.base_url}/api/v10"),
+            proxy=proxy,
+            account=Account(
+                channel_id="discord",
+                handle="Crier",
+                settings={},
+                credentials={"webhook_url": discord.add_webhook()},
+            ),
+            write=("POST", "/api/v10/webhooks/"),
+            stored=lambda: list(discord.messages),
+        )
+
+
+@contextmanager
+def slack_stage() -> Iterator[Stage]:
+    with serving(FakeSlack()) as slack, MisbehavingProxy(slack.base_url) as proxy:
+        yield Stage(
+            network=SlackNetwork(timeout=QUICK, hooks_base=proxy.base_url),
+            proxy=proxy,
+            account=Account(
+                channel_id="slack",
+                handle="#general",
+                settings={},
+                credentials={"webhook_url": slack.add_webhook()},
+            ),
+            write=("POST", "/services/"),
+            # Slack names no message; the text of each ends with the delivery's key here.
+            stored=lambda: [str(posted["text"]).rsplit(" ", 1)[-1] for posted in slack.posted],
+        )
+
+
+@contextmanager
+def webhook_stage() -> Iterator[Stage]:
+    secret = "a-secret-of-at-least-16-characters"
+    with serving(FakeReceiver(secret=secret)) as receiver, MisbehavingProxy(receiver.base_url) as proxy:
+        yield Stage(
+            network=WebhookNetwork(timeout=QUICK),
+            proxy=proxy,
+            account=Account(
+                channel_id="webhook",
+                handle="hooks",
+                settings={"url": f"{proxy.base_url}/hooks/crier", "allow_insecure_loopback": True},
+                credentials={"secret": secret},
+            ),
+            write=("POST", "/hooks/crier"),
+            # The receiver's own id for each post it took, as it answers it.
+            stored=lambda: [
+                receiver.answers[received.headers["Idempotency-Key"]]["id"] for received in receiver.received
+            ],
+        )
+
+
+STAGES = {
+    "mastodon": mastodon_stage,
+    "bluesky": bluesky_stage,
+    "discord": discord_stage,
+    "slack": slack_stage,
+    "webhook": webhook_stage,
+}
+
+
+@pytest.fixture(scope="module")
+def stage(request: pytest.FixtureRequest) -> Iterator[Stage]:
+    with STAGES[request.param]() as started:
+        yield started
+
+
+def what_happens_next(outcome: PublishedPost | NetworkError, network: Network) -> str:
+    """The table's word for what the delivery does after this outcome of a publish."""
+    if isinstance(outcome, PublishedPost):
+        return "published"
+    if isinstance(outcome, OutcomeUnknown):
+        return "checked" if network.info.can_find_published else "person"
+    words = {Rejected: "failed", Transient: "retried", RateLimited: "waits", AuthExpired: "reconnect"}
+    return words.get(type(outcome), f"{type(outcome).__name__}, which the table has no word for")
+
+
+def test_the_table_has_a_request_for_every_row_and_a_stage_for_every_network() -> None:
+    assert list(CELLS) == list(ROWS)
+    assert list(STAGES) == NETWORKS
+    assert {cell for row in CELLS.values() for cell in row.values()} <= {
+        "published",
+        "checked",
+        "person",
+        "failed",
+        "retried",
+        "waits",
+        "reconnect",
+    }
+
+
+# Two decorators, not one over pairs: pytest keeps a module's fixture per parameter of its own, so each
+# network's servers start once.
+@pytest.mark.parametrize("row", list(CELLS))
+@pytest.mark.parametrize("stage", NETWORKS, indirect=True)
+def test_a_publish_meets_each_answer_as_the_docs_table_says(stage: Stage, row: str) -> None:
+    network_name = stage.network.info.name
+    misbehaviour = ROWS[row]
+    stage.proxy.reset()
+    method, path = stage.write
+    rule = None
+    if misbehaviour.mode is not None:
+        # An answer of the proxy's own goes to every write until the next case; one after forwarding, once.
+        times = None if misbehaviour.mode is Mode.ANSWER else 1
+        rule = stage.proxy.add(Rule(method, path, misbehaviour.mode, misbehaviour.answer, times=times))
+    key = str(uuid.uuid4())
+    draft = Draft(text=f"{row} on {network_name}: {key}")
+    before = set(stage.stored())
+    attempted_at = datetime.now(UTC)
+
+    try:
+        outcome: PublishedPost | NetworkError = stage.network.publish(stage.account, draft, key)
+    except NetworkError as error:
+        outcome = error
+
+    assert what_happens_next(outcome, stage.network) == CELLS[row][network_name], outcome
+    if rule is not None:
+        assert rule.hits == (2 if row in stage.sent_again_after else 1), "the answer went to the write only"
+    made = [post for post in stage.stored() if post not in before]
+    assert len(made) == (1 if misbehaviour.forwards or misbehaviour.mode is None else 0)
+    assert len(stage.proxy.forwarded_to(method, path)) == len(made)
+    if isinstance(outcome, PublishedPost) and outcome.external_id != key:
+        # A post the network named is the one it stored (without a name, the delivery's key stands in).
+        assert outcome.external_id == made[0]
+
+    if isinstance(outcome, OutcomeUnknown) and stage.network.info.can_find_published:
+        found = stage.network.find_published(
+            stage.account, key, draft=draft, attempted_at=attempted_at, last_attempted_at=attempted_at
+        )
+        # The check finds exactly the post the server stored, or says there is none when it stored none;
+        # and it posts nothing itself.
+        assert (found.external_id if found else None) == (made[0] if made else None)
+        assert [post for post in stage.stored() if post not in before] == made
