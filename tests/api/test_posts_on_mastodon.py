@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from shared.bootstrap import Services
 from shared.posts.models import Post
 from tests.networks.fake_mastodon import FakeMastodon, serve
+from tests.networks.misbehaving_proxy import Answer, MisbehavingProxy, Mode, Rule, nginx_page
 
 
 @pytest.fixture
@@ -82,3 +83,44 @@ def test_refused_credentials_connect_nothing(workspace_client: FlaskClient, serv
     assert error["pointer"] == "/credentials"
     assert error["detail"].startswith("Mastodon refused these credentials:")
     assert "not-a-token" not in error["detail"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "words"),
+    [
+        (
+            Answer(503, "upstream connect error or disconnect/reset before headers", "text/plain"),
+            503,
+            "upstream connect error",
+        ),
+        (nginx_page(502), 503, "502 Bad Gateway nginx"),
+        (
+            Answer(403, '{"error": "Your login is currently disabled"}', "application/json"),
+            422,
+            "Your login is currently disabled",
+        ),
+    ],
+    ids=["envoy-plain-text", "nginx-html", "mastodon-json"],
+)
+def test_a_connect_error_keeps_the_servers_own_words_whatever_their_shape(
+    workspace_client: FlaskClient, server: FakeMastodon, answer: Answer, status: int, words: str
+) -> None:
+    server.add_account("alice", token="alice-token")
+    with MisbehavingProxy(server.base_url) as proxy:
+        proxy.add(Rule("GET", "/api/v1/accounts/verify_credentials", Mode.ANSWER, answer))
+        response = workspace_client.post(
+            "/v1/channels",
+            json={
+                "network": "mastodon",
+                "name": "Behind a proxy",
+                "handle": "alice",
+                "settings": {"base_url": proxy.base_url, "allow_insecure_loopback": True},
+                "credentials": {"access_token": "alice-token"},
+            },
+        )
+
+    assert response.status_code == status
+    said = response.json["errors"][0]["detail"] if status == 422 else response.json["detail"]
+    assert words in said
+    assert "<" not in said
+    assert "alice-token" not in said
