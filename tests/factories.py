@@ -98,3 +98,54 @@ def publish_what_is_due(services: Services) -> list[uuid.UUID]:
     for claim in claims:
         publish_delivery(services, claim.delivery_id, claim.attempt)
     return [claim.delivery_id for claim in claims]
+
+
+def make_connected_channel(
+    services: Services,
+    workspace: Workspace,
+    network: str,
+    name: str,
+    *,
+    settings: dict[str, Any],
+    credentials: dict[str, Any],
+    handle: str | None = None,
+) -> Channel:
+    """A channel on `network` with credentials, sealed as connecting stores them (never tried on it)."""
+    with services.sessions.begin() as session:
+        return connect_channel(
+            session,
+            services.networks,
+            workspace.id,
+            network=network,
+            name=name,
+            handle=handle or f"{name.lower().replace(' ', '_')}-{uuid.uuid4().hex[:6]}",
+            settings=settings,
+            credentials=credentials,
+            cipher=services.credentials,
+        )
+
+
+def make_slack_channel(services: Services, workspace: Workspace, name: str = "Team chat") -> Channel:
+    """A Slack channel: a network that takes no thread, no media, and cannot delete or edit."""
+    return make_connected_channel(
+        services,
+        workspace,
+        "slack",
+        name,
+        settings={},
+        credentials={"webhook_url": "https://hooks.slack.com/services/T0001/B0001/abcdef"},
+    )
+
+
+def make_mastodon_channel(
+    services: Services, workspace: Workspace, base_url: str, token: str, name: str = "Alice"
+) -> Channel:
+    """A Mastodon channel on a server of this machine (a fake), reached over plain http."""
+    return make_connected_channel(
+        services,
+        workspace,
+        "mastodon",
+        name,
+        settings={"base_url": base_url, "allow_insecure_loopback": True},
+        credentials={"access_token": token},
+    )

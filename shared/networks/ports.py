@@ -7,6 +7,7 @@ decides what each means for the delivery (retry, wait, fail, or ask a person).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,6 +85,15 @@ class MediaItem:
     content_type: str
     data: bytes = field(repr=False)
     alt_text: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The file without its bytes: its type, size, SHA-256 and alt text, for a receiver or a store."""
+        return {
+            "content_type": self.content_type,
+            "bytes": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "alt_text": self.alt_text,
+        }
 
 
 @dataclass(frozen=True)

@@ -391,7 +391,7 @@ class SandboxNetwork:
                     texts[index],
                     _part_key(idempotency_key, index),
                     in_reply_to_id=parts[-1].external_id if parts else None,
-                    media=[_media_record(item) for item in draft.media] if index == 0 else [],
+                    media=[item.summary() for item in draft.media] if index == 0 else [],
                 )
             except NetworkError as error:
                 raise error.after(parts) from None
@@ -516,13 +516,3 @@ def _media_problems(media: Sequence[MediaItem]) -> list[str]:
         if item.alt_text and len(item.alt_text) > ALT_TEXT_LIMIT:
             problems.append(f"attachment {number}: the description is over {ALT_TEXT_LIMIT} characters")
     return problems
-
-
-def _media_record(item: MediaItem) -> dict[str, Any]:
-    """What the store keeps of a file: enough to show and check it, not the bytes."""
-    return {
-        "content_type": item.content_type,
-        "bytes": len(item.data),
-        "sha256": hashlib.sha256(item.data).hexdigest(),
-        "alt_text": item.alt_text,
-    }

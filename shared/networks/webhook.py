@@ -42,7 +42,6 @@ from shared.networks.ports import (
     Account,
     AuthExpired,
     Draft,
-    MediaItem,
     NetworkInfo,
     Profile,
     PublishedPart,
@@ -146,7 +145,7 @@ class WebhookNetwork(WriteOnly):
                 "id": idempotency_key,
                 "text": draft.text,
                 "thread": list(draft.thread),
-                "media": [_media_metadata(item) for item in draft.media],
+                "media": [item.summary() for item in draft.media],
                 "options": dict(draft.options),
                 "created_at": sent_at.isoformat(),
             },
@@ -235,12 +234,3 @@ def _max_length(settings: Mapping[str, Any]) -> int | None:
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         return limit
     return None
-
-
-def _media_metadata(item: MediaItem) -> dict[str, Any]:
-    return {
-        "content_type": item.content_type,
-        "bytes": len(item.data),
-        "sha256": hashlib.sha256(item.data).hexdigest(),
-        "alt_text": item.alt_text,
-    }

@@ -30,7 +30,7 @@ DELIVERY_FIELDS = {
     "error",
     "attempts",
 }
-DETAIL_FIELDS = DELIVERY_FIELDS | {"post_id", "failures", "late_by_seconds", "parts"}
+DETAIL_FIELDS = DELIVERY_FIELDS | {"post_id", "failures", "late_by_seconds", "parts", "changes"}
 ATTEMPT_FIELDS = {"number", "started_at", "finished_at", "outcome", "error"}
 
 
@@ -101,7 +101,7 @@ def test_an_unknown_state_is_a_422_naming_the_parameter(workspace_client: FlaskC
         {
             "parameter": "state",
             "detail": "Must be one of: scheduled, retry_wait, enqueued, publishing, published, failed, "
-            "unknown, needs_review, cancelled, missed.",
+            "unknown, needs_review, cancelled, missed, deleted.",
         }
     ]
 
@@ -141,6 +141,7 @@ def test_a_delivery_is_read_by_id_with_its_post_its_failures_and_no_attempts_yet
         "failures": 0,
         "attempts": [],
         "parts": [],
+        "changes": [],
         "late_by_seconds": None,
     }
 

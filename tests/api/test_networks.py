@@ -73,6 +73,8 @@ def test_the_installed_networks_are_listed_with_what_each_allows(workspace_clien
         "credential_keys": [],
         "metrics": ["likes", "reposts", "replies", "quotes", "bookmarks", "views"],
         "can_find_published": True,
+        "can_delete": True,
+        "can_edit": True,
         "account_rate": None,
         "network_rate": None,
     }

@@ -10,10 +10,9 @@ from sqlalchemy import func, select, update
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel
-from shared.channels.services import connect_channel
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace
-from tests.factories import make_channel, make_workspace
+from tests.factories import make_channel, make_slack_channel, make_workspace
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one grapheme, seven code points
 
@@ -66,18 +65,7 @@ def test_a_text_over_the_limit_is_shown_with_its_problem_and_nothing_is_stored(
 def test_a_thread_on_a_network_without_threads_is_a_problem_of_that_channel(
     workspace_client: FlaskClient, services: Services, workspace: Workspace
 ) -> None:
-    with services.sessions.begin() as session:
-        slack = connect_channel(
-            session,
-            services.networks,
-            workspace.id,
-            network="slack",
-            name="Team chat",
-            handle="team",
-            settings={},
-            credentials={"webhook_url": "https://hooks.slack.com/services/T0001/B0001/abcdef"},
-            cipher=services.credentials,
-        )
+    slack = make_slack_channel(services, workspace)
     sandbox = make_channel(services, workspace)
 
     response = workspace_client.post(

@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 from shared.audit.models import AuditEntry
 from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.channels.services import connect_channel
 from shared.db import utcnow
 from shared.deliveries.changing import apply_due_changes
 from shared.deliveries.models import ChangeState, Delivery, DeliveryChange, DeliveryState
@@ -25,7 +24,13 @@ from shared.networks.sandbox import sandbox_posts
 from shared.task_names import APPLY_DUE_CHANGES
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
-from tests.factories import make_channel, publish_what_is_due, read_delivery
+from tests.factories import (
+    make_channel,
+    make_mastodon_channel,
+    make_slack_channel,
+    publish_what_is_due,
+    read_delivery,
+)
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon
 from tests.networks.fake_mastodon import serve as serve_mastodon
@@ -40,19 +45,7 @@ def mastodon_channel(
     services: Services, workspace: Workspace, server: FakeMastodon
 ) -> tuple[Channel, FakeAccount]:
     alice = server.add_account("alice", token="alice-token")
-    with services.sessions.begin() as session:
-        channel = connect_channel(
-            session,
-            services.networks,
-            workspace.id,
-            network="mastodon",
-            name="Alice",
-            handle="alice",
-            settings={"base_url": server.base_url, "allow_insecure_loopback": True},
-            credentials={"access_token": "alice-token"},
-            cipher=services.credentials,
-        )
-    return channel, alice
+    return make_mastodon_channel(services, workspace, server.base_url, "alice-token"), alice
 
 
 def publish(client: FlaskClient, services: Services, channels: list[Channel], **post: object) -> dict:
@@ -188,18 +181,7 @@ def test_a_network_without_edits_is_skipped_and_one_with_nothing_editable_is_a_c
     workspace_client: FlaskClient, services: Services, workspace: Workspace, mastodon: FakeMastodon
 ) -> None:
     sandbox = make_channel(services, workspace, "Town hall")
-    with services.sessions.begin() as session:
-        slack = connect_channel(
-            session,
-            services.networks,
-            workspace.id,
-            network="slack",
-            name="Team chat",
-            handle="team",
-            settings={},
-            credentials={"webhook_url": "https://hooks.slack.com/services/T0001/B0001/abcdef"},
-            cipher=services.credentials,
-        )
+    slack = make_slack_channel(services, workspace)
     post = publish_with_slack_published(workspace_client, services, [sandbox, slack])
 
     response = workspace_client.post(f"/v1/posts/{post['id']}/edit-published", json={"text": "Changed"})

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.channels.services import connect_channel
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
@@ -24,7 +23,7 @@ from shared.networks.sandbox import SandboxNetwork, sandbox_posts
 from shared.posts.services import PostRequest, TargetRequest, create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
-from tests.factories import make_channel, make_workspace, read_delivery
+from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of, script, scripted_channel
 from tests.networks.fake_mastodon import serve as serve_mastodon
 
@@ -145,18 +144,7 @@ def test_a_thread_the_network_refuses_to_finish_goes_to_a_person_with_its_parts(
     workspace, _ = make_workspace(services)
     with contextmanager(serve_mastodon)() as server:
         alice = server.add_account("alice", token="alice-token")
-        with services.sessions.begin() as session:
-            channel = connect_channel(
-                session,
-                services.networks,
-                workspace.id,
-                network="mastodon",
-                name="Alice",
-                handle="alice",
-                settings={"base_url": server.base_url, "allow_insecure_loopback": True},
-                credentials={"access_token": "alice-token"},
-                cipher=services.credentials,
-            )
+        channel = make_mastodon_channel(services, workspace, server.base_url, "alice-token")
         long_reply = "3/4: " + "the talks, " * 8
         request = PostRequest(
             text="1/4", thread=("2/4", long_reply, "4/4"), targets=[TargetRequest(channel.id)]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import io
-import uuid
 
 from PIL import Image
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.channels.services import connect_channel
 from shared.media.models import MediaAsset
 from shared.media.services import upload_media
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
+from tests.factories import make_connected_channel
 
 
 def image(image_format: str = "PNG", size: tuple[int, int] = (4, 3), padding: int = 0) -> bytes:
@@ -53,7 +52,7 @@ def upload(
 
 
 def bluesky_channel(services: Services, workspace: Workspace, name: str = "Bluesky") -> Channel:
-    return _channel(
+    return make_connected_channel(
         services,
         workspace,
         "bluesky",
@@ -64,7 +63,7 @@ def bluesky_channel(services: Services, workspace: Workspace, name: str = "Blues
 
 
 def mastodon_channel(services: Services, workspace: Workspace, name: str = "Mastodon") -> Channel:
-    return _channel(
+    return make_connected_channel(
         services,
         workspace,
         "mastodon",
@@ -72,26 +71,3 @@ def mastodon_channel(services: Services, workspace: Workspace, name: str = "Mast
         settings={"base_url": "https://mastodon.example"},
         credentials={"access_token": "token"},
     )
-
-
-def _channel(
-    services: Services,
-    workspace: Workspace,
-    network: str,
-    name: str,
-    *,
-    settings: dict[str, str],
-    credentials: dict[str, str],
-) -> Channel:
-    with services.sessions.begin() as session:
-        return connect_channel(
-            session,
-            services.networks,
-            workspace.id,
-            network=network,
-            name=name,
-            handle=f"{name.lower()}-{uuid.uuid4().hex[:6]}",
-            settings=settings,
-            credentials=credentials,
-            cipher=services.credentials,
-        )

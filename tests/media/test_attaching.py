@@ -10,7 +10,6 @@ import pytest
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.channels.services import connect_channel
 from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
 from shared.media.models import MediaAsset
@@ -19,7 +18,7 @@ from shared.posts.services import PostRequest, TargetRequest, create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_create_workspace
-from tests.factories import make_channel, make_workspace
+from tests.factories import make_channel, make_slack_channel, make_workspace
 from tests.media.samples import bluesky_channel, image, mastodon_channel, upload, video
 
 BLUESKY_IMAGE_LIMIT = 1_000_000
@@ -129,18 +128,7 @@ def test_a_variant_s_own_media_is_checked_where_it_is(services: Services, worksp
 def test_a_network_that_takes_no_media_asks_for_an_empty_variant(
     services: Services, workspace: Workspace
 ) -> None:
-    with services.sessions.begin() as session:
-        slack = connect_channel(
-            session,
-            services.networks,
-            workspace.id,
-            network="slack",
-            name="Team chat",
-            handle="team",
-            settings={},
-            credentials={"webhook_url": "https://hooks.slack.com/services/T0001/B0001/abcdef"},
-            cipher=services.credentials,
-        )
+    slack = make_slack_channel(services, workspace)
     bluesky = bluesky_channel(services, workspace)
     picture = upload(services, workspace, image())
 
