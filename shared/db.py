@@ -129,6 +129,11 @@ def insert_on_conflict(session: Session, target: Any) -> SQLiteInsert:
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Every model is mapped before the first session: relationships name the models of other features as
+    # strings (a channel's collection health lives in shared.metrics), and a process that imported only
+    # some features (the scheduler, a CLI command) would fail to configure the mappers at its first query.
+    import shared.models  # noqa: F401 - imported for its side effect, late to avoid a cycle
+
     # expire_on_commit=False: views serialize objects after their transaction has committed.
     return sessionmaker(engine, expire_on_commit=False)
 
