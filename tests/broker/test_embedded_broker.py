@@ -173,3 +173,13 @@ def test_the_broker_benchmark_counts_each_candidate_on_a_little_traffic():
     assert figures[KOMBU_FILESYSTEM]["ratio"] == "1.00"
     # kombu's SQLAlchemy transport keeps every delivered message as a hidden row.
     assert int(figures[SQLALCHEMY_SQLITE]["left_behind"]) >= 200
+
+
+def test_one_sender_s_messages_are_taken_in_the_order_they_were_sent(tmp_path: Path):
+    data_dir = tmp_path / "var"
+    prepare_candidate(CRIER_FILESYSTEM, data_dir)
+    app = _app(CRIER_FILESYSTEM, data_dir)
+    for number in range(20):
+        app.send_task("crier.deliveries.publish_batch", kwargs={"number": number})
+
+    assert [kwargs["number"] for kwargs in _take_all(app)] == list(range(20))
