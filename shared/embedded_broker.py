@@ -34,6 +34,12 @@ UNREADABLE_FOLDER = "unreadable"
 class Channel(filesystem.Channel):
     """A file-system channel whose message files are complete before they can be seen."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per queue, the names of the last listing not tried yet. Listing the folder for every message made
+        # each take cost as much as the backlog is long: 20,000 queued messages went at 150 a second.
+        self._listed: dict[str, deque[str]] = {}
+
     # kombu's file-system channel names the message `payload`, its virtual base `message`.
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         """Write the message beside the queue under a hidden name, then rename it into the queue."""
@@ -54,12 +60,6 @@ class Channel(filesystem.Channel):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(writing)
             raise ChannelError(f"Cannot add message {name!r} to {self.data_folder_out!r}") from error
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Per queue, the names of the last listing not tried yet. Listing the folder for every message made
-        # each take cost as much as the backlog is long: 20,000 queued messages went at 150 a second.
-        self._listed: dict[str, deque[str]] = {}
 
     def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
         """Take the oldest message of `queue` that no other consumer took first."""
