@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     )
     broker_url: str = Field(
         default="filesystem://",
-        description="Celery broker. `filesystem://` keeps messages under the data directory.",
+        description="Celery broker. `filesystem://` keeps messages under the data directory, written whole.",
     )
     redis_url: str | None = Field(
         default=None,

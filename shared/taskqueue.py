@@ -42,6 +42,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
     if settings.is_embedded_broker:
         folder = settings.broker_folder
+        # `filesystem://` is kombu's file-system transport with Crier's channel, whose messages appear whole
+        # (shared/embedded_broker.py). An explicit transport wins over the URL's scheme in kombu.
+        config["broker_transport"] = "shared.embedded_broker:Transport"
         config["broker_transport_options"] = {
             # One folder both ways: every process on this machine reads and writes the same queue files.
             "data_folder_in": str(folder / "queue"),
