@@ -740,3 +740,35 @@ def test_an_account_is_connected_by_registering_authorizing_and_exchanging_a_cod
 def test_an_app_is_never_registered_over_plain_http_to_another_machine() -> None:
     with pytest.raises(Rejected, match="https"):
         register_app("http://mastodon.example", allow_insecure_loopback=True)
+
+
+def test_a_share_of_posts_stored_then_unanswered_is_each_found_once_under_its_key(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    server.honours_idempotency = False
+    server.lose_answer_rate = 0.3
+    server.random.seed(7)
+    drafts = {f"{KEY[:-3]}{n:03d}": Draft(text=f"Post {n}", thread=("Reply",)) for n in range(60)}
+    uncertain = []
+    for key, draft in drafts.items():
+        try:
+            network.publish(account_on(server), draft, key)
+        except OutcomeUnknown:
+            uncertain.append(key)
+
+    stored = {status["idempotency_key"]: status for status in server.all_statuses()}
+    assert len(stored) == len(server.all_statuses())  # no key made two statuses
+    assert set(drafts) <= set(stored)
+    assert {f"{key}:1" for key in drafts if key not in uncertain} <= set(stored)
+    # About half of the deliveries, two posts each at 0.3: some lost the post's answer, some the reply's.
+    assert 18 <= len(uncertain) <= 42
+    assert any(f"{key}:1" in stored for key in uncertain)
+    assert any(f"{key}:1" not in stored for key in uncertain)
+    for key in uncertain:
+        found = network.find_published(
+            account_on(server), key, draft=drafts[key], attempted_at=datetime.now(UTC) - timedelta(seconds=5)
+        )
+        assert found is not None
+        assert [part.external_id for part in found.parts] == [
+            stored[part_key]["id"] for part_key in (key, f"{key}:1") if part_key in stored
+        ]
