@@ -512,6 +512,27 @@ def test_absence_is_not_claimed_while_a_late_request_could_still_land(
     )
 
 
+def test_how_long_a_late_request_could_still_land_is_a_setting(
+    server: FakeMastodon, alice: FakeAccount
+) -> None:
+    network = MastodonNetwork.from_settings(Settings(_env_file=None, mastodon_settle_seconds=30))
+    server.fail_next_posts = [503]
+    with pytest.raises(OutcomeUnknown):
+        network.publish(account_on(server), Draft(text="Hello"), KEY)
+
+    def look(seconds_ago: float) -> object:
+        return network.find_published(
+            account_on(server),
+            KEY,
+            draft=Draft(text="Hello"),
+            attempted_at=datetime.now(UTC) - timedelta(seconds=seconds_ago),
+        )
+
+    with pytest.raises(Transient, match="under 30 s ago"):
+        look(20)
+    assert look(40) is None
+
+
 def test_two_matching_posts_leave_the_decision_to_a_person(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
