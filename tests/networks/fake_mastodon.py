@@ -34,18 +34,18 @@ status and then never answering or dropping the connection (`stall_next_posts`, 
 and then answering as a proxy in front of it does when the server was slow (`answer_after_storing`: nginx's
 502 and 504, a 503, Cloudflare's 524, each with the proxy's HTML page), either of those at random for a
 share of posts (`lose_answer_rate`: each post is stored and then, with that probability, answered with one
-of `lost_answers`, a proxy's status or "disconnect", drawn from `random`, which a caller may seed),
-refusals whose body is not JSON (`failure_body`: "json" as Mastodon writes them, "text" or "html" as
-proxies and other servers of the API do), media that stays processing for some polls
-(`media_processing_polls`), a server older than 4.3 without the batch read (`batch_read = False`,
-answering `batch_read_status`: Rails's 404 page, or the 405 or 501 other servers give), one that ignores
-idempotency keys (`honours_idempotency = False`, as several servers of the Mastodon API do), tokens granted
-only the read scope (`read_only_tokens`: a write answers 403 "This action is outside the authorized
-scopes", Api::BaseController), an account whose writes are refused (`not_permitted`: 403 "This action is
-not allowed", Mastodon::NotPermittedError), and a clock that can be moved on (`advance`) so that keys and
-rate-limit windows expire. Each status keeps the Idempotency-Key it was posted with (`idempotency_key`;
-None for one posted by hand), so a test can count the statuses made under one key, even on a server that
-ignores keys.
+of `lost_answers`, a proxy's status or "disconnect", drawn from `random`, which a caller may seed;
+counted by kind in `answers_lost`), refusals whose body is not JSON (`failure_body`: "json" as Mastodon
+writes them, "text" or "html" as proxies and other servers of the API do), media that stays processing
+for some polls (`media_processing_polls`), a server older than 4.3 without the batch read (`batch_read =
+False`, answering `batch_read_status`: Rails's 404 page, or the 405 or 501 other servers give), one that
+ignores idempotency keys (`honours_idempotency = False`, as several servers of the Mastodon API do),
+tokens granted only the read scope (`read_only_tokens`: a write answers 403 "This action is outside the
+authorized scopes", Api::BaseController), an account whose writes are refused (`not_permitted`: 403 "This
+action is not allowed", Mastodon::NotPermittedError), and a clock that can be moved on (`advance`) so that
+keys and rate-limit windows expire. Each status keeps the Idempotency-Key it was posted with
+(`idempotency_key`; None for one posted by hand), so a test can count the statuses made under one key,
+even on a server that ignores keys.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ import socket
 import threading
 import urllib.parse
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -156,6 +157,7 @@ class FakeMastodon:
         self.lose_answer_rate = 0.0
         self.lost_answers: tuple[int | str, ...] = (502, 504, "disconnect")
         self.random = random.Random()
+        self.answers_lost: Counter[int | str] = Counter()
         self.media_processing_polls = 0
         self.pkce_supported = True  # False: a server before 4.3
 
@@ -802,7 +804,9 @@ class FakeMastodon:
         """What answers a stored post instead of the status, drawn at `lose_answer_rate`; None: the status."""
         if not self.lose_answer_rate or self.random.random() >= self.lose_answer_rate:
             return None
-        return self.random.choice(self.lost_answers)
+        lost = self.random.choice(self.lost_answers)
+        self.answers_lost[lost] += 1
+        return lost
 
     def _visible(self, status_id: str) -> dict[str, Any] | None:
         status = self.statuses.get(status_id)

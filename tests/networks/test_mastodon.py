@@ -783,6 +783,9 @@ def test_a_share_of_posts_stored_then_unanswered_is_each_found_once_under_its_ke
     assert {f"{key}:1" for key in drafts if key not in uncertain} <= set(stored)
     # About half of the deliveries, two posts each at 0.3: some lost the post's answer, some the reply's.
     assert 18 <= len(uncertain) <= 42
+    # Each uncertain publish stopped at its one lost answer, and every kind of loss happened.
+    assert sum(server.answers_lost.values()) == len(uncertain)
+    assert set(server.answers_lost) == {502, 504, "disconnect"}
     assert any(f"{key}:1" in stored for key in uncertain)
     assert any(f"{key}:1" not in stored for key in uncertain)
     for key in uncertain:
