@@ -15,14 +15,20 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from sqlalchemy import Engine, text
 
 from bench.chaos.plan import Plan, parse_plan
-from bench.chaos.seeding import SANDBOX_CHANNELS, seed
+from bench.chaos.seeding import (
+    SANDBOX_CHANNELS,
+    PostWriter,
+    connect_channels,
+    mastodon_deliveries,
+    plan_posts,
+)
 from bench.chaos.verdict import (
     FINAL_STATES,
     Verdict,
@@ -41,6 +47,7 @@ from shared.networks.sandbox import SandboxStore
 from tests.networks.fake_mastodon import FakeMastodon
 
 STARTUP_TIMEOUT = 60.0
+FIRST_DUE_AFTER = timedelta(seconds=5)
 REDIS_DOWN_SECONDS = 2.0
 POSTGRES_DOWN_SECONDS = 3.0
 # Where in the due times each server dies: apart, so that each outage is recovered from on its own.
@@ -115,20 +122,25 @@ class Chaos:
     postgres_restarts: int = 0
     crashes: int = 0
 
-    def unleash(self, first_due: datetime, last_due: datetime) -> None:
+    def unleash(self, first_due: datetime, last_due: datetime, writer: PostWriter) -> None:
         """Kill and replace a random scheduler or worker every few seconds, until the last due time.
 
         Once PostgreSQL is killed, every backend with it, and started again: what was committed survives,
-        what was under way is cut off mid-transaction. Later the broker is killed and restarted empty:
-        every message it held is gone, and only the scheduler's lease sweep can bring those deliveries back.
+        what was under way is cut off mid-transaction. Not before `writer` has written every post: the
+        seed is not under test. Later the broker is killed and restarted empty: every message it held is
+        gone, and only the scheduler's lease sweep can bring those deliveries back.
         """
         end = monotonic_at(last_due)
         kill_postgres_at = monotonic_at(first_due + (last_due - first_due) * POSTGRES_DIES_AT)
         kill_redis_at = monotonic_at(first_due + (last_due - first_due) * REDIS_DIES_AT)
         next_kill = time.monotonic() + self._jittered_interval()
         next_progress = time.monotonic()
-        while time.monotonic() < end:
+        written = False
+        while time.monotonic() < end or not self.postgres_restarts:
             self._replace_crashed()
+            if not written and writer.check():
+                written = True
+                self.clock.say(f"every post is written, in {writer.seconds:.0f} s")
             if time.monotonic() >= next_kill:
                 victim, replacement = self.fleet.kill_and_replace(self.rng)
                 self.kill_cycles += 1
@@ -136,7 +148,7 @@ class Chaos:
                     f"kill -9 {victim.name} (pid {victim.process.pid}); started {replacement.name}"
                 )
                 next_kill = time.monotonic() + self._jittered_interval()
-            if not self.postgres_restarts and time.monotonic() >= kill_postgres_at:
+            if written and not self.postgres_restarts and time.monotonic() >= kill_postgres_at:
                 self.restart_postgres()
             if not self.redis_restarts and time.monotonic() >= kill_redis_at:
                 self.restart_redis()
@@ -308,15 +320,20 @@ def run(plan: Plan) -> int:
             f"{redis_server.port}, fake Mastodon at {mastodon.base_url}; 2 schedulers and 2 workers ready"
         )
 
-        seeded = seed(services, plan, rng, mastodon)
+        posts = plan_posts(plan, rng)
+        channels = connect_channels(services, rng, mastodon, posts)
+        first_due = utcnow() + FIRST_DUE_AFTER
+        last_due = first_due + timedelta(seconds=posts[-1].offset)
+        writer = PostWriter(services, posts, channels, first_due, random.Random(rng.getrandbits(64)))
+        writer.start()
         clock.say(
-            f"seeded {plan.deliveries} deliveries, {seeded.mastodon_deliveries} of them on "
-            f"{seeded.mastodon_accounts} Mastodon accounts, the rest on {SANDBOX_CHANNELS} sandbox channels; "
-            f"{seeded.threads} posts with a thread; due {(seeded.first_due - utcnow()).total_seconds():.1f} "
-            f"to {(seeded.last_due - utcnow()).total_seconds():.1f} s from now"
+            f"writing {len(posts)} posts, {sum(1 for post in posts if post.replies)} of them with a thread, "
+            f"for {plan.deliveries} deliveries: {mastodon_deliveries(posts)} on {len(channels.mastodon)} "
+            f"Mastodon accounts, the rest on {SANDBOX_CHANNELS} sandbox channels; due from "
+            f"{FIRST_DUE_AFTER.total_seconds():.0f} to {(last_due - utcnow()).total_seconds():.0f} s from now"
         )
         chaos = Chaos(plan, clock, services.engine, fleet, redis_server, postgres, rng)
-        chaos.unleash(seeded.first_due, seeded.last_due)
+        chaos.unleash(first_due, last_due, writer)
         clock.say(f"the last post is due; no more kills ({chaos.kill_cycles} so far)")
         drain_began = time.monotonic()
         if not chaos.drain(plan.drain_timeout):

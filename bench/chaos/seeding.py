@@ -6,7 +6,10 @@ import itertools
 import math
 import random
 import secrets
+import threading
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +28,6 @@ SANDBOX_CHANNELS = 10
 DELIVERIES_PER_MASTODON_ACCOUNT = 12
 THREAD_SHARE = 0.2
 REPLIES = (2, 3)
-FIRST_DUE_AFTER = timedelta(seconds=5)
 POSTS_PER_TRANSACTION = 100
 SANDBOX_SETTINGS = {
     "failure_rate": 0.05,
@@ -37,21 +39,20 @@ SANDBOX_SETTINGS = {
 
 @dataclass(frozen=True)
 class PlannedPost:
-    due: datetime
+    # Seconds after the first due time.
+    offset: float
     networks: tuple[str, ...]  # one per target
     replies: int
 
 
 @dataclass(frozen=True)
-class Seeded:
-    first_due: datetime
-    last_due: datetime
-    mastodon_accounts: int
-    mastodon_deliveries: int
-    threads: int
+class Channels:
+    workspace_id: uuid.UUID
+    sandbox: list[uuid.UUID]
+    mastodon: list[uuid.UUID]
 
 
-def plan_posts(plan: Plan, rng: random.Random, first_due: datetime) -> list[PlannedPost]:
+def plan_posts(plan: Plan, rng: random.Random) -> list[PlannedPost]:
     """Posts of one to three targets, each on Mastodon at the plan's share, due uniformly, oldest first."""
     posts = []
     remaining = plan.deliveries
@@ -61,23 +62,24 @@ def plan_posts(plan: Plan, rng: random.Random, first_due: datetime) -> list[Plan
             "mastodon" if rng.random() < plan.mastodon_share else "sandbox" for _ in range(width)
         )
         replies = rng.choice(REPLIES) if rng.random() < THREAD_SHARE else 0
-        due = first_due + timedelta(seconds=rng.uniform(0, plan.spread_seconds))
-        posts.append(PlannedPost(due, networks, replies))
+        posts.append(PlannedPost(rng.uniform(0, plan.spread_seconds), networks, replies))
         remaining -= width
-    return sorted(posts, key=lambda post: post.due)
+    return sorted(posts, key=lambda post: post.offset)
 
 
-def seed(services: Services, plan: Plan, rng: random.Random, mastodon: FakeMastodon) -> Seeded:
-    """Channels and posts through the core. Posts are written oldest first, so even a slow seed stays ahead
-    of the scheduler."""
-    first_due = utcnow() + FIRST_DUE_AFTER
-    posts = plan_posts(plan, rng, first_due)
-    mastodon_deliveries = sum(post.networks.count("mastodon") for post in posts)
+def mastodon_deliveries(posts: Sequence[PlannedPost]) -> int:
+    return sum(post.networks.count("mastodon") for post in posts)
+
+
+def connect_channels(
+    services: Services, rng: random.Random, mastodon: FakeMastodon, posts: Sequence[PlannedPost]
+) -> Channels:
+    """The sandbox channels, and enough accounts on the Mastodon server for the posts' share of it."""
     # At least three, so that a post may go to three different accounts.
-    accounts = max(3, math.ceil(mastodon_deliveries / DELIVERIES_PER_MASTODON_ACCOUNT))
+    accounts = max(3, math.ceil(mastodon_deliveries(posts) / DELIVERIES_PER_MASTODON_ACCOUNT))
     with services.sessions.begin() as session:
         workspace_id = get_or_create_workspace(session, "Chaos").id
-        sandbox_ids = [
+        sandbox = [
             connect_channel(
                 session,
                 services.networks,
@@ -89,7 +91,7 @@ def seed(services: Services, plan: Plan, rng: random.Random, mastodon: FakeMasto
             ).id
             for number in range(1, SANDBOX_CHANNELS + 1)
         ]
-        mastodon_ids = []
+        on_mastodon = []
         for number in range(1, accounts + 1):
             token = secrets.token_hex(16)
             mastodon.add_account(f"chaos{number}", token=token)
@@ -104,17 +106,27 @@ def seed(services: Services, plan: Plan, rng: random.Random, mastodon: FakeMasto
                 credentials={"access_token": token},
                 cipher=services.credentials,
             )
-            mastodon_ids.append(channel.id)
-    rng.shuffle(mastodon_ids)
+            on_mastodon.append(channel.id)
+    rng.shuffle(on_mastodon)
+    return Channels(workspace_id, sandbox, on_mastodon)
+
+
+def write_posts(
+    services: Services,
+    posts: Sequence[PlannedPost],
+    channels: Channels,
+    first_due: datetime,
+    rng: random.Random,
+) -> None:
+    """Each post through the core, oldest first, a hundred to a transaction."""
     # In turn, so every account gets its share and no more; three in a row are three different accounts.
-    next_account = itertools.cycle(mastodon_ids)
+    next_account = itertools.cycle(channels.mastodon)
     for start in range(0, len(posts), POSTS_PER_TRANSACTION):
         with services.sessions.begin() as session:
             for number, post in enumerate(posts[start : start + POSTS_PER_TRANSACTION], start + 1):
-                sandbox = iter(rng.sample(sandbox_ids, post.networks.count("sandbox")))
-                channels: list[uuid.UUID] = [
-                    next(next_account) if network == "mastodon" else next(sandbox)
-                    for network in post.networks
+                sandbox = iter(rng.sample(channels.sandbox, post.networks.count("sandbox")))
+                targets = [
+                    next(next_account) if net == "mastodon" else next(sandbox) for net in post.networks
                 ]
                 request = PostRequest(
                     text=f"Chaos post {number}: published once, whatever happens.",
@@ -122,14 +134,42 @@ def seed(services: Services, plan: Plan, rng: random.Random, mastodon: FakeMasto
                         f"Chaos post {number}, reply {n} of {post.replies}."
                         for n in range(1, post.replies + 1)
                     ],
-                    targets=[TargetRequest(channel_id) for channel_id in channels],
-                    scheduled_at=post.due,
+                    targets=[TargetRequest(channel_id) for channel_id in targets],
+                    scheduled_at=first_due + timedelta(seconds=post.offset),
                 )
-                create_post(session, services.networks, Actor.system(workspace_id), request, now=utcnow())
-    return Seeded(
-        first_due=first_due,
-        last_due=posts[-1].due,
-        mastodon_accounts=accounts,
-        mastodon_deliveries=mastodon_deliveries,
-        threads=sum(1 for post in posts if post.replies),
-    )
+                actor = Actor.system(channels.workspace_id)
+                create_post(session, services.networks, actor, request, now=utcnow())
+
+
+class PostWriter(threading.Thread):
+    """Writes the posts in the background while the chaos runs: oldest first, so it stays ahead of the
+    scheduler once under way, however long ten thousand posts take to write."""
+
+    def __init__(
+        self,
+        services: Services,
+        posts: Sequence[PlannedPost],
+        channels: Channels,
+        first_due: datetime,
+        rng: random.Random,
+    ) -> None:
+        # A daemon: an interrupted run does not wait for it (its database is gone by then).
+        super().__init__(name="chaos-post-writer", daemon=True)
+        self.arguments = (services, posts, channels, first_due, rng)
+        self.error: BaseException | None = None
+        self.seconds: float | None = None
+
+    def run(self) -> None:
+        began = time.monotonic()
+        try:
+            write_posts(*self.arguments)
+        except BaseException as error:
+            self.error = error
+        self.seconds = time.monotonic() - began
+
+    def check(self) -> bool:
+        """Whether every post is written; raises what stopped the writer."""
+        finished = not self.is_alive()  # first: an error is set before the thread ends
+        if self.error is not None:
+            raise RuntimeError("writing the posts failed") from self.error
+        return finished
