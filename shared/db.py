@@ -129,11 +129,10 @@ def insert_on_conflict(session: Session, target: Any) -> SQLiteInsert:
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for `engine`, with every model mapped, whichever features the process imported."""
-    # Relationships name their targets by string, so a model no import reached fails the first query of
-    # any model related to it: the scheduler and the CLI never import the metrics feature, yet Channel
-    # names ChannelCollection. Imported here, not at the top: shared.models imports this module.
-    import shared.models  # noqa: F401
+    # Every model is mapped before the first session: relationships name the models of other features as
+    # strings (a channel's collection health lives in shared.metrics), and a process that imported only
+    # some features (the scheduler, a CLI command) would fail to configure the mappers at its first query.
+    import shared.models  # noqa: F401 - imported for its side effect, late to avoid a cycle
 
     # expire_on_commit=False: views serialize objects after their transaction has committed.
     return sessionmaker(engine, expire_on_commit=False)
