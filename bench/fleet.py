@@ -1,17 +1,20 @@
 """Crier's processes for the benchmarks: schedulers and Celery workers started with the command lines
-`crier up` uses, each in a process group of its own, and a throwaway redis-server that may be killed."""
+`crier up` uses, each in a process group of its own, and a throwaway redis-server and PostgreSQL cluster
+that may be killed."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import os
+import pwd
 import random
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import psycopg
 import redis
 
 from services.cli.processes import process_commands
@@ -65,8 +69,14 @@ def _die_with_this_process() -> Callable[[], None]:
     return arm
 
 
-def spawn(argv: Sequence[str], log_path: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    """Start a process in a process group of its own, its output appended to `log_path`."""
+def spawn(
+    argv: Sequence[str], log_path: Path, env: dict[str, str], cwd: Path, *, user: int | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a process in a process group of its own, its output appended to `log_path`.
+
+    `user`: run it as this user id, with that user's group (only root may ask).
+    """
+    account = pwd.getpwuid(user) if user is not None else None
     with log_path.open("ab") as log:
         return subprocess.Popen(
             list(argv),
@@ -76,7 +86,11 @@ def spawn(argv: Sequence[str], log_path: Path, env: dict[str, str], cwd: Path) -
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_this_process(),  # no threads run in this process
+            user=user,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None,
+            # Run after the user is changed, which would clear the parent-death signal.
+            preexec_fn=_die_with_this_process(),
         )
 
 
@@ -144,6 +158,117 @@ class RedisServer:
         if self.process is not None:
             stop_groups([self.process], grace=5)
             self.process = None
+
+
+def postgres_programs() -> Path:
+    """The folder of PostgreSQL's server programs (initdb, postgres): on PATH, pg_config's, or Debian's."""
+    folders: list[Path] = []
+    if (initdb := shutil.which("initdb")) is not None:
+        folders.append(Path(initdb).parent)
+    if (pg_config := shutil.which("pg_config")) is not None:
+        answer = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if answer.returncode == 0:
+            folders.append(Path(answer.stdout.strip()))
+    # Debian keeps them off PATH, one folder per major version: the newest first.
+    versions = [
+        folder for folder in Path("/usr/lib/postgresql").glob("*/bin") if folder.parent.name.isdigit()
+    ]
+    folders += sorted(versions, key=lambda folder: int(folder.parent.name), reverse=True)
+    for folder in folders:
+        if (folder / "initdb").is_file() and (folder / "postgres").is_file():
+            return folder
+    raise RuntimeError(
+        "PostgreSQL's server programs (initdb and postgres) were not found on PATH, in `pg_config --bindir` "
+        "or under /usr/lib/postgresql/<version>/bin: the chaos run starts a cluster of its own. Install "
+        "them (Debian: apt-get install postgresql) or put their folder on PATH."
+    )
+
+
+def _postgres_user() -> int | None:
+    """Whom to run PostgreSQL as: this user, or when that is root (which PostgreSQL refuses), `postgres`."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        raise RuntimeError(
+            "PostgreSQL refuses to run as root, and there is no `postgres` user to run it as: run the chaos "
+            "run as another user"
+        ) from None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster of its own: initdb in a temporary folder, trust authentication, a
+    fixed port on 127.0.0.1 and its socket in that folder. It may be killed and started again: crash
+    recovery brings back every committed transaction. remove() deletes the cluster."""
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port = port
+        self.log_path = log_path
+        self.programs = postgres_programs()
+        self.user = _postgres_user()
+        self.folder = Path(tempfile.mkdtemp(prefix="crier-postgres-"))
+        if self.user is not None:
+            os.chown(self.folder, self.user, pwd.getpwuid(self.user).pw_gid)
+        self.data_dir = self.folder / "data"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def init(self) -> None:
+        argv = [str(self.programs / "initdb"), "--pgdata", str(self.data_dir), "--username", "postgres"]
+        argv += ["--auth", "trust", "--encoding", "UTF8", "--no-locale", "--no-sync"]
+        initdb = spawn(argv, self.log_path, dict(os.environ), self.folder, user=self.user)
+        if initdb.wait() != 0:
+            raise RuntimeError(f"initdb failed:\n{self.log_path.read_text()[-3000:]}")
+
+    def start(self) -> None:
+        argv = [str(self.programs / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
+        argv += ["-k", str(self.folder), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=400"]
+        # A killed server loses nothing without fsync: what it wrote is in the kernel, which lives on.
+        argv += ["-c", "fsync=off"]
+        self.process = spawn(argv, self.log_path, dict(os.environ), self.folder, user=self.user)
+        deadline = time.monotonic() + 60  # crash recovery replays the log first
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited at start:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", connect_timeout=1).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def create_database(self, name: str) -> str:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def kill(self) -> None:
+        """SIGKILL to the server and every backend at once (one process group), as a crash would."""
+        if self.process is not None:
+            kill_group(self.process)
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        # SIGINT is the fast shutdown; SIGTERM would wait for every client to disconnect.
+        kill_group(self.process, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(STOP_GRACE_SECONDS)
+        kill_group(self.process)
+        self.process.wait()
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass

@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         gt=0,
         description="The largest file one upload may be, in bytes; each network's own limit applies too.",
     )
+    mastodon_settle_seconds: float = Field(
+        default=120,
+        ge=0,
+        description="How long after an uncertain attempt a Mastodon post that cannot be found may still "
+        "appear (the request waiting in a busy server's queue); after it, the post is taken as not made.",
+    )
     sandbox_store_url: str | None = Field(
         default=None,
         description="Where the sandbox network keeps its posts. Unset: a SQLite file in the data directory.",

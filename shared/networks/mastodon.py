@@ -204,7 +204,7 @@ class MastodonNetwork:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MastodonNetwork:
-        return cls()
+        return cls(settle=timedelta(seconds=settings.mastodon_settle_seconds))
 
     # -- What a channel and a draft may be ------------------------------------------------------------
 

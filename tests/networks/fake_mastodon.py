@@ -32,15 +32,20 @@ address the server sends the browser to.
 Switches make it fail the ways a real server does: a 5xx before storing (`fail_next_posts`), storing a
 status and then never answering or dropping the connection (`stall_next_posts`, `stall_mode`), storing it
 and then answering as a proxy in front of it does when the server was slow (`answer_after_storing`: nginx's
-502 and 504, a 503, Cloudflare's 524, each with the proxy's HTML page), refusals whose body is not JSON
-(`failure_body`: "json" as Mastodon writes them, "text" or "html" as proxies and other servers of the API
-do), media that stays processing for some polls (`media_processing_polls`), a server older than 4.3
-without the batch read (`batch_read = False`, answering `batch_read_status`: Rails's 404 page, or the 405
-or 501 other servers give), one that ignores idempotency keys (`honours_idempotency = False`, as several
-servers of the Mastodon API do), tokens granted only the read scope (`read_only_tokens`: a write answers
-403 "This action is outside the authorized scopes", Api::BaseController), an account whose writes are
-refused (`not_permitted`: 403 "This action is not allowed", Mastodon::NotPermittedError), and a clock that
-can be moved on (`advance`) so that keys and rate-limit windows expire.
+502 and 504, a 503, Cloudflare's 524, each with the proxy's HTML page), either of those at random for a
+share of posts (`lose_answer_rate`: each post is stored and then, with that probability, answered with one
+of `lost_answers`, a proxy's status or "disconnect", drawn from `random`, which a caller may seed;
+counted by kind in `answers_lost`), refusals whose body is not JSON (`failure_body`: "json" as Mastodon
+writes them, "text" or "html" as proxies and other servers of the API do), media that stays processing
+for some polls (`media_processing_polls`), a server older than 4.3 without the batch read (`batch_read =
+False`, answering `batch_read_status`: Rails's 404 page, or the 405 or 501 other servers give), one that
+ignores idempotency keys (`honours_idempotency = False`, as several servers of the Mastodon API do),
+tokens granted only the read scope (`read_only_tokens`: a write answers 403 "This action is outside the
+authorized scopes", Api::BaseController), an account whose writes are refused (`not_permitted`: 403 "This
+action is not allowed", Mastodon::NotPermittedError), and a clock that can be moved on (`advance`) so that
+keys and rate-limit windows expire. Each status keeps the Idempotency-Key it was posted with
+(`idempotency_key`; None for one posted by hand), so a test can count the statuses made under one key,
+even on a server that ignores keys.
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ import base64
 import hashlib
 import html
 import itertools
+import random
 import socket
 import threading
 import urllib.parse
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -147,6 +154,10 @@ class FakeMastodon:
         self.stall_next_posts = 0
         self.stall_mode = "timeout"  # or "disconnect"
         self.stall_seconds = 5.0
+        self.lose_answer_rate = 0.0
+        self.lost_answers: tuple[int | str, ...] = (502, 504, "disconnect")
+        self.random = random.Random()
+        self.answers_lost: Counter[int | str] = Counter()
         self.media_processing_polls = 0
         self.pkce_supported = True  # False: a server before 4.3
 
@@ -294,6 +305,11 @@ class FakeMastodon:
         with self.lock:
             return [s for s in self.statuses.values() if s["account_id"] == account.id and not s["deleted"]]
 
+    def all_statuses(self) -> list[dict[str, Any]]:
+        """Every status stored, of every account, deleted ones too, in the order they were made."""
+        with self.lock:
+            return [dict(status) for status in self.statuses.values()]
+
     def add_counts(self, status_id: str, **counts: int) -> None:
         with self.lock:
             self.statuses[status_id].update(counts)
@@ -405,7 +421,7 @@ class FakeMastodon:
                 problem = self._status_problem(account, text, spoiler, media_ids)
                 if problem is not None:
                     return problem
-                status = self._store(account, request.form, media_ids, self.application_name)
+                status = self._store(account, request.form, media_ids, self.application_name, key=key)
                 self.posted_in_window[(account.id, window)] = posted + 1
                 if key:
                     self.idempotency[(account.id, key)] = (status["id"], self.now())
@@ -413,7 +429,12 @@ class FakeMastodon:
                 if stall:
                     self.stall_next_posts -= 1
                 proxy_answer = self.answer_after_storing.pop(0) if self.answer_after_storing else None
+                lost = self._lost_answer() if proxy_answer is None and not stall else None
                 body = self._status_json(status)
+            if lost == "disconnect":
+                self._hang_up()
+            elif lost is not None:
+                return _proxy_page(int(lost))
             if proxy_answer is not None:
                 return _proxy_page(proxy_answer)
             if stall:
@@ -733,7 +754,13 @@ class FakeMastodon:
         return None
 
     def _store(
-        self, account: FakeAccount, form: Any, media_ids: list[str], application: str
+        self,
+        account: FakeAccount,
+        form: Any,
+        media_ids: list[str],
+        application: str,
+        *,
+        key: str | None = None,
     ) -> dict[str, Any]:
         status_id = str(next(self._ids))
         reply_to = form.get("in_reply_to_id") or None
@@ -748,6 +775,7 @@ class FakeMastodon:
             "in_reply_to_id": reply_to,
             "media_ids": list(media_ids),
             "application": application,
+            "idempotency_key": key,
             "favourites_count": 0,
             "reblogs_count": 0,
             "replies_count": 0,
@@ -761,11 +789,24 @@ class FakeMastodon:
 
     def _stall(self) -> None:
         if self.stall_mode == "disconnect":
-            connection = request.environ.get("werkzeug.socket")
-            assert isinstance(connection, socket.socket)
-            connection.shutdown(socket.SHUT_RDWR)
+            self._hang_up()
             return
         self._release.wait(self.stall_seconds)
+
+    @staticmethod
+    def _hang_up() -> None:
+        """Close the request's connection without a byte of answer."""
+        connection = request.environ.get("werkzeug.socket")
+        assert isinstance(connection, socket.socket)
+        connection.shutdown(socket.SHUT_RDWR)
+
+    def _lost_answer(self) -> int | str | None:
+        """What answers a stored post instead of the status, drawn at `lose_answer_rate`; None: the status."""
+        if not self.lose_answer_rate or self.random.random() >= self.lose_answer_rate:
+            return None
+        lost = self.random.choice(self.lost_answers)
+        self.answers_lost[lost] += 1
+        return lost
 
     def _visible(self, status_id: str) -> dict[str, Any] | None:
         status = self.statuses.get(status_id)

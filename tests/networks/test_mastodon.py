@@ -512,6 +512,27 @@ def test_absence_is_not_claimed_while_a_late_request_could_still_land(
     )
 
 
+def test_how_long_a_late_request_could_still_land_is_a_setting(
+    server: FakeMastodon, alice: FakeAccount
+) -> None:
+    network = MastodonNetwork.from_settings(Settings(_env_file=None, mastodon_settle_seconds=30))
+    server.fail_next_posts = [503]
+    with pytest.raises(OutcomeUnknown):
+        network.publish(account_on(server), Draft(text="Hello"), KEY)
+
+    def look(seconds_ago: float) -> object:
+        return network.find_published(
+            account_on(server),
+            KEY,
+            draft=Draft(text="Hello"),
+            attempted_at=datetime.now(UTC) - timedelta(seconds=seconds_ago),
+        )
+
+    with pytest.raises(Transient, match="under 30 s ago"):
+        look(20)
+    assert look(40) is None
+
+
 def test_two_matching_posts_leave_the_decision_to_a_person(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
@@ -740,3 +761,38 @@ def test_an_account_is_connected_by_registering_authorizing_and_exchanging_a_cod
 def test_an_app_is_never_registered_over_plain_http_to_another_machine() -> None:
     with pytest.raises(Rejected, match="https"):
         register_app("http://mastodon.example", allow_insecure_loopback=True)
+
+
+def test_a_share_of_posts_stored_then_unanswered_is_each_found_once_under_its_key(
+    server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
+) -> None:
+    server.honours_idempotency = False
+    server.lose_answer_rate = 0.3
+    server.random.seed(7)
+    drafts = {f"{KEY[:-3]}{n:03d}": Draft(text=f"Post {n}", thread=("Reply",)) for n in range(60)}
+    uncertain = []
+    for key, draft in drafts.items():
+        try:
+            network.publish(account_on(server), draft, key)
+        except OutcomeUnknown:
+            uncertain.append(key)
+
+    stored = {status["idempotency_key"]: status for status in server.all_statuses()}
+    assert len(stored) == len(server.all_statuses())  # no key made two statuses
+    assert set(drafts) <= set(stored)
+    assert {f"{key}:1" for key in drafts if key not in uncertain} <= set(stored)
+    # About half of the deliveries, two posts each at 0.3: some lost the post's answer, some the reply's.
+    assert 18 <= len(uncertain) <= 42
+    # Each uncertain publish stopped at its one lost answer, and every kind of loss happened.
+    assert sum(server.answers_lost.values()) == len(uncertain)
+    assert set(server.answers_lost) == {502, 504, "disconnect"}
+    assert any(f"{key}:1" in stored for key in uncertain)
+    assert any(f"{key}:1" not in stored for key in uncertain)
+    for key in uncertain:
+        found = network.find_published(
+            account_on(server), key, draft=drafts[key], attempted_at=datetime.now(UTC) - timedelta(seconds=5)
+        )
+        assert found is not None
+        assert [part.external_id for part in found.parts] == [
+            stored[part_key]["id"] for part_key in (key, f"{key}:1") if part_key in stored
+        ]
