@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, joinedload
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
 from shared.db import affected_rows
+from shared.deliveries.announcing import announce_change
 from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import ChangeKind, ChangeState, Delivery, DeliveryChange, DeliveryState
 from shared.deliveries.services import (
@@ -235,6 +236,7 @@ def finish_changes(
         states[job.change_id] = state
         if state is ChangeState.DONE and job.kind is ChangeKind.DELETE:
             mark_deleted(session, job.delivery_id, now=now)
+        announce_change(session, job.change_id)
         if isinstance(result, AuthExpired):
             expired_channels.add(uuid.UUID(job.account.channel_id))
     if expired_channels:

@@ -20,6 +20,10 @@ class EventType(StrEnum):
     DELIVERY_PUBLISHED = "delivery.published"
     DELIVERY_FAILED = "delivery.failed"
     DELIVERY_NEEDS_REVIEW = "delivery.needs_review"
+    DELIVERY_DELETED = "delivery.deleted"  # deleted from its network through Crier
+    DELIVERY_EDITED = "delivery.edited"  # its text changed on its network through Crier
+    # A delete or an edit the network refused, that ran out of attempts, or that a person must look at.
+    DELIVERY_CHANGE_FAILED = "delivery.change_failed"
     POST_APPROVAL_REQUESTED = "post.approval_requested"
     POST_REJECTED = "post.rejected"  # the author is told what to change
     POST_EXPIRED = "post.expired"  # its time came before anyone approved it: the author is told

@@ -76,6 +76,10 @@ def test_a_published_thread_is_deleted_from_its_network_once_and_its_metrics_sto
     workspace_client: FlaskClient, services: Services, workspace: Workspace, task_queue: RecordingTaskQueue
 ) -> None:
     channel = make_channel(services, workspace, "Town hall")
+    hook = workspace_client.post(
+        "/v1/webhooks", json={"url": "https://hooks.example.org/crier", "events": ["delivery.deleted"]}
+    )
+    assert hook.status_code == 201, hook.json
     post = publish(workspace_client, services, [channel], thread=["More on Friday", "See you there"])
     assert len(sandbox_rows(services)) == 3
     [delivery] = post["deliveries"]
@@ -98,6 +102,9 @@ def test_a_published_thread_is_deleted_from_its_network_once_and_its_metrics_sto
     assert [c["state"] for c in body["changes"]] == ["done"]
     assert workspace_client.get(f"/v1/posts/{post['id']}").json["state"] == "deleted"
     assert apply_due_changes(services) == {}, "nothing left to do"
+    [told] = workspace_client.get(f"/v1/webhooks/{hook.json['id']}/messages").json["items"]
+    assert told["type"] == "delivery.deleted"
+    assert told["data"]["kind"] == "delete"
     again = workspace_client.post(f"/v1/posts/{post['id']}/delete-published", json={})
     assert again.status_code == 409
     with services.sessions() as session:
@@ -172,6 +179,7 @@ def test_an_edit_is_checked_as_the_network_counts_it_and_refused_with_the_field(
     assert response.status_code == 422
     [problem] = response.json["errors"]
     assert problem["pointer"] == "/text"
+    assert changes(services) == [], "nothing asked"
     assert "allows 30" in problem["detail"]
     assert changes(services) == []
     assert mastodon.statuses_of(alice)[0]["text"] == "Short"
