@@ -38,6 +38,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    exists,
     func,
     insert,
     select,
@@ -117,7 +118,8 @@ def mark_missed(session: Session, *, now: datetime, lookahead: timedelta, max_la
     """Give up on waiting deliveries that come due more than `max_lateness` after their time.
 
     After downtime, or a channel reconnected days later, a post is not fired late without saying so: it
-    is marked missed, and a person may still publish it (retry_delivery).
+    is marked missed, and a person may still publish it (retry_delivery). A thread with parts already out
+    is never missed: what is out there is finished, however late.
     """
     missed = session.execute(
         update(Delivery)
@@ -125,6 +127,7 @@ def mark_missed(session: Session, *, now: datetime, lookahead: timedelta, max_la
             Delivery.state.in_(DeliveryState.waiting()),
             Delivery.due_at <= now + lookahead,
             Delivery.scheduled_at < now - max_lateness,
+            ~exists().where(DeliveryPart.delivery_id == Delivery.id),
         )
         .values(
             state=DeliveryState.MISSED,

@@ -18,7 +18,7 @@ from shared.channels.models import Channel
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
-from shared.deliveries.services import Claim, claim_due
+from shared.deliveries.services import Claim, claim_due, mark_missed
 from shared.networks.sandbox import SandboxNetwork, sandbox_posts
 from shared.posts.services import PostRequest, TargetRequest, create_post
 from shared.workspaces.access import Actor
@@ -178,3 +178,21 @@ def test_a_check_that_cannot_settle_it_goes_to_a_person_at_once(scripted: Servic
     assert "cannot settle it: 2 statuses match the post" in (
         read_delivery(scripted, delivery_id).last_error or ""
     )
+
+
+def test_a_thread_with_parts_out_there_is_finished_however_late_never_missed(services: Services) -> None:
+    workspace, _ = make_workspace(services)
+    channel = unreliable_channel(services, workspace)
+    delivery_id = schedule_thread(services, workspace, channel)
+    load_dice(services, OK, REFUSED)
+    assert attempt_due(services) is DeliveryState.RETRY_WAIT
+    hours_later = utcnow() + timedelta(hours=3)
+    with services.sessions.begin() as session:
+        assert (
+            mark_missed(session, now=hours_later, lookahead=timedelta(0), max_lateness=timedelta(minutes=30))
+            == 0
+        )
+
+    load_dice(services, OK, OK, OK)
+    assert attempt_due(services, hours_later) is DeliveryState.PUBLISHED
+    assert_one_chain(services, delivery_id)
