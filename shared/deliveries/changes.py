@@ -34,6 +34,7 @@ from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import ChangeKind, ChangeState, Delivery, DeliveryChange, DeliveryState
 from shared.deliveries.services import (
     RATE_LIMIT_DEFAULT_WAIT,
+    ask_for_reconnection,
     mark_deleted,
     parts_of,
     retry_delay,
@@ -239,13 +240,7 @@ def finish_changes(
         announce_change(session, job.change_id)
         if isinstance(result, AuthExpired):
             expired_channels.add(uuid.UUID(job.account.channel_id))
-    if expired_channels:
-        session.execute(
-            update(Channel)
-            .where(Channel.id.in_(expired_channels), Channel.state == ChannelState.ACTIVE)
-            .values(state=ChannelState.NEEDS_REAUTH)
-            .execution_options(synchronize_session=False)
-        )
+    ask_for_reconnection(session, expired_channels)
     return states
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -454,19 +454,25 @@ def finish_attempts(
     for row in rows:
         moved = connection.execute(_FINISH_DELIVERY, row)
         states[row["b_delivery_id"]] = row["b_state"] if moved.rowcount == 1 else None
-    expired_channels = {
-        uuid.UUID(job.account.channel_id) for job, result in finished if isinstance(result, AuthExpired)
-    }
-    if expired_channels:
-        newly_expired = session.scalars(
-            update(Channel)
-            .where(Channel.id.in_(expired_channels), Channel.state == ChannelState.ACTIVE)
-            .values(state=ChannelState.NEEDS_REAUTH)
-            .returning(Channel.id)
-        ).all()
-        announce_reauth(session, newly_expired)
+    ask_for_reconnection(
+        session,
+        {uuid.UUID(job.account.channel_id) for job, result in finished if isinstance(result, AuthExpired)},
+    )
     announce_deliveries(session, states)
     return states
+
+
+def ask_for_reconnection(session: Session, channel_ids: Collection[uuid.UUID]) -> None:
+    """Channels whose network refused their credentials wait for a person: needs_reauth, announced once."""
+    if not channel_ids:
+        return
+    newly_expired = session.scalars(
+        update(Channel)
+        .where(Channel.id.in_(channel_ids), Channel.state == ChannelState.ACTIVE)
+        .values(state=ChannelState.NEEDS_REAUTH)
+        .returning(Channel.id)
+    ).all()
+    announce_reauth(session, newly_expired)
 
 
 def finish_attempt(

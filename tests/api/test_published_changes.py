@@ -272,3 +272,20 @@ def publish_with_slack_published(client: FlaskClient, services: Services, channe
         )
     publish_what_is_due(services)
     return client.get(f"/v1/posts/{created['id']}").json
+
+
+def test_an_edit_refused_for_a_revoked_token_waits_for_the_channel_to_be_reconnected(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace, mastodon: FakeMastodon
+) -> None:
+    channel, _ = mastodon_channel(services, workspace, mastodon)
+    post = publish(workspace_client, services, [channel])
+    mastodon.revoke("alice-token")
+
+    workspace_client.post(f"/v1/posts/{post['id']}/edit-published", json={"text": "Changed"})
+    [(_, state)] = apply_due_changes(services).items()
+
+    assert state is ChangeState.WAITING
+    [change] = changes(services)
+    assert "Waiting for the channel to be reconnected" in (change.last_error or "")
+    assert workspace_client.get(f"/v1/channels/{channel.id}").json["state"] == "needs_reauth"
+    assert apply_due_changes(services) == {}, "it waits: a channel to reconnect is not tried"
