@@ -164,6 +164,9 @@ def _deliveries_out_there(
         if wanted is not None and delivery.channel_id not in wanted:
             continue
         if delivery.state is DeliveryState.DELETED or not (delivery.external_id or delivery.parts):
+            if wanted is not None:  # asked for by name: say why nothing is done there
+                reason = f"the delivery is {delivery.state}: nothing of it is on the network"
+                skipped.append(Skipped(delivery.id, delivery.channel_id, reason))
             continue
         info = services.networks.get(delivery.channel.network).info
         if not (info.can_delete if kind is ChangeKind.DELETE else info.can_edit):

@@ -289,3 +289,24 @@ def test_an_edit_refused_for_a_revoked_token_waits_for_the_channel_to_be_reconne
     assert "Waiting for the channel to be reconnected" in (change.last_error or "")
     assert workspace_client.get(f"/v1/channels/{channel.id}").json["state"] == "needs_reauth"
     assert apply_due_changes(services) == {}, "it waits: a channel to reconnect is not tried"
+
+
+def test_a_channel_named_whose_delivery_is_not_out_is_skipped_with_why(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace
+) -> None:
+    out = make_channel(services, workspace, "Out")
+    failing = make_channel(services, workspace, "Failing", failure_rate=1.0)
+    created = workspace_client.post(
+        "/v1/posts", json={"text": "Hello", "channel_ids": [str(out.id), str(failing.id)]}
+    ).json
+    publish_what_is_due(services)
+
+    response = workspace_client.post(
+        f"/v1/posts/{created['id']}/delete-published", json={"channel_ids": [str(out.id), str(failing.id)]}
+    )
+
+    assert response.status_code == 202
+    assert len(response.json["changes"]) == 1
+    [skipped] = response.json["skipped"]
+    assert skipped["channel_id"] == str(failing.id)
+    assert skipped["reason"] == "the delivery is retry_wait: nothing of it is on the network"
