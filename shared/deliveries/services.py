@@ -15,6 +15,8 @@
   the last part, and a delivery with parts out there is never called failed — a person reviews it.
 - A person may retry (failed, missed, cancelled), republish or mark published (unknown, needs_review),
   or cancel (anything not yet out and not uncertain).
+- scheduled, unclaimed, nothing of it out → withdrawn (deleted): its post is being rescheduled, or was
+  changed after approval by a member who may not publish and waits for an approver again.
 
 Each UPDATE names the state (and the claim number) it expects, so two schedulers, a redelivered message
 or a message for an old claim change nothing.
@@ -38,6 +40,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    delete,
     exists,
     func,
     insert,
@@ -790,6 +793,33 @@ def mark_deleted(session: Session, delivery_id: uuid.UUID, *, now: datetime) -> 
         .execution_options(synchronize_session=False)
     )
     return affected_rows(deleted) == 1
+
+
+def withdraw_unclaimed(session: Session, deliveries: Sequence[Delivery]) -> None:
+    """Delete deliveries no scheduler has claimed and nothing of which is out, so they never go out.
+
+    A post being rescheduled, or sent back for approval, is given new ones later. All or none: Conflict
+    when one was claimed meanwhile (it may be going out now) or has a part on its network (a thread a rate
+    limit stopped midway), and the caller's transaction then rolls back what this deleted.
+    """
+    waiting = [delivery.id for delivery in deliveries]
+    if not waiting:
+        return
+    removed = session.execute(
+        delete(Delivery)
+        .where(
+            Delivery.id.in_(waiting),
+            Delivery.state == DeliveryState.SCHEDULED,
+            ~exists().where(DeliveryPart.delivery_id == Delivery.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if affected_rows(removed) != len(waiting):
+        raise Conflict(
+            "A delivery of the post has just started, or part of it is out: cancel or duplicate it instead."
+        )
+    for delivery in deliveries:
+        session.expunge(delivery)
 
 
 def get_delivery(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:

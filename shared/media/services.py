@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import IO
 
-from sqlalchemy import Text, and_, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
@@ -25,7 +25,7 @@ from shared.media.models import MediaAsset
 from shared.media.ports import MediaStorage
 from shared.networks.registry import NetworkRegistry
 from shared.posts.models import Post, PostStage, PostTarget
-from shared.posts.services import require
+from shared.posts.services import require, send_back_for_approval
 from shared.workspaces.access import Actor, Permission
 
 FILENAME_LIMIT = 255
@@ -135,10 +135,20 @@ def get_media(session: Session, workspace_id: uuid.UUID, media_id: uuid.UUID) ->
 
 
 def describe_media(session: Session, actor: Actor, asset: MediaAsset, alt_text: str | None) -> MediaAsset:
-    """Set or clear the asset's alt text; posts that attach it send the new one from then on."""
+    """Set or clear the asset's alt text; posts that attach it send the new one from then on.
+
+    The alt text goes out with the post, so for a member who may not publish, each scheduled post that
+    attaches the asset goes back to an approver (a conflict if one of them is going out already).
+    """
     _check_may_change(actor, asset)
+    if (alt_text or None) == asset.alt_text:
+        return asset
     asset.alt_text = alt_text or None
     record(session, actor, "media.described", "media", asset.id)
+    if not actor.can(Permission.PUBLISH):
+        reason = f"The alt text of {asset.filename} changed after its approval."
+        for post in _scheduled_posts_attaching(session, asset):
+            send_back_for_approval(session, actor, post, reason=reason)
     return asset
 
 
@@ -168,25 +178,38 @@ def delete_media(session: Session, actor: Actor, asset: MediaAsset) -> str | Non
 
 
 def _post_still_sending(session: Session, asset: MediaAsset) -> Post | None:
+    may_send = or_(Post.stage.in_(UNSENT_STAGES), _scheduled_and_sending())
+    return session.scalars(
+        select(Post).where(Post.workspace_id == asset.workspace_id, _attaches(asset), may_send).limit(1)
+    ).first()
+
+
+def _scheduled_posts_attaching(session: Session, asset: MediaAsset) -> Sequence[Post]:
+    """The scheduled posts that attach the asset and have something still to send, oldest first."""
+    return session.scalars(
+        select(Post)
+        .where(Post.workspace_id == asset.workspace_id, _attaches(asset), _scheduled_and_sending())
+        .order_by(Post.created_at, Post.id)
+    ).all()
+
+
+def _attaches(asset: MediaAsset) -> ColumnElement[bool]:
     mention = str(asset.id)
     # Ids are kept as JSON text lists; a UUID has no LIKE wildcards, so a substring match is an exact one.
-    attaches = or_(
+    return or_(
         cast(Post.media, Text).contains(mention),
         exists().where(PostTarget.post_id == Post.id, cast(PostTarget.media, Text).contains(mention)),
     )
-    may_send = or_(
-        Post.stage.in_(UNSENT_STAGES),
-        and_(
-            Post.stage == PostStage.SCHEDULED,
-            or_(
-                Post.next_occurrence_at.is_not(None),
-                exists().where(Delivery.post_id == Post.id, Delivery.state.in_(SENDING_STATES)),
-            ),
+
+
+def _scheduled_and_sending() -> ColumnElement[bool]:
+    return and_(
+        Post.stage == PostStage.SCHEDULED,
+        or_(
+            Post.next_occurrence_at.is_not(None),
+            exists().where(Delivery.post_id == Post.id, Delivery.state.in_(SENDING_STATES)),
         ),
     )
-    return session.scalars(
-        select(Post).where(Post.workspace_id == asset.workspace_id, attaches, may_send).limit(1)
-    ).first()
 
 
 def _check_may_change(actor: Actor, asset: MediaAsset) -> None:

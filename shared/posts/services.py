@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shared.audit.services import record
 from shared.channels.models import Channel
 from shared.channels.slots import PostingSchedule, next_free_slots
 from shared.db import affected_rows
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import CANCELLABLE
+from shared.deliveries.services import CANCELLABLE, withdraw_unclaimed
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
 from shared.media.attaching import media_problems
 from shared.networks.ports import Draft
@@ -37,6 +38,7 @@ from shared.workspaces.access import Actor, Permission
 PAST_TOLERANCE = timedelta(seconds=60)
 MAX_LABELS = 20
 EXPIRED_REASON = "Its time came before anyone approved it, so it was not published."
+CHANGED_AFTER_APPROVAL = "It was changed after its approval by a member whose changes need approval."
 
 
 @dataclass(frozen=True)
@@ -238,15 +240,43 @@ def update_post(
     check_version(post, expected_version)
     _check_may_edit(actor, post)
     check_request(session, networks, actor.workspace_id, request, now, text_problems)
-    if post.stage is PostStage.SCHEDULED:
+    was_scheduled = post.stage is PostStage.SCHEDULED
+    if was_scheduled:
         _unschedule(session, post)
     _apply(post, request)
     session.flush()
     record(session, actor, "post.changed", "post", post.id)
-    if post.stage is PostStage.SCHEDULED:
-        post.stage = PostStage.DRAFT  # re-scheduled below, in its new time and on its new channels
+    if was_scheduled:
         _check_time_is_ahead(post, now)
-        _schedule(session, actor, post, _channels_of(session, post), now, request.share_next)
+        if actor.can(Permission.PUBLISH):
+            post.stage = PostStage.DRAFT  # re-scheduled below, in its new time and on its new channels
+            _schedule(session, actor, post, _channels_of(session, post), now, request.share_next)
+        else:
+            _await_approval_again(session, actor, post, reason=CHANGED_AFTER_APPROVAL)
+    return post
+
+
+def send_back_for_approval(session: Session, actor: Actor, post: Post, *, reason: str) -> Post:
+    """A scheduled post that changed in a way its approver did not see (its media's alt text, say): its
+    deliveries are withdrawn, and an approver decides again. Conflict when some delivery has started."""
+    if post.stage is not PostStage.SCHEDULED:
+        return post
+    if any(delivery.state is not DeliveryState.SCHEDULED for delivery in post.deliveries):
+        raise Conflict(
+            f"Post {post.id} is going out already (some of its deliveries have started or ended), and "
+            "your role needs an approver for what goes out: ask an editor to make this change."
+        )
+    _unschedule(session, post)
+    session.flush()
+    return _await_approval_again(session, actor, post, reason=reason)
+
+
+def _await_approval_again(session: Session, actor: Actor, post: Post, *, reason: str) -> Post:
+    # The earlier review approved another content: it is no approval of this one.
+    post.stage = PostStage.PENDING_APPROVAL
+    post.review_comment, post.reviewed_by, post.reviewed_at = None, None, None
+    record(session, actor, "post.approval_requested", "post", post.id, reason=reason)
+    _tell(session, EventType.POST_APPROVAL_REQUESTED, post, reason=reason)
     return post
 
 
@@ -497,9 +527,9 @@ def _check_author(actor: Actor, post: Post) -> None:
 
 
 def _check_may_edit(actor: Actor, post: Post) -> None:
+    # A member who may not publish may change their approved post too: update_post sends it back to an
+    # approver, so what goes out is always what someone who may publish has seen.
     _check_author(actor, post)
-    if not actor.can(Permission.PUBLISH) and post.stage is PostStage.SCHEDULED:
-        raise Forbidden("The post is approved and scheduled: ask an editor to change it.")
     if post.stage is PostStage.SCHEDULED:
         if any(delivery.state is not DeliveryState.SCHEDULED for delivery in post.deliveries):
             raise Conflict(
@@ -515,17 +545,8 @@ def _channels_of(session: Session, post: Post) -> dict[uuid.UUID, Channel]:
 
 def _unschedule(session: Session, post: Post) -> None:
     """Take back deliveries that have not been claimed, or refuse: a claimed one may be going out now."""
-    waiting = [delivery.id for delivery in post.deliveries]
-    removed = session.execute(
-        delete(Delivery)
-        .where(Delivery.id.in_(waiting), Delivery.state == DeliveryState.SCHEDULED)
-        .execution_options(synchronize_session=False)
-    )
-    if affected_rows(removed) != len(waiting):
-        raise Conflict("A delivery of the post has just started: cancel or duplicate it instead.")
-    for delivery in post.deliveries:
-        session.expunge(delivery)
-    session.expire(post, ["deliveries"])
+    withdraw_unclaimed(session, list(post.deliveries))
+    set_committed_value(post, "deliveries", [])  # as the database now has it: every one was deleted
     post.next_occurrence_at = None
     post.occurrences_created = 0
 

@@ -112,8 +112,14 @@ class MediaById(MethodView):
     @blp.arguments(MediaChangeSchema)
     @blp.response(200, MediaSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
     def patch(self, body: dict[str, Any], media_id: uuid.UUID) -> MediaAsset:
-        """Change the alt text; null removes it. Posts send the new one from then on."""
+        """Change the alt text; null removes it. Posts send the new one from then on.
+
+        The alt text goes out with the posts: changed by a member whose posts need approval, each
+        scheduled post that attaches the asset goes back to `pending_approval` (a 409, changing nothing,
+        when one of them has started going out).
+        """
         actor = get_actor()
         with get_services().sessions.begin() as session:
             asset = get_media(session, actor.workspace_id, media_id)

@@ -113,9 +113,11 @@ class PostById(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(412, response="PRECONDITION_FAILED")
     def patch(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
-        """Change a post's text, channels, labels or time; a scheduled one is rescheduled.
+        """Change a post's text, channels, variants, media, labels or time; a scheduled one is rescheduled.
 
-        Send the ETag you read as If-Match: when someone changed the post since, the answer is 412.
+        A scheduled post changed by a member whose posts need approval (a contributor) goes back to
+        `pending_approval`, its deliveries withdrawn: only what an approver saw goes out. Send the ETag you
+        read as If-Match: when someone changed the post since, the answer is 412.
         """
         services, actor = get_services(), get_actor()
         with services.sessions.begin() as session:
@@ -182,11 +184,23 @@ class ApprovePost(MethodView):
     @requires(Permission.APPROVE)
     @blp.arguments(ReviewRequestSchema)
     @blp.response(200, PostSchema, headers=ETAG_HEADER)
+    @blp.doc(parameters=[IF_MATCH_PARAMETER])
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
-        """Approve a post pending approval, with an optional comment: it is scheduled."""
-        return _step(post_id, partial(posts.approve, comment=body["comment"], now=utcnow()))
+        """Approve a post pending approval, with an optional comment: it is scheduled.
+
+        Send the ETag of the post you read as If-Match: when its author changed it since, the answer is
+        412 and you approve nothing you have not seen.
+        """
+        version = expected_version()
+
+        def approve_as_read(session: Session, actor: Actor, post: Post) -> Post:
+            posts.check_version(post, version)
+            return posts.approve(session, actor, post, comment=body["comment"], now=utcnow())
+
+        return _step(post_id, approve_as_read)
 
 
 @blp.route("/<uuid:post_id>/reject")
