@@ -31,6 +31,7 @@ from shared.deliveries.models import Delivery
 from shared.posts.calendar import CalendarEntry, calendar
 from shared.posts.listing import list_posts
 from shared.posts.models import Post, PostStage, PostState, Timing
+from shared.spreadsheets import to_spreadsheet
 
 PAGE = 1_000
 EXCERPT_LENGTH = 60
@@ -57,6 +58,9 @@ def export_posts_csv(
     scheduled_to: datetime | None = None,
 ) -> str:
     """The posts, oldest first, one row each, in the columns an import reads (and `state`, `id`).
+
+    Every cell is spreadsheet-safe (shared.spreadsheets): one that would run as a formula gets a quote in
+    front, which the import takes off again.
 
     A channel is named when its name is its own in the workspace, by id otherwise. A per-network text is
     written when every channel of that network in the post has the same one; variants that differ within
@@ -91,23 +95,22 @@ def export_posts_csv(
     writer = csv.DictWriter(out, columns)
     writer.writeheader()
     for post in posts:
-        writer.writerow(
-            {
-                TEXT: post.text,
-                CHANNELS: "|".join(
-                    names.get(target.channel_id, str(target.channel_id)) for target in post.targets
-                ),
-                TIME: _time_cell(post),
-                TIMEZONE: post.timezone,
-                LABELS: "|".join(post.label_names),
-                THREAD: "\n\n".join(post.thread),
-                RECURRENCE: post.recurrence_rule or "",
-                DRAFT: "true" if post.stage is PostStage.DRAFT else "false",
-                **{VARIANT_PREFIX + network: _variant(post, network) for network in networks},
-                "state": post.state.value,
-                "id": str(post.id),
-            }
-        )
+        row = {
+            TEXT: post.text,
+            CHANNELS: "|".join(
+                names.get(target.channel_id, str(target.channel_id)) for target in post.targets
+            ),
+            TIME: _time_cell(post),
+            TIMEZONE: post.timezone,
+            LABELS: "|".join(post.label_names),
+            THREAD: "\n\n".join(post.thread),
+            RECURRENCE: post.recurrence_rule or "",
+            DRAFT: "true" if post.stage is PostStage.DRAFT else "false",
+            **{VARIANT_PREFIX + network: _variant(post, network) for network in networks},
+            "state": post.state.value,
+            "id": str(post.id),
+        }
+        writer.writerow({column: to_spreadsheet(cell) for column, cell in row.items()})
     return out.getvalue()
 
 

