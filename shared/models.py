@@ -27,7 +27,7 @@ from shared.notifications.models import WebhookAttempt, WebhookEndpoint, Webhook
 from shared.oauth.models import PendingAuthorization
 from shared.periodic.models import PeriodicRun
 from shared.posts.models import Post, PostLabel, PostTarget
-from shared.workspaces.models import ApiToken, Member, Workspace
+from shared.workspaces.models import ApiToken, DashboardSession, Member, Workspace
 
 __all__ = [
     "ApiToken",
@@ -38,6 +38,7 @@ __all__ = [
     "ChannelCollection",
     "ChannelSnapshot",
     "ChannelState",
+    "DashboardSession",
     "Delivery",
     "DeliveryChange",
     "DeliveryMetrics",

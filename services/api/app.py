@@ -30,6 +30,7 @@ from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
 from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
+from services.api.sessions.views import blp as sessions
 from services.api.text_input import refuse_nul_characters
 from services.api.webhooks.views import blp as webhooks
 from shared.bootstrap import Services, bootstrap
@@ -81,7 +82,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
-    blueprints = (health.blp, members, tokens, channels, posts, previews, deliveries, metrics, networks)
+    blueprints = (
+        health.blp,
+        members,
+        tokens,
+        sessions,
+        channels,
+        posts,
+        previews,
+        deliveries,
+        metrics,
+        networks,
+    )
     for blueprint in (
         *blueprints,
         calendar,

@@ -57,3 +57,27 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
     member: Mapped[Member] = relationship(lazy="joined")
+
+
+class DashboardSession(Base):
+    """A browser signed in to the dashboard with one of a member's tokens.
+
+    It lasts until the browser signs out, the member ends it (from the API or another browser), it
+    expires, or its token stops being live. The browser's cookie holds a random secret; only its SHA-256 is
+    kept, as for tokens, so this table opens no browser's session to whoever reads it.
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[uuid_pk]
+    workspace_id: Mapped[workspace_fk]
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the browser called itself at sign-in, so a person can tell their sessions apart.
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[created_timestamp]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    token: Mapped[ApiToken] = relationship(lazy="joined")

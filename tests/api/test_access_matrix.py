@@ -26,6 +26,7 @@ from shared.db import utcnow
 from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace
+from shared.workspaces.signin import sign_in
 from tests.factories import make_channel, make_member_token
 
 EVERYONE = frozenset(Role)
@@ -96,6 +97,9 @@ CASES = [
         "post", "/v1/tokens", EVERYONE, lambda w: {"name": "laptop", "scope": "read"}, read_scope_allowed=True
     ),
     Case("delete", "/v1/tokens/{token_id}", EVERYONE, read_scope_allowed=True),
+    # Every member sees and ends their own dashboard sessions, and only theirs.
+    reader("get", "/v1/sessions"),
+    Case("delete", "/v1/sessions/{session_id}", EVERYONE, read_scope_allowed=True),
     reader("get", "/v1/channels"),
     Case(
         "post",
@@ -244,6 +248,12 @@ def own_token_id(client: FlaskClient) -> str:
     return str(client.get("/v1/tokens").json["items"][0]["id"])
 
 
+def own_session_id(services: Services, token: str) -> str:
+    """A dashboard session the token's member opened, as signing in from a browser opens one."""
+    with services.sessions.begin() as session:
+        return str(sign_in(session, token, utcnow()).session_id)
+
+
 def test_the_table_covers_every_v1_operation(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").json
     documented = {
@@ -267,8 +277,10 @@ def test_each_role_may_do_exactly_what_the_table_allows(
     world = build_world(app, services, workspace)
     outcomes = {}
     for role, scope in ROLES_AND_SCOPES:
-        actor = client_for(app, make_member_token(services, workspace, role, scope))
+        token = make_member_token(services, workspace, role, scope)
+        actor = client_for(app, token)
         world.ids["token_id"] = own_token_id(actor)
+        world.ids["session_id"] = own_session_id(services, token)
         response = case.send(actor, world)
         outcomes[(role.value, scope.value)] = response.status_code
         allowed = case.read_scope_allowed if scope is Scope.READ else role in case.allowed
@@ -293,7 +305,9 @@ def test_another_workspaces_ids_answer_404_like_missing_ones(
         elsewhere = get_or_create_workspace(session, "Somebody else's agency")
     theirs = build_world(app, services, elsewhere)
     owner = client_for(app, make_member_token(services, workspace, Role.OWNER))
-    theirs.ids["token_id"] = own_token_id(client_for(app, make_member_token(services, elsewhere, Role.OWNER)))
+    their_token = make_member_token(services, elsewhere, Role.OWNER)
+    theirs.ids["token_id"] = own_token_id(client_for(app, their_token))
+    theirs.ids["session_id"] = own_session_id(services, their_token)
     missing = World({name: str(uuid.uuid4()) for name in theirs.ids})
 
     across = case.send(owner, theirs, ours)

@@ -31,6 +31,8 @@ V1_PATHS = {
     "/v1/members/{member_id}",
     "/v1/tokens",
     "/v1/tokens/{token_id}",
+    "/v1/sessions",
+    "/v1/sessions/{session_id}",
     "/v1/audit",
     "/v1/deliveries",
     "/v1/deliveries/{delivery_id}",

@@ -10,12 +10,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from services.api.app import create_app
-from services.api.dashboard.signin import COOKIE_NAME, TOKEN_ID_KEY
+from services.api.dashboard.signin import COOKIE_NAME, SESSION_SECRET_KEY
 from shared.bootstrap import Services
 from shared.channels.credentials import EMBEDDED_SECRET_FILE
 from shared.db import utcnow
 from shared.metrics.services import note_collection
-from shared.workspaces.models import ApiToken
+from shared.workspaces.models import ApiToken, DashboardSession
 from shared.workspaces.services import hash_token
 from tests.dashboard.conftest import csrf_token_of, sign_in
 from tests.dashboard.seeding import OTHER_WORKSPACE_ERROR, SeededWorkspace
@@ -50,7 +50,7 @@ def test_signing_in_with_a_read_only_token_opens_the_dashboard(
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_the_session_cookie_is_httponly_lax_and_holds_the_tokens_id_not_the_token(
+def test_the_session_cookie_is_httponly_lax_and_holds_neither_the_token_nor_its_id(
     app: Flask, client: FlaskClient, services: Services, seeded: SeededWorkspace
 ) -> None:
     form = client.get("/dashboard/sign-in")
@@ -69,7 +69,12 @@ def test_the_session_cookie_is_httponly_lax_and_holds_the_tokens_id_not_the_toke
     stored = app.session_interface.get_signing_serializer(app).loads(cookie)
     with services.sessions() as session:
         token = session.query(ApiToken).filter_by(token_hash=hash_token(seeded.reader_token)).one()
-    assert stored[TOKEN_ID_KEY] == str(token.id)
+        [opened] = session.query(DashboardSession).all()
+    assert str(token.id) not in cookie
+    assert set(stored) == {SESSION_SECRET_KEY, "csrf_token"}
+    # The server keeps only the secret's hash: its table opens no browser's session.
+    assert opened.secret_hash == hash_token(stored[SESSION_SECRET_KEY])
+    assert opened.token_id == token.id
 
 
 def test_a_token_that_is_not_known_is_refused_on_the_form(

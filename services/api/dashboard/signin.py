@@ -1,8 +1,10 @@
-"""The dashboard's browser session: a signed cookie naming the API token a person signed in with.
+"""The dashboard's browser session: a signed cookie holding the secret of a session kept on the server.
 
-Flask's cookie session is signed, not encrypted, so it holds the token's id and never the token itself. The
-API under /v1 never reads this cookie (it takes bearer tokens only), so the cookie opens the dashboard and
-nothing else, and the forms that change the session carry a per-session CSRF token.
+Flask's cookie session is signed, not encrypted, so it holds neither the token a person signed in with nor
+its id: only a random secret, whose hash names the server's session row (shared.workspaces.signin).
+Signing out deletes that row, so a copy of the cookie stops working with it. The API under /v1 never
+reads this cookie (it takes bearer tokens only), so the cookie opens the dashboard and nothing else, and
+the forms that change the session carry a per-session CSRF token.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 
 from flask import Flask, flash, request, session
 from sqlalchemy.orm import Session
@@ -19,12 +22,20 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Unauthenticated
 from shared.workspaces.access import Actor
-from shared.workspaces.signin import SignedIn, actor_of_signed_in_token
+from shared.workspaces.signin import SignedIn, actor_of_session, sign_out
 
 COOKIE_NAME = "crier_dashboard"
-TOKEN_ID_KEY = "token_id"
+SESSION_SECRET_KEY = "session"
 CSRF_KEY = "csrf_token"
 CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True)
+class Browser:
+    """A signed-in browser: its session on the server, and who it acts as."""
+
+    session_id: uuid.UUID
+    actor: Actor
 
 
 def configure_session_cookie(app: Flask, settings: Settings) -> None:
@@ -58,27 +69,38 @@ def csrf_token_is_valid() -> bool:
 
 
 def remember(signed_in: SignedIn) -> None:
-    # A new session on every sign-in, CSRF token included: nothing from before it carries over.
+    # A new cookie on every sign-in, CSRF token included: nothing from before it carries over.
     session.clear()
-    session[TOKEN_ID_KEY] = str(signed_in.token_id)
+    session[SESSION_SECRET_KEY] = signed_in.secret
     csrf_token()
 
 
-def forget() -> None:
+def forget(db_session: Session) -> None:
+    """Sign this browser out: its session ends on the server, so a copy of the cookie opens nothing."""
+    secret = session.get(SESSION_SECRET_KEY)
+    if secret is not None:
+        sign_out(db_session, str(secret))
     session.clear()
 
 
-def signed_in_actor(db_session: Session) -> Actor | None:
-    """Who this browser acts as, or None when it is not signed in or its token is no longer live.
+def forget_cookie() -> None:
+    """Clear this browser's cookie, its session having ended on the server already."""
+    session.clear()
 
-    A token that died since signs the browser out, and the sign-in page says why.
+
+def signed_in(db_session: Session) -> Browser | None:
+    """This browser's session and who it acts as, or None when it is not signed in or the session ended.
+
+    A session that ended (signed out elsewhere, expired, its token revoked) signs the browser out, and
+    the sign-in page says why.
     """
-    token_id = session.get(TOKEN_ID_KEY)
-    if token_id is None:
+    secret = session.get(SESSION_SECRET_KEY)
+    if secret is None:
         return None
     try:
-        return actor_of_signed_in_token(db_session, uuid.UUID(str(token_id)), utcnow())
+        session_id, actor = actor_of_session(db_session, str(secret), utcnow())
     except Unauthenticated as error:
-        forget()
+        session.clear()
         flash(f"{error.detail} Sign in again with a live token.")
         return None
+    return Browser(session_id, actor)

@@ -6,6 +6,7 @@ each section mirrors); tests/dashboard reads them off the page in a browser and 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from shared.timezones import check_timezone
 from shared.wording import noun
 from shared.workspaces.access import Permission
 from shared.workspaces.models import Workspace
-from shared.workspaces.signin import sign_in
+from shared.workspaces.signin import end_session, list_sessions, sign_in
 
 DEFAULT_TIMEZONE = "UTC"
 
@@ -92,9 +93,10 @@ def dashboard() -> Any:
     """
     timezone_name = request.args.get("tz", DEFAULT_TIMEZONE)
     with get_services().sessions.begin() as session:
-        actor = signin.signed_in_actor(session)
-        if actor is None:
+        browser = signin.signed_in(session)
+        if browser is None:
             return redirect(url_for(".sign_in_form", tz=timezone_name))
+        actor = browser.actor
         if not actor.can(Permission.READ):
             return _refusal(403, "Your role or your token's scope does not let you read this workspace.")
         channels = list_channels(session, actor.workspace_id)
@@ -122,6 +124,8 @@ def dashboard() -> Any:
                 if best_time_channel
                 else None
             ),
+            browser_sessions=list_sessions(session, actor, now),
+            this_session_id=browser.session_id,
             csrf_token=signin.csrf_token(),
         )
 
@@ -151,7 +155,12 @@ def sign_in_with_token() -> Any:
     timezone_name = request.form.get("tz") or DEFAULT_TIMEZONE
     try:
         with get_services().sessions.begin() as session:
-            signed_in = sign_in(session, request.form.get("token", "").strip(), utcnow())
+            signed_in = sign_in(
+                session,
+                request.form.get("token", "").strip(),
+                utcnow(),
+                user_agent=request.headers.get("User-Agent", ""),
+            )
     except Unauthenticated as error:
         return render_template(
             "dashboard/sign_in.html",
@@ -165,10 +174,31 @@ def sign_in_with_token() -> Any:
 
 @blp.post("/sign-out")
 def sign_out() -> Any:
+    """End this browser's session on the server, not only in the browser."""
     if not signin.csrf_token_is_valid():
         return _form_expired()
-    signin.forget()
+    with get_services().sessions.begin() as session:
+        signin.forget(session)
     return redirect(url_for(".sign_in_form"))
+
+
+@blp.post("/sessions/<uuid:session_id>/end")
+def end_other_session(session_id: uuid.UUID) -> Any:
+    """End another of the member's sessions (a browser left signed in elsewhere)."""
+    if not signin.csrf_token_is_valid():
+        return _form_expired()
+    with get_services().sessions.begin() as session:
+        browser = signin.signed_in(session)
+        if browser is None:
+            return redirect(url_for(".sign_in_form"))
+        try:
+            end_session(session, browser.actor, session_id)
+        except NotFound as error:
+            return _refusal(404, error.detail, back=url_for(".dashboard"))
+    if session_id == browser.session_id:
+        signin.forget_cookie()
+        return redirect(url_for(".sign_in_form"))
+    return redirect(url_for(".dashboard") + "#sessions")
 
 
 def _form_expired() -> Any:
