@@ -31,6 +31,7 @@ from shared.audit.services import record
 from shared.channels.credentials import CredentialCipher
 from shared.db import affected_rows, utcnow
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
+from shared.masking import masked_url
 from shared.networks.http import is_loopback
 from shared.notifications.models import (
     ALL_EVENTS,
@@ -239,7 +240,10 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
-    record(session, actor, "webhook.created", SUBJECT, endpoint.id, url=url, events=endpoint.events)
+    # The URL may be the receiver's credential: the log keeps its host alone (shared.masking).
+    record(
+        session, actor, "webhook.created", SUBJECT, endpoint.id, url=masked_url(url), events=endpoint.events
+    )
     return EndpointSecret(endpoint, secret)
 
 
@@ -289,6 +293,8 @@ def update_endpoint(
         endpoint.active = changes["active"] = active
         endpoint.deactivated_reason = None
     if changes:
+        if "url" in changes:
+            changes["url"] = masked_url(changes["url"])
         record(session, actor, "webhook.updated", SUBJECT, endpoint.id, **changes)
     return endpoint
 
@@ -297,7 +303,7 @@ def delete_endpoint(session: Session, actor: Actor, endpoint_id: uuid.UUID) -> N
     """Remove an endpoint with its messages and their log; messages still pending are never sent."""
     endpoint = get_endpoint(session, actor.workspace_id, endpoint_id)
     session.delete(endpoint)
-    record(session, actor, "webhook.deleted", SUBJECT, endpoint_id, url=endpoint.url)
+    record(session, actor, "webhook.deleted", SUBJECT, endpoint_id, url=masked_url(endpoint.url))
 
 
 def rotate_secret(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,42 @@ def test_downgrading_to_base_then_upgrading_again_rebuilds_the_schema(fresh_engi
     upgrade(fresh_engine)
     assert current_revision(fresh_engine) == head_revision(fresh_engine)
     assert schema_differences(fresh_engine) == []
+
+
+def test_webhook_urls_the_audit_log_kept_whole_are_cut_to_their_host(fresh_engine: sa.Engine) -> None:
+    command.upgrade(alembic_config(fresh_engine), "0018")
+    workspace_id, secret_url = uuid.uuid4(), "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX"
+    audit = sa.table(
+        "audit_entries",
+        *(sa.column(name, sa.Uuid()) for name in ("id", "workspace_id", "subject_id")),
+        *(sa.column(name, sa.String()) for name in ("actor", "action", "subject_type")),
+        sa.column("detail", sa.JSON()),
+        sa.column("at", sa.DateTime(timezone=True)),
+    )
+    with fresh_engine.begin() as connection:
+        connection.execute(sa.insert(Workspace).values(id=workspace_id, name="Before"))
+        for action, detail in [
+            ("webhook.created", {"url": secret_url, "events": ["*"]}),
+            ("webhook.updated", {"description": "no URL in this one"}),
+            ("post.created", {"url": secret_url}),  # not a webhook's: left as it is
+        ]:
+            connection.execute(
+                sa.insert(audit).values(
+                    id=uuid.uuid4(),
+                    workspace_id=workspace_id,
+                    actor="Ana",
+                    action=action,
+                    subject_type="webhook",
+                    subject_id=uuid.uuid4(),
+                    detail=detail,
+                    at=datetime.now(UTC),
+                )
+            )
+
+    upgrade(fresh_engine)
+
+    with fresh_engine.connect() as connection:
+        details = dict(connection.execute(sa.select(audit.c.action, audit.c.detail)).all())
+    assert details["webhook.created"] == {"url": "https://hooks.slack.com/…", "events": ["*"]}
+    assert details["webhook.updated"] == {"description": "no URL in this one"}
+    assert details["post.created"] == {"url": secret_url}

@@ -7,8 +7,9 @@ from typing import Any
 import sqlalchemy
 from marshmallow import Schema, fields, validate
 
-from services.api.fields import UTCDateTime
+from services.api.fields import SettingsWithSecretUrls, UTCDateTime
 from shared.channels.models import ChannelState
+from shared.workspaces.access import Permission
 
 
 def PostingScheduleField(**kwargs: Any) -> fields.Dict:
@@ -98,7 +99,13 @@ class ChannelSchema(Schema):
     network = fields.String(metadata={"example": "sandbox"})
     name = fields.String(metadata={"example": "Acme on Sandbox"})
     handle = fields.String(metadata={"example": "acme"})
-    settings = fields.Dict(keys=fields.String())
+    settings = SettingsWithSecretUrls(
+        needs=Permission.MANAGE_CHANNELS,
+        metadata={
+            "description": "Network-specific options. A URL among them may be a credential (the webhook "
+            "network's `url`): members who may not change channels (below admin) see its host alone."
+        },
+    )
     state = fields.Enum(ChannelState, by_value=fields.String)
     timezone = fields.String()
     posting_schedule = PostingScheduleField()

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from services.api.fields import UTCDateTime
+from services.api.fields import SecretUrl, UTCDateTime
 from services.api.paging import Cursor
 from shared.notifications.models import (
     ALL_EVENTS,
@@ -15,6 +15,7 @@ from shared.notifications.models import (
     MessageState,
 )
 from shared.notifications.services import MAX_URL_LENGTH, EndpointSecret
+from shared.workspaces.access import Permission
 
 EVENTS_DESCRIPTION = (
     f'The event types to send, or ["{ALL_EVENTS}"] for every one (those added later included). At least '
@@ -70,7 +71,14 @@ class WebhookUpdateSchema(Schema):
 
 class WebhookSchema(Schema):
     id = fields.UUID()
-    url = fields.String(metadata={"example": "https://hooks.example.org/crier"})
+    url = SecretUrl(
+        needs=Permission.MANAGE_WORKSPACE,
+        metadata={
+            "description": "Where Crier POSTs. A webhook's URL is often its credential: members who may not "
+            "manage webhooks (below admin) see its host alone, as https://hooks.example.org/….",
+            "example": "https://hooks.example.org/crier",
+        },
+    )
     description = fields.String()
     events = fields.List(fields.String(), metadata={"example": ["delivery.failed"]})
     active = fields.Boolean()
