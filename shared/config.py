@@ -8,7 +8,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -57,10 +57,53 @@ def local_url(bind: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+SECRET_KEY_MIN_LENGTH = 32
+# Fewer different characters than this is a pattern, not randomness; 32 hex digits (128 random bits) have
+# fewer than 16 one time in five, so the bar is below that.
+SECRET_KEY_MIN_DISTINCT = 10
+MAKE_A_SECRET_KEY = "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+# Words of example configurations: a key holding one was copied from somewhere, not made at random.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "changethis",
+    "replaceme",
+    "yoursecret",
+    "secretkey",
+    "mysecret",
+    "placeholder",
+    "example",
+    "insecure",
+    "notsecret",
+    "password",
+    "default",
+)
+
+
+def secret_key_weakness(secret: str) -> str | None:
+    """Why a secret key is too weak to guard a production installation; None when it is not.
+
+    A key made as the README says (32 random bytes, 43 characters), or 32 hex digits and more, passes;
+    short keys, keys that repeat a few characters, and the placeholders of example files do not.
+    """
+    if len(secret) < SECRET_KEY_MIN_LENGTH:
+        return f"it is {len(secret)} characters long; it needs at least {SECRET_KEY_MIN_LENGTH}"
+    letters = re.sub(r"[^a-z0-9]", "", secret.lower())
+    found = next((word for word in PLACEHOLDER_WORDS if word in letters), None)
+    if found:
+        return f"it contains {found!r}, as keys copied from an example do"
+    if len(set(secret)) < SECRET_KEY_MIN_DISTINCT:
+        return f"it uses only {len(set(secret))} different characters, too few for a random key"
+    return None
+
+
 class Settings(BaseSettings):
     """Everything a Crier process can be told. Defaults are the embedded mode: no servers needed."""
 
-    model_config = SettingsConfigDict(env_prefix="CRIER_", extra="ignore", frozen=True)
+    # An error names the setting and says what is wrong, never its value: a secret key or a database URL's
+    # password would otherwise be printed to whatever reads the process's output.
+    model_config = SettingsConfigDict(
+        env_prefix="CRIER_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default=Path("var"),
@@ -80,7 +123,13 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="Seals channel credentials; several, comma-separated, rotate (the first seals).",
+        description="Seals channel credentials and signs the dashboard's cookie; several, comma-separated, "
+        "rotate (the first seals and signs).",
+    )
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses to start without a strong CRIER_SECRET_KEY (docker compose sets "
+        "it).",
     )
     api_bind: str = Field(default="127.0.0.1:8000", description="host:port the API server listens on.")
     # After api_bind, which its default is made from: a validator sees only the fields declared before it.
@@ -211,6 +260,29 @@ class Settings(BaseSettings):
         if url and url.startswith(("postgresql://", "postgres://")):
             return "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+    @model_validator(mode="after")
+    def _refuse_a_weak_secret_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if not self.secret_keys:
+            raise ValueError(
+                "CRIER_SECRET_KEY is required when CRIER_ENVIRONMENT is production: it seals the channels' "
+                f"credentials and signs the dashboard's cookie. Make one with {MAKE_A_SECRET_KEY}."
+            )
+        weakness = secret_key_weakness(self.secret_keys[0])
+        if weakness:
+            raise ValueError(
+                f"CRIER_SECRET_KEY is too weak for production ({weakness}): whoever guesses it can open "
+                f"every channel's credentials. Make one with {MAKE_A_SECRET_KEY}, put it first, keep the "
+                "old one after it, and run `crier credentials reseal`."
+            )
+        return self
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """CRIER_SECRET_KEY's secrets, newest (the one that seals and signs) first."""
+        return [part.strip() for part in (self.secret_key or "").split(",") if part.strip()]
 
     @property
     def metrics_steps(self) -> tuple[timedelta, ...]:

@@ -63,8 +63,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # No static folder of its own: the only static files are Swagger UI's, served below.
     app = Flask(__name__, static_folder=None)
     app.json = UTF8JSONProvider(app)
-    if settings.secret_key:
-        app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(
         API_TITLE="Crier",
         API_VERSION=version("crier"),

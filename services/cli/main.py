@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import httpx
 from honcho.printer import Printer
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -38,7 +40,18 @@ from shared.workspaces.services import get_or_add_member, get_or_create_workspac
 @click.pass_context
 def cli(context: click.Context) -> None:
     """Crier: write a post once, publish it to every channel exactly once."""
-    context.obj = Settings()
+    try:
+        context.obj = Settings()
+    except ValidationError as refused:
+        raise click.ClickException(
+            "The settings are refused:\n" + "\n".join(_said(error) for error in refused.errors())
+        ) from refused
+
+
+def _said(error: ErrorDetails) -> str:
+    """One settings error as a line: the variable, then what is wrong with it."""
+    where = f"CRIER_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+    return f"- {where}{error['msg'].removeprefix('Value error, ')}"
 
 
 @cli.group()

@@ -78,11 +78,13 @@ class CredentialCipher:
 
 
 def cipher_from_settings(settings: Settings) -> CredentialCipher:
-    """The cipher for the configured secrets; in the embedded mode without one, a secret kept in the data
-    directory, made on first use, readable by this user only."""
-    if settings.secret_key:
-        return CredentialCipher([part.strip() for part in settings.secret_key.split(",") if part.strip()])
-    return CredentialCipher([embedded_secret(settings.data_dir / EMBEDDED_SECRET_FILE)])
+    return CredentialCipher(configured_secrets(settings))
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    """CRIER_SECRET_KEY's secrets, newest first; in the embedded mode without one, a secret kept in the
+    data directory, made on first use, readable by this user only."""
+    return settings.secret_keys or [embedded_secret(settings.data_dir / EMBEDDED_SECRET_FILE)]
 
 
 def embedded_secret(path: Path) -> str:

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from services.api.app import create_app
-from services.api.dashboard.signin import COOKIE_NAME, SESSION_SECRET_KEY
+from services.api.dashboard.signin import COOKIE_NAME, SESSION_SECRET_KEY, cookie_signing_key
 from shared.bootstrap import Services
 from shared.channels.credentials import EMBEDDED_SECRET_FILE
 from shared.db import utcnow
@@ -20,6 +20,9 @@ from shared.workspaces.services import hash_token
 from tests.dashboard.conftest import csrf_token_of, sign_in
 from tests.dashboard.seeding import OTHER_WORKSPACE_ERROR, SeededWorkspace
 from tests.factories import make_channel, make_post, make_workspace
+
+OLD_KEY = "the-key-before-rotation-kept-for-opening-old-credentials"
+NEW_KEY = "the-key-after-rotation-that-seals-and-signs-from-now-on"
 
 
 def session_cookie(client: FlaskClient) -> str:
@@ -208,7 +211,7 @@ def test_without_a_secret_key_every_api_process_signs_with_the_embedded_secret(
     assert services.settings.secret_key is None
     first, second = create_app(services=services), create_app(services=services)
     secret_file = services.settings.data_dir / EMBEDDED_SECRET_FILE
-    assert first.secret_key == second.secret_key == secret_file.read_text().strip()
+    assert first.secret_key == second.secret_key == cookie_signing_key(secret_file.read_text().strip())
 
     browser = first.test_client()
     sign_in(browser, seeded.reader_token)
@@ -216,6 +219,53 @@ def test_without_a_secret_key_every_api_process_signs_with_the_embedded_secret(
     elsewhere.set_cookie(COOKIE_NAME, session_cookie(browser))
 
     assert elsewhere.get("/dashboard").status_code == 200
+
+
+def app_with_keys(services: Services, secret_key: str) -> Flask:
+    """The API as a process started with CRIER_SECRET_KEY set so would be, over the same database."""
+    settings = services.settings.model_copy(update={"secret_key": secret_key})
+    return create_app(services=Services(**{**services.__dict__, "settings": settings}))
+
+
+def test_the_cookie_is_signed_with_a_key_derived_from_the_first_secret_never_with_the_secret(
+    services: Services, seeded: SeededWorkspace
+) -> None:
+    app = app_with_keys(services, f"{NEW_KEY},{OLD_KEY}")
+    browser = app.test_client()
+    sign_in(browser, seeded.reader_token)
+    signed_in = app.session_interface.get_signing_serializer(app).loads(session_cookie(browser))  # type: ignore[attr-defined]
+
+    assert app.secret_key == cookie_signing_key(NEW_KEY)
+    assert app.secret_key not in (NEW_KEY, NEW_KEY.encode(), f"{NEW_KEY},{OLD_KEY}")
+    # Signed with the secret itself (as the cookie was until now), the same contents open nothing.
+    signed_as_before = Flask("before")
+    signed_as_before.secret_key = f"{NEW_KEY},{OLD_KEY}"
+    interface = signed_as_before.session_interface
+    with_the_secret = interface.get_signing_serializer(signed_as_before).dumps(signed_in)  # type: ignore[attr-defined]
+    forger = app.test_client()
+    forger.set_cookie(COOKIE_NAME, with_the_secret)
+    assert forger.get("/dashboard").status_code == 302
+
+
+def test_putting_a_new_key_first_signs_nobody_out_and_moves_their_cookies_to_it(
+    services: Services, seeded: SeededWorkspace
+) -> None:
+    before = app_with_keys(services, OLD_KEY)
+    browser = before.test_client()
+    sign_in(browser, seeded.reader_token)
+    signed_with_the_old_key = session_cookie(browser)
+
+    rotating = app_with_keys(services, f"{NEW_KEY},{OLD_KEY}").test_client()
+    rotating.set_cookie(COOKIE_NAME, signed_with_the_old_key)
+    assert rotating.get("/dashboard").status_code == 200, "still signed in"
+    signed_again = session_cookie(rotating)
+
+    after = app_with_keys(services, NEW_KEY)
+    moved, left_behind = after.test_client(), after.test_client()
+    moved.set_cookie(COOKIE_NAME, signed_again)
+    left_behind.set_cookie(COOKIE_NAME, signed_with_the_old_key)
+    assert moved.get("/dashboard").status_code == 200, "its next request signed it with the new key"
+    assert left_behind.get("/dashboard").status_code == 302, "the old key, dropped, opens nothing"
 
 
 def test_the_page_loads_only_its_own_stylesheet_and_forbids_anything_else(

@@ -66,7 +66,8 @@ REQUIRED_IN_PRODUCTION = ("database_url", "broker_url", "secret_key")
 ENV_PREFIX = Settings.model_config["env_prefix"]
 SETTING_VARIABLES = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
 # What `docker compose up` would find in the user's environment or .env.
-USER_ENVIRONMENT = {f"{ENV_PREFIX}SECRET_KEY": "a-secret-for-the-tests"}
+# As the README makes it: production refuses a short or placeholder key.
+USER_ENVIRONMENT = {f"{ENV_PREFIX}SECRET_KEY": "0fXq8mJ2vR5tK9wL3zB7nC1dH6gY4pSx_aEuIoTrWq"}
 
 # Compose interpolation: `$$` is a literal `$`; `${NAME}`, `${NAME:-default}`, `${NAME:?error}` and their
 # colon-less and `+` forms substitute. `$NAME` also substitutes, and anything else after `$` is an error.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,66 @@ def test_an_api_on_a_unix_socket_needs_its_public_url_said():
 )
 def test_crier_up_says_the_address_its_api_listens_on(settings: Settings, banner: str):
     assert start_banner(settings) == banner
+
+
+STRONG_KEY = "0fXq8mJ2vR5tK9wL3zB7nC1dH6gY4pSx_aEuIoTrWq"  # secrets.token_urlsafe(32), once
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("changeme", "8 characters long"),
+        ("s3cr3t-k3y-2024", "15 characters long"),
+        ("please-changeme-before-going-to-production", "'changeme'"),
+        ("Your_Secret_Key_Goes_Here_0123456789", "'yoursecret'"),
+        ("this-is-an-example-key-for-the-docs-1234", "'example'"),
+        ("ab" * 20, "only 2 different characters"),
+        ("0" * 64, "only 1 different characters"),
+    ],
+)
+def test_a_weak_secret_key_is_refused_in_production_without_being_repeated(key: str, why: str):
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, environment="production", secret_key=key)
+
+    assert "CRIER_SECRET_KEY is too weak for production" in str(refused.value)
+    assert why in str(refused.value)
+    assert key not in str(refused.value)
+
+
+def test_production_needs_a_secret_key_at_all():
+    with pytest.raises(
+        ValidationError, match="CRIER_SECRET_KEY is required when CRIER_ENVIRONMENT is production"
+    ):
+        Settings(_env_file=None, environment="production")
+
+
+@pytest.mark.parametrize(
+    "key", [STRONG_KEY, secrets.token_urlsafe(32), secrets.token_hex(16), secrets.token_hex(32)]
+)
+def test_a_random_key_made_as_the_readme_says_is_taken_in_production(key: str):
+    assert Settings(_env_file=None, environment="production", secret_key=key).secret_keys == [key]
+
+
+def test_only_the_first_key_must_be_strong_so_a_weak_one_can_be_rotated_away():
+    # The old, weak key stays after the new one until `crier credentials reseal` has run.
+    settings = Settings(_env_file=None, environment="production", secret_key=f"{STRONG_KEY}, changeme")
+
+    assert settings.secret_keys == [STRONG_KEY, "changeme"]
+    with pytest.raises(ValidationError, match="too weak"):
+        Settings(_env_file=None, environment="production", secret_key=f"changeme, {STRONG_KEY}")
+
+
+def test_development_takes_any_key_or_none():
+    assert Settings(_env_file=None, secret_key="dev").secret_keys == ["dev"]
+    assert Settings(_env_file=None).secret_keys == []
+
+
+def test_a_refused_setting_never_echoes_the_others(monkeypatch: pytest.MonkeyPatch):
+    # A check of the whole settings would otherwise print them all, the database's password among them.
+    monkeypatch.setenv("CRIER_DATABASE_URL", "postgresql://crier:hunter2-password@db/crier")
+    monkeypatch.setenv("CRIER_ENVIRONMENT", "production")
+
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+
+    assert "hunter2" not in str(refused.value)

@@ -14,10 +14,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, flash, request, session
 from sqlalchemy.orm import Session
 
-from shared.channels.credentials import EMBEDDED_SECRET_FILE, embedded_secret
+from shared.channels.credentials import configured_secrets
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Unauthenticated
@@ -28,6 +30,7 @@ COOKIE_NAME = "crier_dashboard"
 SESSION_SECRET_KEY = "session"
 CSRF_KEY = "csrf_token"
 CSRF_FIELD = "csrf_token"
+COOKIE_KEY_LABEL = b"crier dashboard session cookie v1"
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,27 @@ class Browser:
 
 
 def configure_session_cookie(app: Flask, settings: Settings) -> None:
-    """Make the session cookie HttpOnly and SameSite=Lax, and signed with a secret every process shares."""
-    if not app.secret_key:
-        # Without CRIER_SECRET_KEY (the embedded mode) the API has no secret of its own; the one the
-        # embedded mode keeps for channel credentials is shared by every API process and survives restarts,
-        # so a cookie signed by one gunicorn worker is good in the others. Flask derives its signing key
-        # from it with a salt of its own, so the cookie's signature reveals nothing about the credentials'.
-        app.secret_key = embedded_secret(settings.data_dir / EMBEDDED_SECRET_FILE)
+    """Make the session cookie HttpOnly and SameSite=Lax, signed with a key every process derives alike."""
+    # The newest secret signs; the older ones still verify, so adding a key to rotate (it goes first)
+    # signs nobody out, and each signed-in request re-signs its cookie with the newest key (signed_in).
+    # Each key is derived from its secret under a label of its own, never the secret itself: a cookie's
+    # signature tells nothing of the key that seals the credentials. Without CRIER_SECRET_KEY (the
+    # embedded mode) the secret kept in the data directory serves, shared by every API process.
+    first, *older = configured_secrets(settings)
+    app.secret_key = cookie_signing_key(first)
     app.config.update(
+        SECRET_KEY_FALLBACKS=[cookie_signing_key(secret) for secret in older],
         SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+    )
+
+
+def cookie_signing_key(secret: str) -> bytes:
+    """The dashboard cookie's signing key made from one of CRIER_SECRET_KEY's secrets (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=COOKIE_KEY_LABEL).derive(
+        secret.encode()
     )
 
 
@@ -103,4 +115,6 @@ def signed_in(db_session: Session) -> Browser | None:
         session.clear()
         flash(f"{error.detail} Sign in again with a live token.")
         return None
+    # Signed again with the newest key: a browser in use moves to a rotated key before the old one goes.
+    session.modified = True
     return Browser(session_id, actor)
