@@ -35,7 +35,8 @@ from services.api.text_input import refuse_nul_characters
 from services.api.webhooks.views import blp as webhooks
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
-from shared.monitoring.logs import configure_logging
+from shared.monitoring.logs import configure_logging, keep_query_strings_out_of_access_log
+from shared.oauth.services import CALLBACK_PATH
 
 SWAGGER_UI_ASSETS_URL = "/docs/assets/"
 # The Swagger UI that swagger_ui_bundle ships (4.15) renders only OpenAPI 3.0 documents: given a 3.1 one
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = bootstrap(settings)
     configure_logging(settings)
+    keep_query_strings_out_of_access_log([CALLBACK_PATH])
 
     # No static folder of its own: the only static files are Swagger UI's, served below.
     app = Flask(__name__, static_folder=None)

@@ -10,6 +10,7 @@ secrets all work unchanged; structlog would have asked every module to log throu
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -19,6 +20,8 @@ CONTEXT_FIELDS = ("delivery_id", "channel_id", "network")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # gunicorn sets up these two loggers with handlers of its own, which do not reach the root logger.
 GUNICORN_LOGGERS = ("gunicorn.error", "gunicorn.access")
+GUNICORN_ACCESS_LOGGER = "gunicorn.access"
+QUERY_REMOVED = "[query removed]"
 
 
 class TextFormatter(logging.Formatter):
@@ -67,3 +70,36 @@ def configure_logging(settings: Settings, *, level: str | int | None = None) -> 
         for name in GUNICORN_LOGGERS:
             for handler in logging.getLogger(name).handlers:
                 handler.setFormatter(formatter)
+
+
+class QueryStringsKeptOut(logging.Filter):
+    """Takes the query string out of gunicorn's access lines for requests to the paths given.
+
+    OAuth's callback carries the authorization `code` and the `state` in its query string, and an access
+    log is kept longer, and read by more people, than either should be. gunicorn hands its access record
+    the request's parts (its "atoms") as the arguments of the line's format, so they are cleaned there,
+    whatever format the line has: the request line, the query, and the raw URI among the environ's.
+    """
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        super().__init__()
+        self.paths = frozenset(paths)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if isinstance(atoms, dict) and atoms.get("U") in self.paths:
+            query = atoms.get("q") or ""
+            if query:
+                for name, value in list(atoms.items()):
+                    if isinstance(value, str) and query in value:
+                        atoms[name] = value.replace(f"?{query}", f"?{QUERY_REMOVED}").replace(
+                            query, QUERY_REMOVED
+                        )
+        return True
+
+
+def keep_query_strings_out_of_access_log(paths: Iterable[str]) -> None:
+    """Install QueryStringsKeptOut on gunicorn's access logger (once, however many apps are made)."""
+    access = logging.getLogger(GUNICORN_ACCESS_LOGGER)
+    access.filters = [kept for kept in access.filters if not isinstance(kept, QueryStringsKeptOut)]
+    access.addFilter(QueryStringsKeptOut(paths))
