@@ -132,7 +132,8 @@ CASES = [
     reader("get", "/v1/posts"),
     Case("post", "/v1/posts", WRITERS, new_post),
     reader("get", "/v1/posts/{post_id}"),
-    # The scheduled post is the owner's: a contributor may change only their own, unscheduled posts.
+    # The scheduled post is the owner's: a contributor may change only their own posts (and sends them back
+    # for approval: tests/api/test_changes_after_approval.py).
     Case("patch", "/v1/posts/{post_id}", EDITORS, lambda w: {"text": "Edited"}),
     Case("delete", "/v1/posts/{post_id}", EDITORS, use=DRAFT),
     Case("post", "/v1/posts/{post_id}/submit", EDITORS, use=DRAFT),
