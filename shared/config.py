@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         default=False,
         description="Let webhook endpoints point at this machine or a private network (loopback, LAN).",
     )
+    request_max_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="The largest request body the API reads, in bytes, except on the routes that take "
+        "files (media uploads, imports), which have their own limits.",
+    )
     media_max_bytes: int = Field(
         default=100 * 1024 * 1024,
         gt=0,

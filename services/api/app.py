@@ -30,6 +30,7 @@ from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
 from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
+from services.api.request_limits import limit_request_body
 from services.api.text_input import refuse_nul_characters
 from services.api.webhooks.views import blp as webhooks
 from shared.bootstrap import Services, bootstrap
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         API_SPEC_OPTIONS={"security": [{SECURITY_SCHEME_NAME: []}]},
     )
     app.extensions[EXTENSION_KEY] = services
+    # First: nothing may read a body before its size is checked.
+    app.before_request(limit_request_body)
     app.before_request(authenticate_request)
     app.before_request(refuse_nul_characters)
 

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Request, Response, request, send_file, url_for
+from flask import Request, Response, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema
@@ -31,9 +31,6 @@ from shared.workspaces.access import Permission
 
 log = logging.getLogger(__name__)
 
-# Room for the multipart framing and the alt text around a file of the largest size allowed.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
-
 
 class MultipartParser(FlaskParser):
     """Reads the files with the form's fields: flask-smorest documents one request body per operation."""
@@ -52,13 +49,6 @@ CONTENT_RESPONSE = {
     "description": "The file's bytes, as the content type it was detected as.",
     "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/*", "video/*")},
 }
-
-
-@blp.before_request
-def limit_upload_size() -> None:
-    """Refuse a body larger than any allowed upload with a 413 before it is read, not after."""
-    if request.method == "POST" and request.endpoint == "media.Media":
-        request.max_content_length = get_services().settings.media_max_bytes + MULTIPART_OVERHEAD_BYTES
 
 
 @blp.route("")
