@@ -19,6 +19,9 @@ from services.api.app import create_app
 from services.api.request_limits import MULTIPART_OVERHEAD_BYTES
 from shared.bootstrap import Services
 from shared.bulk.reading import MAX_BYTES as IMPORT_MAX_BYTES
+from shared.channels.models import Channel
+from shared.channels.services import connect_channel
+from shared.posts.lengths import MAX_TEXT_CHARACTERS
 from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
 from tests.api.conftest import ClientAs, ServeApi, resident_kib
@@ -239,3 +242,96 @@ def test_under_gunicorn_an_endless_chunked_body_is_cut_and_answered_413(
     assert b"application/problem+json" in answer
     # The server stopped at the limit; what the socket buffers took before it answered is all that was sent.
     assert sent < 32 * MIB, f"{sent:,} bytes went out before the server answered"
+
+
+@pytest.fixture
+def unlimited_channel(services: Services, workspace: Workspace) -> Channel:
+    """A channel on a network without a text limit of its own: the generic webhook."""
+    with services.sessions.begin() as session:
+        return connect_channel(
+            session,
+            services.networks,
+            workspace.id,
+            network="webhook",
+            name="Our site",
+            handle="site",
+            settings={"url": "https://example.invalid/hook"},
+            credentials={"secret": "s" * 32},
+            cipher=services.credentials,
+        )
+
+
+LONGEST = "x" * MAX_TEXT_CHARACTERS
+TOO_LONG = LONGEST + "x"
+
+
+def test_a_text_a_network_without_limits_would_take_is_bounded_by_crier(
+    workspace_client: FlaskClient, unlimited_channel: Channel
+) -> None:
+    channel_id = str(unlimited_channel.id)
+    longest = workspace_client.post(
+        "/v1/posts", json={"text": LONGEST, "channel_ids": [channel_id], "draft": True}
+    )
+    too_long = workspace_client.post(
+        "/v1/posts",
+        json={
+            "text": "ok",
+            "thread": ["fine", TOO_LONG],
+            "channels": [{"channel_id": channel_id, "text": TOO_LONG, "thread": [TOO_LONG]}],
+            "draft": True,
+        },
+    )
+
+    assert longest.status_code == 201, longest.json
+    assert too_long.status_code == 422
+    assert sorted(error["pointer"] for error in too_long.json["errors"]) == [
+        "/channels/0/text",
+        "/channels/0/thread/0",
+        "/thread/1",
+    ]
+
+
+def test_a_variant_s_options_are_bounded_too(
+    workspace_client: FlaskClient, unlimited_channel: Channel
+) -> None:
+    response = workspace_client.post(
+        "/v1/posts",
+        json={
+            "text": "ok",
+            "channels": [{"channel_id": str(unlimited_channel.id), "options": {"content/warning": TOO_LONG}}],
+            "draft": True,
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {
+            "pointer": "/channels/0/options/content~1warning",
+            "detail": f"The text is {MAX_TEXT_CHARACTERS + 1:,} characters; Crier takes at most "
+            f"{MAX_TEXT_CHARACTERS:,}.",
+        }
+    ]
+
+
+def test_a_preview_and_an_import_are_bounded_as_a_post_is(
+    workspace_client: FlaskClient, unlimited_channel: Channel
+) -> None:
+    preview = workspace_client.post(
+        "/v1/preview", json={"text": "ok", "thread": [TOO_LONG], "channel_ids": [str(unlimited_channel.id)]}
+    )
+    imported = workspace_client.post(
+        "/v1/imports", json=[{"text": TOO_LONG, "channels": "Our site", "draft": "true"}]
+    )
+
+    assert preview.status_code == 422
+    assert [error["pointer"] for error in preview.json["errors"]] == ["/thread/0"]
+    assert imported.status_code == 422
+    assert [error["pointer"] for error in imported.json["errors"]] == ["/rows/1/text"]
+
+
+def test_the_bound_is_in_the_openapi_document(client: FlaskClient) -> None:
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+
+    assert schemas["PostWrite"]["properties"]["text"]["maxLength"] == MAX_TEXT_CHARACTERS
+    assert schemas["PostWrite"]["properties"]["thread"]["items"]["maxLength"] == MAX_TEXT_CHARACTERS
+    assert schemas["Target"]["properties"]["text"]["maxLength"] == MAX_TEXT_CHARACTERS
