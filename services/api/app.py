@@ -31,7 +31,7 @@ from services.api.posts.views import blp as posts
 from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
 from services.api.request_limits import limit_request_body
-from services.api.text_input import refuse_nul_characters
+from services.api.text_input import check_text_input
 from services.api.webhooks.views import blp as webhooks
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # First: nothing may read a body before its size is checked.
     app.before_request(limit_request_body)
     app.before_request(authenticate_request)
-    app.before_request(refuse_nul_characters)
+    app.before_request(check_text_input)
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)

@@ -26,7 +26,14 @@ from services.api.paging import page_of
 from shared.errors import NotFound
 from shared.media.models import MediaAsset
 from shared.media.ports import ContentMissing
-from shared.media.services import delete_media, describe_media, get_media, list_media, upload_media
+from shared.media.services import (
+    delete_media,
+    describe_media,
+    get_media,
+    list_media,
+    plain_filename,
+    upload_media,
+)
 from shared.workspaces.access import Permission
 
 log = logging.getLogger(__name__)
@@ -81,8 +88,8 @@ class Media(MethodView):
                 services.networks,
                 actor,
                 upload.stream,
-                # Only a label for people: a NUL (which PostgreSQL cannot store) is dropped, not refused.
-                filename=(upload.filename or "").replace("\x00", ""),
+                # Only a label for people: what it may not hold is dropped from it, not refused.
+                filename=upload.filename or "",
                 alt_text=form["alt_text"],
                 max_bytes=services.settings.media_max_bytes,
             )
@@ -139,7 +146,8 @@ class MediaContent(MethodView):
         response = send_file(
             content,
             mimetype=asset.content_type,
-            download_name=asset.filename,
+            # Made plain again: a name stored before names were cleaned up may break the header.
+            download_name=plain_filename(asset.filename),
             etag=asset.sha256,
             conditional=True,
         )
