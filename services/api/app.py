@@ -18,6 +18,7 @@ from services.api.channels.views import blp as channels
 from services.api.context import EXTENSION_KEY
 from services.api.dashboard.views import install_dashboard
 from services.api.deliveries.views import blp as deliveries
+from services.api.headers import install_headers
 from services.api.home import home
 from services.api.links.redirects import redirects
 from services.api.links.views import blp as links
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_ASSETS_URL,
+        # No badge loaded from validator.swagger.io: the docs load nothing from elsewhere.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         # Every operation needs a token unless it says otherwise (the health checks do).
         API_SPEC_OPTIONS={"security": [{SECURITY_SCHEME_NAME: []}]},
     )
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(monitoring)
     app.register_blueprint(swagger_ui_assets())
     install_dashboard(app, settings)
+    install_headers(app)
     return app
 
 
