@@ -34,7 +34,7 @@ from services.api.problems import ProblemApi
 from services.api.request_limits import limit_request_body
 from services.api.text_input import check_text_input
 from services.api.webhooks.views import blp as webhooks
-from shared.bootstrap import Services, bootstrap
+from shared.bootstrap import Services, bootstrap, keep_new_files_private
 from shared.config import Settings
 from shared.monitoring.logs import configure_logging
 
@@ -55,6 +55,8 @@ class UTF8JSONProvider(DefaultJSONProvider):
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Build the API. With no arguments, settings come from the environment: this is a process edge."""
+    if settings is None and services is None:
+        keep_new_files_private()
     if settings is None:
         settings = services.settings if services is not None else Settings()
     if services is None:
