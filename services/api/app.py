@@ -31,6 +31,7 @@ from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
 from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
+from services.api.rate_limits import install_rate_limits
 from services.api.request_limits import limit_request_body
 from services.api.text_input import check_text_input
 from services.api.webhooks.views import blp as webhooks
@@ -82,8 +83,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         API_SPEC_OPTIONS={"security": [{SECURITY_SCHEME_NAME: []}]},
     )
     app.extensions[EXTENSION_KEY] = services
-    # First: nothing may read a body before its size is checked.
+    # First: nothing may read a body before its size is checked, nor look up a token for a client over
+    # its limits.
     app.before_request(limit_request_body)
+    install_rate_limits(app, settings)
     app.before_request(authenticate_request)
     app.before_request(check_text_input)
 
