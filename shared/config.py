@@ -191,6 +191,11 @@ class Settings(BaseSettings):
         description="How many reverse proxies in front of the API add X-Forwarded-For: the client's "
         "address is read from it, that many hops back. 0: the connection's own address.",
     )
+    link_click_window_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="A client's clicks on one short link within this long count as one.",
+    )
     media_max_bytes: int = Field(
         default=100 * 1024 * 1024,
         gt=0,
