@@ -24,10 +24,12 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
 
 COPY shared ./shared
 COPY services ./services
+# The data directory is the crier user's alone; Crier makes what it writes inside it 0600 and 0700.
 RUN pip install --no-cache-dir --no-deps . \
     && rm -rf build ./*.egg-info \
     && mkdir -p "$CRIER_DATA_DIR/prometheus" \
-    && chown crier:crier "$CRIER_DATA_DIR" "$CRIER_DATA_DIR/prometheus"
+    && chown crier:crier "$CRIER_DATA_DIR" "$CRIER_DATA_DIR/prometheus" \
+    && chmod 0700 "$CRIER_DATA_DIR" "$CRIER_DATA_DIR/prometheus"
 
 USER crier
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -16,6 +17,20 @@ from shared.media import MediaStorage, create_media_storage
 from shared.monitoring.recording import use_folder
 from shared.networks.registry import NetworkRegistry
 from shared.taskqueue import CeleryTaskQueue, TaskQueue
+
+# What a process's new files and folders leave out: everything for anyone but the user Crier runs as.
+PRIVATE_UMASK = 0o077
+
+
+def keep_new_files_private() -> None:
+    """Make every file this process creates from now on 0600, and every folder 0700; at process start.
+
+    The data directory holds the SQLite databases, the secret that seals channel credentials, uploaded
+    media, the broker's messages and the Prometheus counts. SQLite, kombu and prometheus_client create
+    files with the process's umask (0644 under the usual 022), so the umask is where all of them are held,
+    not each call. Processes started from this one inherit it.
+    """
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)

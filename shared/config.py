@@ -8,6 +8,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -209,6 +210,41 @@ class Settings(BaseSettings):
         default=False,
         description="Let webhook endpoints point at this machine or a private network (loopback, LAN).",
     )
+    request_max_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="The largest request body the API reads, in bytes, except on the routes that take "
+        "files (media uploads, imports), which have their own limits.",
+    )
+    rate_limits_enabled: bool = Field(
+        default=True, description="Whether the API limits how many requests each client makes."
+    )
+    rate_limit_per_token: str = Field(
+        default="600/minute",
+        description="Requests to /v1 per API token (counted before the token is checked, so a wrong one "
+        "counts too).",
+    )
+    rate_limit_per_address: str = Field(
+        default="1200/minute",
+        description="Requests per client address, on every route but the health checks and /metrics.",
+    )
+    rate_limit_sign_in: str = Field(
+        default="10/minute;50/hour", description="Dashboard sign-in attempts per client address."
+    )
+    rate_limit_token_creation: str = Field(
+        default="10/hour", description="API tokens one token may create (POST /v1/tokens)."
+    )
+    trusted_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        description="How many reverse proxies in front of the API add X-Forwarded-For: the client's "
+        "address is read from it, that many hops back. 0: the connection's own address.",
+    )
+    link_click_window_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="A client's clicks on one short link within this long count as one.",
+    )
     media_max_bytes: int = Field(
         default=100 * 1024 * 1024,
         gt=0,
@@ -244,6 +280,17 @@ class Settings(BaseSettings):
     def _check_metrics_schedule(cls, schedule: str) -> str:
         parse_schedule(schedule)
         return schedule
+
+    @field_validator(
+        "rate_limit_per_token", "rate_limit_per_address", "rate_limit_sign_in", "rate_limit_token_creation"
+    )
+    @classmethod
+    def _check_rate_limit(cls, limit: str) -> str:
+        try:
+            parse_many(limit)
+        except ValueError as error:
+            raise ValueError(f"{limit!r} is not a rate such as 600/minute or 10/minute;50/hour") from error
+        return limit
 
     @field_validator("public_url")
     @classmethod

@@ -99,6 +99,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         broker_url="memory://",
+        # A test makes hundreds of requests a minute from one address and token; the limits have their
+        # own tests (tests/api/test_rate_limits.py).
+        rate_limits_enabled=False,
         data_dir=tmp_path / "var",
         sandbox_store_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
     )

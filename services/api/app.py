@@ -18,6 +18,7 @@ from services.api.channels.views import blp as channels
 from services.api.context import EXTENSION_KEY
 from services.api.dashboard.views import install_dashboard
 from services.api.deliveries.views import blp as deliveries
+from services.api.headers import install_headers
 from services.api.home import home
 from services.api.links.redirects import redirects
 from services.api.links.views import blp as links
@@ -30,10 +31,12 @@ from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
 from services.api.previews.views import blp as previews
 from services.api.problems import ProblemApi
+from services.api.rate_limits import install_rate_limits
+from services.api.request_limits import limit_request_body
 from services.api.sessions.views import blp as sessions
-from services.api.text_input import refuse_nul_characters
+from services.api.text_input import check_text_input
 from services.api.webhooks.views import blp as webhooks
-from shared.bootstrap import Services, bootstrap
+from shared.bootstrap import Services, bootstrap, keep_new_files_private
 from shared.config import Settings
 from shared.monitoring.logs import configure_logging, keep_query_strings_out_of_access_log
 from shared.oauth.services import CALLBACK_PATH
@@ -55,6 +58,8 @@ class UTF8JSONProvider(DefaultJSONProvider):
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Build the API. With no arguments, settings come from the environment: this is a process edge."""
+    if settings is None and services is None:
+        keep_new_files_private()
     if settings is None:
         settings = services.settings if services is not None else Settings()
     if services is None:
@@ -73,12 +78,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_ASSETS_URL,
+        # No badge loaded from validator.swagger.io: the docs load nothing from elsewhere.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         # Every operation needs a token unless it says otherwise (the health checks do).
         API_SPEC_OPTIONS={"security": [{SECURITY_SCHEME_NAME: []}]},
     )
     app.extensions[EXTENSION_KEY] = services
+    # First: nothing may read a body before its size is checked, nor look up a token for a client over
+    # its limits.
+    app.before_request(limit_request_body)
+    install_rate_limits(app, settings)
     app.before_request(authenticate_request)
-    app.before_request(refuse_nul_characters)
+    app.before_request(check_text_input)
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
@@ -114,6 +125,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(monitoring)
     app.register_blueprint(swagger_ui_assets())
     install_dashboard(app, settings)
+    install_headers(app)
     return app
 
 

@@ -28,7 +28,11 @@ class UTCDateTime(fields.AwareDateTime):
         return super()._serialize(value.astimezone(UTC) if value else value, attr, obj, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:  # year 1 east of Greenwich, or 9999 west of it, has no UTC time
+            raise ValidationError("Give a time between the years 1900 and 9000.") from error
 
 
 def within_calendar_years(moment: datetime) -> None:

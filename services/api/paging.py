@@ -6,12 +6,15 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from marshmallow import fields
 
 T = TypeVar("T")
+
+# Far from datetime's own limits (years 1 and 9999), and from any time a page starts at.
+MIN_CURSOR_YEAR, MAX_CURSOR_YEAR = 1900, 9000
 
 
 def encode_cursor(at: datetime, item_id: uuid.UUID) -> str:
@@ -32,15 +35,24 @@ class Cursor(fields.Field[tuple[datetime, uuid.UUID]]):
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> tuple[datetime, uuid.UUID]:
         try:
-            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
-            at, item_id = json.loads(raw)
+            at, item_id = decode_cursor(value)
             moment, identifier = datetime.fromisoformat(at), uuid.UUID(item_id)
-        except (ValueError, TypeError) as error:
+            # A time without an offset could not be compared with the stored ones, and one near datetime's
+            # own limits (years 1 and 9999) overflows on its way to UTC and into the database.
+            if moment.tzinfo is None or not MIN_CURSOR_YEAR <= moment.astimezone(UTC).year <= MAX_CURSOR_YEAR:
+                raise ValueError(f"{at!r} is not a time this API gives out")
+        except (ValueError, TypeError, OverflowError) as error:
             raise self.make_error("invalid_cursor") from error
-        # A time without an offset could not be compared with the stored ones.
-        if moment.tzinfo is None:
-            raise self.make_error("invalid_cursor")
         return moment, identifier
+
+
+def decode_cursor(value: object) -> Any:
+    """What a cursor holds: JSON in URL-safe base64. ValueError for anything else, a forged cursor
+    nested deeper than the parser goes included."""
+    try:
+        return json.loads(base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4)))
+    except RecursionError as error:
+        raise ValueError("a cursor nested too deeply") from error
 
 
 def page_of(items: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, uuid.UUID]]) -> dict[str, Any]:

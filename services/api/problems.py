@@ -82,7 +82,10 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    # Strict UTF-8 but for what cannot be encoded (a lone surrogate a message quotes from the request),
+    # which becomes "?": an error about bad text must not fail on it.
+    encoded = json.dumps(body).encode("utf-8", "replace")
+    response = Response(encoded, status=status, mimetype=PROBLEM_CONTENT_TYPE)
     response.headers.extend(headers or {})
     return response
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.cli.demo import CrierClient, run_demo
 from services.cli.processes import process_commands
 from services.cli.supervisor import Supervisor
+from shared.bootstrap import keep_new_files_private
 from shared.bulk.checking import InvalidRows, check_import
 from shared.bulk.reading import describe_pointer, guess_format, read_source
 from shared.bulk.services import store_import
@@ -40,6 +41,8 @@ from shared.workspaces.services import get_or_add_member, get_or_create_workspac
 @click.pass_context
 def cli(context: click.Context) -> None:
     """Crier: write a post once, publish it to every channel exactly once."""
+    # Every command that writes the data directory, and every process `crier up` starts, keeps it private.
+    keep_new_files_private()
     try:
         context.obj = Settings()
     except ValidationError as refused:

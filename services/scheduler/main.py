@@ -8,7 +8,7 @@ import threading
 from types import FrameType
 
 from services.scheduler.dispatcher import Dispatcher
-from shared.bootstrap import bootstrap
+from shared.bootstrap import bootstrap, keep_new_files_private
 from shared.config import Settings
 from shared.monitoring.logs import configure_logging
 
@@ -16,6 +16,7 @@ log = logging.getLogger("crier.scheduler")
 
 
 def main() -> None:
+    keep_new_files_private()
     settings = Settings()
     configure_logging(settings)
     services = bootstrap(settings)

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Celery, Task, signals
 
-from shared.bootstrap import Services, bootstrap
+from shared.bootstrap import Services, bootstrap, keep_new_files_private
 from shared.config import Settings
 from shared.monitoring.logs import configure_logging
 from shared.taskqueue import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_broker
@@ -74,6 +74,7 @@ def create_celery_app(settings: Settings, services: Services | None = None) -> C
 def _prepare_embedded_broker(sender: Any, **_: Any) -> None:
     # When the worker starts, not when this module is imported: importing it must not touch the disk.
     if isinstance(sender.app, CrierCelery):
+        keep_new_files_private()
         prepare_broker(sender.app.settings)
 
 

@@ -16,8 +16,10 @@ from enum import StrEnum
 
 from shared.errors import InvalidInput, Problem
 from shared.spreadsheets import from_spreadsheet
+from shared.text.storable import NUL_REFUSED, why_unstorable
 
 MAX_ROWS = 5_000
+LONGEST_NUMBER = 20  # characters of a whole number in a JSON file: any 64-bit one, with its sign
 MAX_BYTES = 16 * 1024 * 1024  # 5,000 long posts with a variant per network fit several times over
 HEADER_ROW = 1
 # Spreadsheets in locales that write decimal commas save CSV with semicolons, and some people save tabs.
@@ -86,9 +88,15 @@ def read_source(data: bytes, source_format: SourceFormat) -> Source:
             [Problem("/rows", f"The file is not UTF-8 (byte {error.start}): save it as “CSV UTF-8” or JSON.")]
         ) from error
     source = _read_csv(text) if source_format is SourceFormat.CSV else _read_json(text)
-    if any(_holds_nul(row.cells) for row in source.rows):
-        # No database text column takes a NUL, and no post has one: the file is binary, or broken.
-        raise InvalidInput([Problem("/rows", "The file holds a NUL character (byte 0): is it a text file?")])
+    for row in source.rows:
+        reason = _why_unstorable(row.cells)
+        if reason == NUL_REFUSED:
+            # No database text column takes a NUL, and no post has one: the file is binary, or broken.
+            raise InvalidInput(
+                [Problem("/rows", "The file holds a NUL character (byte 0): is it a text file?")]
+            )
+        if reason is not None:
+            raise InvalidInput([Problem(row_pointer(row.number), reason)])
     if not source.rows:
         raise InvalidInput(
             [Problem("/rows", "The file has no posts: one row (or JSON object) makes one post.")]
@@ -106,13 +114,14 @@ def read_source(data: bytes, source_format: SourceFormat) -> Source:
     return source
 
 
-def _holds_nul(cells: Mapping[str, object]) -> bool:
-    """Whether a column name or a cell holds a NUL; a value nested deeper is refused as a cell anyway."""
+def _why_unstorable(cells: Mapping[str, object]) -> str | None:
+    """Why a column name or a cell cannot be kept, if one cannot; a value nested deeper is refused as a
+    cell anyway."""
     texts = [*cells, *(value for value in cells.values() if isinstance(value, str))]
     texts += [
         item for value in cells.values() if isinstance(value, list) for item in value if isinstance(item, str)
     ]
-    return any("\x00" in text for text in texts)
+    return next((reason for text in texts if (reason := why_unstorable(text)) is not None), None)
 
 
 def _read_csv(text: str) -> Source:
@@ -172,9 +181,24 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+class _Refused(ValueError):
+    """A value in a JSON file that no post holds and Python would choke on."""
+
+
+def _integer(literal: str) -> int:
+    # Python refuses to convert more than 4,300 digits, and no cell needs more than a few.
+    if len(literal) > LONGEST_NUMBER:
+        raise _Refused(f"a number of {len(literal):,} digits")
+    return int(literal)
+
+
+def _not_json(name: str) -> None:
+    raise _Refused(f"{name} is not a JSON value")
+
+
 def _read_json(text: str) -> Source:
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_integer, parse_constant=_not_json)
     except RecursionError as error:
         raise InvalidInput([Problem("/rows", "The file nests JSON deeper than any post needs.")]) from error
     except json.JSONDecodeError as error:
@@ -185,6 +209,8 @@ def _read_json(text: str) -> Source:
                 )
             ]
         ) from error
+    except _Refused as error:
+        raise InvalidInput([Problem("/rows", f"The file is not JSON Crier reads: {error}.")]) from error
     if isinstance(document, dict) and set(document) == {"posts"}:
         document = document["posts"]
     if not isinstance(document, list):

@@ -65,3 +65,19 @@ class ShortLink(Base):
     first_clicked_at: Mapped[datetime | None]
     last_clicked_at: Mapped[datetime | None]
     created_at: Mapped[created_timestamp]
+
+
+class ShortLinkVisit(Base):
+    """A client whose click on a short link was counted lately: another within the window is not counted.
+
+    `visitor` is a digest of the client's address and user agent, never either of them; a row outlives its
+    window only until the next click anywhere, which deletes the expired ones.
+    """
+
+    __tablename__ = "short_link_visits"
+
+    short_link_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("short_links.id", ondelete="CASCADE"), primary_key=True
+    )
+    visitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(index=True)

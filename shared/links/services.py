@@ -22,7 +22,7 @@ import string
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -34,7 +34,7 @@ from shared.channels.models import Channel
 from shared.db import UTCDateTime, affected_rows, insert_on_conflict
 from shared.deliveries.models import Delivery
 from shared.errors import InvalidInput, NotFound, Problem
-from shared.links.models import LinkSettings, ShortLink
+from shared.links.models import LinkSettings, ShortLink, ShortLinkVisit
 from shared.networks.ports import Draft
 from shared.posts.models import Post
 from shared.text import link_spans
@@ -51,6 +51,8 @@ UTM_PLACEHOLDERS: Mapping[str, str] = {
 }
 
 SHORT_LINK_PATH = "/l/"
+# A client's clicks on one link within this long count once (CRIER_LINK_CLICK_WINDOW_SECONDS).
+CLICK_WINDOW = timedelta(hours=1)
 CODE_LENGTH = 8
 # Letters and digits only: the rest of the URL-safe alphabet, `-` and `_`, is markup where posts go
 # (`_italic_` in Discord and Slack) and easily lost when a link is copied by hand. 62**8 is about 2**47.6.
@@ -338,21 +340,64 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def record_click(session: Session, code: str, now: datetime) -> str | None:
-    """Count one click on the link with this code; its target, or None when there is no such link."""
-    # One UPDATE … RETURNING: the database adds one for each click, so concurrent clicks all count, where
-    # reading the count and writing it back would lose those that read the same number.
-    return session.scalar(
+def record_click(
+    session: Session,
+    code: str,
+    now: datetime,
+    *,
+    visitor: str | None = None,
+    window: timedelta = CLICK_WINDOW,
+) -> str | None:
+    """Count one click on the link with this code; its target, or None when there is no such link.
+
+    A `visitor` (a digest naming the client, see visitor_digest) is counted once per `window` on each
+    link: a reader who clicks again, reloads, or has a script click a hundred times counts once.
+    """
+    found = session.execute(select(ShortLink.id, ShortLink.target_url).where(ShortLink.code == code)).first()
+    if found is None:
+        return None
+    link_id, target = found
+    if visitor is not None and not _first_visit_in_window(session, link_id, visitor, now, window):
+        return str(target)
+    # One UPDATE: the database adds one for each click, so concurrent clicks all count, where reading the
+    # count and writing it back would lose those that read the same number.
+    session.execute(
         update(ShortLink)
-        .where(ShortLink.code == code)
+        .where(ShortLink.id == link_id)
         .values(
             clicks=ShortLink.clicks + 1,
             first_clicked_at=func.coalesce(ShortLink.first_clicked_at, literal(now, UTCDateTime())),
             last_clicked_at=now,
         )
-        .returning(ShortLink.target_url)
         .execution_options(synchronize_session=False)
     )
+    return str(target)
+
+
+def visitor_digest(address: str, user_agent: str) -> str:
+    """What names a client among clicks: a digest of its address and user agent, never either of them."""
+    return hashlib.sha256(f"{address}\n{user_agent}".encode("utf-8", "replace")).hexdigest()
+
+
+def _first_visit_in_window(
+    session: Session, link_id: uuid.UUID, visitor: str, now: datetime, window: timedelta
+) -> bool:
+    """Record the visitor's click on the link; whether it is their first in the window (and so counts)."""
+    # What is past its window is forgotten as clicks come in, so the table holds one window of clients.
+    session.execute(delete(ShortLinkVisit).where(ShortLinkVisit.counted_at <= now - window))
+    # One statement, so that two clicks at once cannot both be first: the second waits for the first's row
+    # (PostgreSQL) or for its transaction (SQLite), then finds it within the window and changes nothing.
+    claimed = session.scalar(
+        insert_on_conflict(session, ShortLinkVisit)
+        .values(short_link_id=link_id, visitor=visitor, counted_at=now)
+        .on_conflict_do_update(
+            index_elements=["short_link_id", "visitor"],
+            set_={"counted_at": now},
+            where=ShortLinkVisit.counted_at <= now - window,
+        )
+        .returning(ShortLinkVisit.visitor)
+    )
+    return claimed is not None
 
 
 def find_target(session: Session, code: str) -> str | None:

@@ -8,6 +8,7 @@ count, size and description limits) is checked when a post attaches it (shared.m
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,6 +30,8 @@ from shared.posts.services import require, send_back_for_approval
 from shared.workspaces.access import Actor, Permission
 
 FILENAME_LIMIT = 255
+# Control characters (C0, DEL, C1, Unicode's line and paragraph separators) and lone surrogates.
+_NOT_PRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # A post in one of these stages goes out when it is submitted, which checks nothing again.
 UNSENT_STAGES = (PostStage.DRAFT, PostStage.PENDING_APPROVAL, PostStage.REJECTED)
 # A scheduled post's delivery in one of these states may still send: by itself, or when a person says so.
@@ -90,7 +93,7 @@ def upload_media(
     asset = MediaAsset(
         workspace_id=actor.workspace_id,
         uploaded_by=actor.member_id,
-        filename=_plain_name(filename),
+        filename=plain_filename(filename),
         content_type=detected.content_type,
         size=stored.size,
         sha256=stored.sha256,
@@ -218,6 +221,13 @@ def _check_may_change(actor: Actor, asset: MediaAsset) -> None:
         raise Forbidden("You may change only the media you uploaded.")
 
 
-def _plain_name(filename: str) -> str:
-    """The file's own name, without the folders some browsers send with it."""
-    return PurePosixPath(filename.replace("\\", "/")).name[:FILENAME_LIMIT] or "upload"
+def plain_filename(filename: str) -> str:
+    """The file's own name, without the folders some browsers send with it, nor control characters.
+
+    The name goes back out in a Content-Disposition header when the file is downloaded: a CR or LF in it
+    would break the header (werkzeug refuses to send it), a NUL cannot be stored, and a lone surrogate
+    cannot be encoded.
+    """
+    name = PurePosixPath(filename.replace("\\", "/")).name
+    printable = "".join(" " if _NOT_PRINTABLE.match(character) else character for character in name)
+    return " ".join(printable.split())[:FILENAME_LIMIT] or "upload"

@@ -26,7 +26,8 @@ network said rather than a bare status code.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -152,6 +153,33 @@ def answer_object(response: httpx.Response, *, what: str, write: bool) -> dict[s
     if write:
         raise OutcomeUnknown(said + "; the post may exist, and Crier checks")
     raise Transient(said)
+
+
+@contextmanager
+def reading(what: str, *, write: bool) -> Iterator[None]:
+    """Read a successful answer's fields inside this block: one missing or of the wrong type is what a
+    malformed answer means, not a crash.
+
+    The KeyError, TypeError, ValueError, AttributeError or IndexError that reading such a field raises
+    becomes OutcomeUnknown for a write (the server may have carried it out: Crier checks before sending
+    again) and Transient for a read (asked again later), with what was wrong. Keep network calls and
+    Crier's own logic out of the block: only the reading of an answer belongs in it.
+    """
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        wrong = f"a field missing: {error}" if isinstance(error, KeyError) else str(error)
+        said = f"{what} answered with something Crier cannot read ({sanitized(wrong)})"
+        if write:
+            raise OutcomeUnknown(said + "; the post may exist, and Crier checks") from error
+        raise Transient(said) from error
+
+
+def identifier(value: object) -> str:
+    """An id as an answer gives it, a string or a whole number, as a string; TypeError for anything else."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise TypeError(f"an id must be a string or a number, not {type(value).__name__}")
+    return str(value)
 
 
 def _json(response: httpx.Response) -> Any:

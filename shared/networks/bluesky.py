@@ -43,7 +43,7 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.answers import answer_object, network_words, refusal, sanitized
+from shared.networks.answers import answer_object, network_words, reading, refusal, sanitized
 from shared.networks.http import check_server_url, transport_failure
 from shared.networks.ports import (
     Account,
@@ -491,7 +491,8 @@ class BlueskyNetwork:
         )
         if response.is_success:
             body = answer_object(response, what=channel.host, write=True)
-            return Ref(uri=str(body["uri"]), cid=str(body["cid"]), created_at=_record_time(record))
+            with reading(channel.host, write=True):
+                return Ref(uri=_text(body["uri"]), cid=_text(body["cid"]), created_at=_record_time(record))
         if response.status_code not in (401, 403, 429):
             # A taken key fails inside the PDS's repository tree (a 500 from the reference PDS, a 400 or 409
             # elsewhere): whatever the answer, a record at our key is the one an earlier attempt made.
@@ -577,7 +578,11 @@ class BlueskyNetwork:
                 seen = self._read_each(channel, credentials, chunk)
             for uri in chunk:
                 post = seen.get(uri)
-                result[uri] = _engagement(post) if post is not None else self._missing(channel, uri)
+                if post is None:
+                    result[uri] = self._missing(channel, uri)
+                    continue
+                with reading(channel.host, write=False):
+                    result[uri] = _engagement(post)
         return result
 
     def _read_batch(
@@ -856,15 +861,13 @@ def _reset_at(response: httpx.Response) -> datetime | None:
 
 def _session_from(response: httpx.Response, host: str) -> Session:
     body = answer_object(response, what=host, write=False)
-    try:
+    with reading(host, write=False):
         return Session(
-            did=str(body["did"]),
-            handle=str(body["handle"]),
-            access_jwt=str(body["accessJwt"]),
-            refresh_jwt=str(body["refreshJwt"]),
+            did=_text(body["did"]),
+            handle=_text(body["handle"]),
+            access_jwt=_text(body["accessJwt"]),
+            refresh_jwt=_text(body["refreshJwt"]),
         )
-    except KeyError as error:
-        raise Transient(f"{host}: the session answer lacks {error}") from error
 
 
 def _credentials(account: Account) -> Credentials:
@@ -899,6 +902,13 @@ def _split_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("at://") or len(parts) != 3 or parts[1] != POST or not parts[2]:
         raise Rejected(f"{uri!r} is not the at:// URI of a Bluesky post")
     return parts[0], parts[2]
+
+
+def _text(value: object) -> str:
+    """A field an answer must give as text; TypeError (read inside `reading`) for anything else."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"expected text, not {type(value).__name__}")
+    return value
 
 
 def _record_time(record: Mapping[str, Any]) -> datetime | None:
@@ -977,5 +987,5 @@ def _engagement(post: Mapping[str, Any]) -> Engagement:
         replies=counts.get("replyCount"),
         quotes=counts.get("quoteCount"),
         bookmarks=counts.get("bookmarkCount"),
-        raw={"uri": str(post["uri"]), **counts},
+        raw={"uri": _text(post["uri"]), **counts},
     )

@@ -33,7 +33,14 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.answers import answer_object, network_words, refusal, says_credentials_refused
+from shared.networks.answers import (
+    answer_object,
+    identifier,
+    network_words,
+    reading,
+    refusal,
+    says_credentials_refused,
+)
 from shared.networks.http import check_server_url, transport_failure
 from shared.networks.ports import (
     Account,
@@ -309,7 +316,8 @@ class MastodonNetwork:
             root = self._post_status(
                 channel, token, {**fields, "status": draft.text, "media_ids[]": media_ids}, idempotency_key
             )
-            parts.append(_part(root))
+            with reading(channel.host, write=True):
+                parts.append(_part(root))
         for index in range(len(parts), len(draft.thread) + 1):
             try:
                 reply = self._post_status(
@@ -320,7 +328,8 @@ class MastodonNetwork:
                 )
             except NetworkError as error:
                 raise error.after(parts) from None
-            parts.append(_part(reply))
+            with reading(channel.host, write=True):
+                parts.append(_part(reply))
         return PublishedPost.of(parts)
 
     def _post_status(
@@ -349,7 +358,8 @@ class MastodonNetwork:
         )
         _check(response, channel.host)
         media = answer_object(response, what=channel.host, write=False)
-        media_id = str(media["id"])
+        with reading(channel.host, write=False):
+            media_id = identifier(media["id"])
         if response.status_code == 200 and media.get("url"):
             return media_id
         # 202: the full-size file is still processing; a status may not use it until GET says 200.
@@ -421,7 +431,9 @@ class MastodonNetwork:
         settled = self._clock() - (last_attempted_at or sent.sent_at) >= self._settle
         me = self._get_json(channel, token, "/api/v1/accounts/verify_credentials")
         app_name = self._app_name(channel, token)
-        statuses = self._statuses_since(channel, token, str(me["id"]), since)
+        with reading(channel.host, write=False):
+            account_id = identifier(me["id"])
+        statuses = self._statuses_since(channel, token, account_id, since)
 
         def sent_by_us(status: Mapping[str, Any]) -> bool:
             application = status.get("application") or {}
@@ -434,14 +446,18 @@ class MastodonNetwork:
         parts = list(published[: len(sent.texts)])
         for index in range(len(parts), len(sent.texts)):
             follows = parts[-1].external_id if parts else None
-            matches = [
-                status
-                for status in statuses
-                if sent_by_us(status)
-                and status.get("in_reply_to_id") == follows
-                and (follows is not None or len(status.get("media_attachments") or ()) == sent.media_count)
-                and self._source_text(channel, token, str(status["id"])) == _normalised(sent.texts[index])
-            ]
+            with reading(channel.host, write=False):
+                matches = [
+                    status
+                    for status in statuses
+                    if sent_by_us(status)
+                    and status.get("in_reply_to_id") == follows
+                    and (
+                        follows is not None or len(status.get("media_attachments") or ()) == sent.media_count
+                    )
+                    and self._source_text(channel, token, identifier(status["id"]))
+                    == _normalised(sent.texts[index])
+                ]
             what = "the post" if index == 0 else f"thread reply {index} of {len(sent.texts) - 1}"
             if len(matches) > 1:
                 raise CannotTell(
@@ -458,7 +474,8 @@ class MastodonNetwork:
                         published=parts,
                     )
                 break
-            parts.append(_part(matches[0]))
+            with reading(channel.host, write=False):
+                parts.append(_part(matches[0]))
         return PublishedPost.of(parts) if parts else None
 
     def _expected(self, idempotency_key: str, draft: Draft | None, attempted_at: datetime | None) -> Sent:
@@ -489,9 +506,10 @@ class MastodonNetwork:
             if not isinstance(page, list):
                 raise Transient(f"{channel.host}: the account's statuses were not a list")
             found += page
-            if len(page) < PAGE_SIZE or _created_at(page[-1]) < since:
-                return found
-            max_id = str(page[-1]["id"])
+            with reading(channel.host, write=False):
+                if len(page) < PAGE_SIZE or _created_at(page[-1]) < since:
+                    return found
+                max_id = identifier(page[-1]["id"])
         raise CannotTell(
             f"{channel.host}: more than {self.MAX_PAGES * PAGE_SIZE} posts since the attempt; "
             "too many to be sure the post is not among older ones"
@@ -531,11 +549,13 @@ class MastodonNetwork:
                 statuses = self._read_each(channel, token, chunk)
             for status_id in chunk:
                 status = statuses.get(status_id)
-                result[status_id] = (
-                    _engagement(status)
-                    if status is not None
-                    else PostGone(f"{channel.host}: status {status_id} is gone, or no longer visible")
-                )
+                if status is None:
+                    result[status_id] = PostGone(
+                        f"{channel.host}: status {status_id} is gone, or no longer visible"
+                    )
+                    continue
+                with reading(channel.host, write=False):
+                    result[status_id] = _engagement(status)
         return result
 
     def _read_batch(
@@ -555,7 +575,8 @@ class MastodonNetwork:
         statuses = response.json()
         if not isinstance(statuses, list):
             raise Transient(f"{channel.host}: the batch of statuses was not a list")
-        return {str(status["id"]): status for status in statuses}
+        with reading(channel.host, write=False):
+            return {identifier(status["id"]): status for status in statuses}
 
     def _read_each(self, channel: ChannelSettings, token: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         statuses: dict[str, dict[str, Any]] = {}
@@ -589,7 +610,9 @@ class MastodonNetwork:
         if response.status_code in (404, 410):
             raise PostGone(f"{channel.host}: status {external_id} does not exist (any more)")
         _check(response, channel.host, may_have_posted=True)
-        return _part(answer_object(response, what=channel.host, write=True))
+        edited = answer_object(response, what=channel.host, write=True)
+        with reading(channel.host, write=True):
+            return _part(edited)
 
     def reads_as(self, account: Account, external_id: str, draft: Draft) -> bool:
         """Whether the status's source text and content warning are the draft's (an edit that landed)."""
@@ -615,7 +638,10 @@ class MastodonNetwork:
     def verify(self, account: Account) -> Profile:
         channel = self._channel(account)
         me = self._get_json(channel, _token(account), "/api/v1/accounts/verify_credentials")
-        return Profile(handle=str(me["acct"]), display_name=me.get("display_name") or None, url=me.get("url"))
+        with reading(channel.host, write=False):
+            return Profile(
+                handle=_text(me["acct"]), display_name=me.get("display_name") or None, url=me.get("url")
+            )
 
     def fetch_audience(self, account: Account) -> Audience:
         """The account's counts, from verify_credentials (entities/Account: followers_count and the rest)."""
@@ -832,13 +858,20 @@ def _status_url(status: Mapping[str, Any]) -> str:
 def _part(status: Mapping[str, Any]) -> PublishedPart:
     """A status as one part of a delivery, dated by the server's own clock."""
     return PublishedPart(
-        external_id=str(status["id"]), url=_status_url(status), created_at=_created_at(status)
+        external_id=identifier(status["id"]), url=_status_url(status), created_at=_created_at(status)
     )
 
 
 def _created_at(status: Mapping[str, Any]) -> datetime:
-    created = datetime.fromisoformat(str(status["created_at"]))
+    created = datetime.fromisoformat(_text(status["created_at"]))
     return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
+
+
+def _text(value: object) -> str:
+    """A field an answer must give as text; TypeError (read inside `reading`) for anything else."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"expected text, not {type(value).__name__}")
+    return value
 
 
 def _normalised(text: str) -> str:
@@ -857,7 +890,7 @@ def _engagement(status: Mapping[str, Any]) -> Engagement:
         reposts=counts.get("reblogs_count"),
         replies=counts.get("replies_count"),
         quotes=counts.get("quotes_count"),  # only from Mastodon 4.5
-        raw={"id": str(status["id"]), **counts},
+        raw={"id": identifier(status["id"]), **counts},
     )
 
 
@@ -906,13 +939,15 @@ def register_app(
     if website:
         fields["website"] = website
     response = _oauth_call(http, "POST", f"{url}/api/v1/apps", data=fields)
-    body = answer_object(response, what=urllib.parse.urlsplit(url).netloc, write=False)
-    return RegisteredApp(
-        base_url=url,
-        client_id=str(body["client_id"]),
-        client_secret=str(body["client_secret"]),
-        redirect_uri=redirect_uri,
-    )
+    host = urllib.parse.urlsplit(url).netloc
+    body = answer_object(response, what=host, write=False)
+    with reading(host, write=False):
+        return RegisteredApp(
+            base_url=url,
+            client_id=_text(body["client_id"]),
+            client_secret=_text(body["client_secret"]),
+            redirect_uri=redirect_uri,
+        )
 
 
 def authorize_url(
@@ -960,10 +995,13 @@ def exchange_code(
     if code_verifier is not None:
         fields["code_verifier"] = code_verifier
     response = _oauth_call(http, "POST", f"{app.base_url}/oauth/token", data=fields)
-    body = answer_object(response, what=urllib.parse.urlsplit(app.base_url).netloc, write=False)
+    host = urllib.parse.urlsplit(app.base_url).netloc
+    body = answer_object(response, what=host, write=False)
     created = body.get("created_at")
+    with reading(host, write=False):
+        access_token = _text(body["access_token"])
     return AccessToken(
-        access_token=str(body["access_token"]),
+        access_token=access_token,
         token_type=str(body.get("token_type", "Bearer")),
         scope=str(body.get("scope", app.scopes)),
         created_at=created if isinstance(created, int) else None,

@@ -97,6 +97,14 @@ sandbox_posts = Table(
 LATER_COLUMNS = ("in_reply_to_id", "media", "edited_at", "edits")
 
 
+# A minute: slower than any real network answers, and well inside a publish attempt's lease.
+MAX_LATENCY_MS = 60_000
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, int) or math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class SandboxOptions:
     """A sandbox channel's behaviour, from the channel's settings."""
@@ -114,10 +122,11 @@ class SandboxOptions:
             if name not in settings:
                 continue
             value = settings[name]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            # An int is finite however large (and math.isfinite cannot convert one past a float's range).
+            if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
                 problems.append(f"{name} must be a finite number")
-            elif value < 0 or (name != "latency_ms" and value > 1):
-                bound = "at least 0" if name == "latency_ms" else "between 0 and 1"
+            elif value < 0 or value > (MAX_LATENCY_MS if name == "latency_ms" else 1):
+                bound = f"between 0 and {MAX_LATENCY_MS:,}" if name == "latency_ms" else "between 0 and 1"
                 problems.append(f"{name} must be {bound}")
             else:
                 values[name] = float(value)

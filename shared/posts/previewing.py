@@ -27,6 +27,7 @@ from shared.links.services import (
     utm_context,
 )
 from shared.networks.ports import Draft, NetworkError, TextPreview
+from shared.posts.lengths import draft_texts, length_problems
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ def preview_drafts(
     Each text is shown with its links as they will go out: tagged, and where the channel shortens them, a
     placeholder short link of the real one's length, so what the preview counts is what the network will.
     """
+    too_long = {
+        problem.pointer: problem
+        for _, draft in drafts
+        for problem in length_problems(draft_texts("", draft.text, draft.thread, draft.options))
+    }
+    if too_long:
+        raise InvalidInput(list(too_long.values()))
     channel_ids = [channel_id for channel_id, _ in drafts]
     with services.sessions.begin() as session:
         found = {

@@ -29,6 +29,7 @@ from shared.networks.ports import Draft
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
 from shared.notifications.services import emit
+from shared.posts.lengths import draft_texts, length_problems
 from shared.posts.models import Post, PostLabel, PostStage, PostTarget, Timing
 from shared.posts.recurrence import Recurrence, check_series, parse_rule
 from shared.timezones import check_timezone
@@ -411,6 +412,21 @@ def check_request(
     text_problems: Mapping[uuid.UUID, Sequence[str]] | None = None,
 ) -> dict[uuid.UUID, Channel]:
     """The request's channels, once every rule holds; InvalidInput with every broken one otherwise."""
+    too_long = length_problems(
+        [
+            *draft_texts("", request.text, request.thread, {}),
+            *(
+                text
+                for index, target in enumerate(request.targets)
+                for text in draft_texts(
+                    f"{request.channels_pointer}/{index}", target.text, target.thread, target.options
+                )
+            ),
+        ]
+    )
+    if too_long:
+        # Said first and alone: counting such a text as each network counts it is the cost the bound avoids.
+        raise InvalidInput(too_long)
     channels = {
         channel.id: channel
         for channel in session.scalars(

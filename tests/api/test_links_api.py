@@ -73,11 +73,22 @@ def test_a_short_link_redirects_to_its_target_and_counts_the_click(
     assert clicks_on(services, code) == 1
 
 
-def test_each_click_is_counted(client: FlaskClient, services: Services, code: str) -> None:
-    for _ in range(3):
-        client.get(f"/l/{code}", headers={"User-Agent": BROWSER})
+def test_each_reader_is_counted_once_however_often_they_click(
+    client: FlaskClient, services: Services, code: str
+) -> None:
+    readers = [("192.0.2.1", BROWSER), ("192.0.2.2", BROWSER), ("192.0.2.2", "Mozilla/5.0 (Android) Chrome")]
+    for address, user_agent in readers:
+        client.get(f"/l/{code}", headers={"User-Agent": user_agent}, environ_base={"REMOTE_ADDR": address})
+    # A script clicking in a loop, as someone inflating a post's numbers would.
+    answers = [
+        client.get(
+            f"/l/{code}", headers={"User-Agent": "curl/8.5"}, environ_base={"REMOTE_ADDR": "203.0.113.9"}
+        )
+        for _ in range(200)
+    ]
 
-    assert clicks_on(services, code) == 3
+    assert {answer.status_code for answer in answers} == {302}
+    assert clicks_on(services, code) == 4
 
 
 @pytest.mark.parametrize("user_agent", LINK_PREVIEW_ROBOTS)

@@ -90,7 +90,9 @@ def test_valid_options_parse_without_problems() -> None:
     ("settings", "problem"),
     [
         ({"colour": "blue"}, "unknown option 'colour'"),
-        ({"latency_ms": -1}, "latency_ms must be at least 0"),
+        ({"latency_ms": -1}, "latency_ms must be between 0 and 60,000"),
+        ({"latency_ms": 60_001}, "latency_ms must be between 0 and 60,000"),
+        ({"latency_ms": 10**400}, "latency_ms must be between 0 and 60,000"),
         ({"failure_rate": -0.01}, "failure_rate must be between 0 and 1"),
         ({"failure_rate": 1.01}, "failure_rate must be between 0 and 1"),
         ({"stored_then_timeout_rate": 2}, "stored_then_timeout_rate must be between 0 and 1"),
@@ -111,7 +113,7 @@ def test_options_parse_reports_every_problem_at_once() -> None:
     _, problems = SandboxOptions.parse({"latency_ms": -5, "failure_rate": "high", "volume": 11})
     assert sorted(problems) == [
         "failure_rate must be a finite number",
-        "latency_ms must be at least 0",
+        "latency_ms must be between 0 and 60,000",
         "unknown option 'volume'",
     ]
 

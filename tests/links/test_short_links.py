@@ -19,7 +19,7 @@ from shared.db import create_db_engine, create_session_factory, utcnow
 from shared.deliveries.models import Delivery
 from shared.errors import InvalidInput, NotFound
 from shared.links import services as links
-from shared.links.models import LinkSettings, ShortLink
+from shared.links.models import LinkSettings, ShortLink, ShortLinkVisit
 from shared.links.services import (
     LinkRules,
     RulesSource,
@@ -32,6 +32,7 @@ from shared.links.services import (
     save_link_settings,
     shorten_for_delivery,
     utm_context,
+    visitor_digest,
 )
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
@@ -251,6 +252,69 @@ def test_clicks_at_the_same_moment_are_all_counted(
         engine.dispose()
 
     assert read_link(services, code).clicks == threads * clicks_each
+
+
+def test_one_visitor_counts_once_a_window_and_again_after_it(
+    services: Services, workspace: Workspace, delivery_id: uuid.UUID
+) -> None:
+    code = code_of(shorten(services, workspace, delivery_id))
+    reader, other = visitor_digest("192.0.2.1", "Firefox"), visitor_digest("192.0.2.2", "Firefox")
+
+    def visit(visitor: str, at: datetime) -> str | None:
+        with services.sessions.begin() as session:
+            return record_click(session, code, at, visitor=visitor, window=timedelta(hours=1))
+
+    answers = [
+        visit(reader, NOW),
+        visit(reader, NOW + timedelta(minutes=1)),  # a reload
+        visit(other, NOW + timedelta(minutes=2)),  # another reader
+        visit(reader, NOW + timedelta(minutes=59)),
+        visit(reader, NOW + timedelta(minutes=61)),  # the window is over: counted again
+    ]
+
+    assert answers == [TARGET] * 5
+    link = read_link(services, code)
+    assert link.clicks == 3
+    assert link.last_clicked_at == NOW + timedelta(minutes=61)
+    with services.sessions() as session:
+        # Only this window's visitors are kept: the first click's row was renewed, none outlived its hour.
+        kept = session.execute(select(ShortLinkVisit.visitor, ShortLinkVisit.counted_at)).all()
+    assert sorted(kept) == sorted(
+        [(reader, NOW + timedelta(minutes=61)), (other, NOW + timedelta(minutes=2))]
+    )
+
+
+def test_a_visitor_s_clicks_at_the_same_moment_count_once(
+    services: Services, settings: Settings, workspace: Workspace, delivery_id: uuid.UUID
+) -> None:
+    threads = 16
+    code = code_of(shorten(services, workspace, delivery_id))
+    engine = create_db_engine(settings.resolved_database_url, pool_size=threads)
+    sessions = create_session_factory(engine)
+    start = threading.Barrier(threads, timeout=30)
+    script = visitor_digest("203.0.113.9", "curl/8.5")
+
+    def click_once() -> None:
+        start.wait()
+        with sessions.begin() as session:
+            assert record_click(session, code, utcnow(), visitor=script) == TARGET
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            for future in [pool.submit(click_once) for _ in range(threads)]:
+                future.result()
+    finally:
+        engine.dispose()
+
+    assert read_link(services, code).clicks == 1
+
+
+def test_a_visitor_is_kept_as_a_digest_not_as_an_address() -> None:
+    digest = visitor_digest("192.0.2.1", "Firefox")
+
+    assert len(digest) == 64
+    assert "192.0.2.1" not in digest
+    assert digest != visitor_digest("192.0.2.1", "Chrome")
 
 
 def test_clicks_add_up_per_delivery_and_a_delivery_without_links_has_no_count(

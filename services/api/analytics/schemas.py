@@ -10,6 +10,7 @@ from typing import Any
 from marshmallow import Schema, fields, pre_dump, validate
 
 from services.api.fields import UTCDateTime, within_calendar_years
+from services.api.paging import decode_cursor
 from shared.channels.slots import WEEKDAY_KEYS
 from shared.metrics.analytics import BestTimeCell, Bucket, Point, RankedPost, Suggestion
 
@@ -74,8 +75,7 @@ class RankCursor(fields.Field[tuple[int, uuid.UUID]]):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[int, uuid.UUID]:
         try:
-            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
-            rank, post_id = json.loads(raw)
+            rank, post_id = decode_cursor(value)
             if not isinstance(rank, int) or isinstance(rank, bool) or abs(rank) >= 2**62:
                 raise TypeError(f"{rank!r} is no rank")
             return rank, uuid.UUID(post_id)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from services.api.fields import UTCDateTime
 from services.api.paging import Cursor
@@ -19,7 +20,7 @@ ALT_TEXT_EXAMPLE = "Five people laughing around a table covered in stickers and 
 
 def AltTextField(**kwargs: Any) -> fields.String:
     return fields.String(
-        # A form's fields escape the JSON check for NUL characters (services.api.text_input): refused here.
+        # A form's fields escape the JSON body's checks (services.api.text_input): refused here.
         validate=[
             validate.Length(max=ALT_TEXT_MAX),
             validate.Regexp(r"^[^\x00]*$", error="Text may not contain NUL (U+0000) characters."),
@@ -32,10 +33,21 @@ def AltTextField(**kwargs: Any) -> fields.String:
     )
 
 
+class FileField(Upload):
+    """A form's file part; a plain field of the same name (a value without a filename) is a 422."""
+
+    default_error_messages = {"invalid": "Send a file here: a form part with a filename."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> FileStorage:
+        if not isinstance(value, FileStorage):
+            raise self.make_error("invalid")
+        return value
+
+
 class UploadSchema(Schema):
     """A multipart/form-data upload: the file, and optionally its alt text."""
 
-    file = Upload(
+    file = FileField(
         required=True,
         metadata={"description": "The image or video. Its type is read from its bytes, not from its name."},
     )

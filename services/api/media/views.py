@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Request, Response, request, send_file, url_for
+from flask import Request, Response, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema
@@ -26,13 +26,17 @@ from services.api.paging import page_of
 from shared.errors import NotFound
 from shared.media.models import MediaAsset
 from shared.media.ports import ContentMissing
-from shared.media.services import delete_media, describe_media, get_media, list_media, upload_media
+from shared.media.services import (
+    delete_media,
+    describe_media,
+    get_media,
+    list_media,
+    plain_filename,
+    upload_media,
+)
 from shared.workspaces.access import Permission
 
 log = logging.getLogger(__name__)
-
-# Room for the multipart framing and the alt text around a file of the largest size allowed.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class MultipartParser(FlaskParser):
@@ -52,13 +56,6 @@ CONTENT_RESPONSE = {
     "description": "The file's bytes, as the content type it was detected as.",
     "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/*", "video/*")},
 }
-
-
-@blp.before_request
-def limit_upload_size() -> None:
-    """Refuse a body larger than any allowed upload with a 413 before it is read, not after."""
-    if request.method == "POST" and request.endpoint == "media.Media":
-        request.max_content_length = get_services().settings.media_max_bytes + MULTIPART_OVERHEAD_BYTES
 
 
 @blp.route("")
@@ -91,8 +88,8 @@ class Media(MethodView):
                 services.networks,
                 actor,
                 upload.stream,
-                # Only a label for people: a NUL (which PostgreSQL cannot store) is dropped, not refused.
-                filename=(upload.filename or "").replace("\x00", ""),
+                # Only a label for people: what it may not hold is dropped from it, not refused.
+                filename=upload.filename or "",
                 alt_text=form["alt_text"],
                 max_bytes=services.settings.media_max_bytes,
             )
@@ -155,7 +152,8 @@ class MediaContent(MethodView):
         response = send_file(
             content,
             mimetype=asset.content_type,
-            download_name=asset.filename,
+            # Made plain again: a name stored before names were cleaned up may break the header.
+            download_name=plain_filename(asset.filename),
             etag=asset.sha256,
             conditional=True,
         )

@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.api.deliveries.schemas import DeliverySchema
 from services.api.fields import EXAMPLE_TIME, UTCDateTime, within_calendar_years
 from services.api.paging import Cursor
+from shared.posts.lengths import MAX_TEXT_CHARACTERS
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.services import PostRequest, TargetRequest
 from shared.timezones import to_utc
@@ -21,6 +22,13 @@ MAX_THREAD_ITEMS = 25
 # More than any network takes (each says how many in GET /v1/networks); only a bound on the request's size.
 MAX_MEDIA_ITEMS = 20
 TEXT_EXAMPLE = "Our spring meetup is on! Tickets at example.org/meetup"
+# Each network's own limit is checked as it counts; this is Crier's, for the networks without one.
+LONGEST_TEXT = validate.Length(
+    max=MAX_TEXT_CHARACTERS,
+    error=f"The text is too long: Crier takes at most {MAX_TEXT_CHARACTERS:,} characters.",
+)
+TEXT_LENGTH = [validate.Length(min=1, error="The text is empty."), LONGEST_TEXT]
+REPLY_LENGTH = [validate.Length(min=1), LONGEST_TEXT]
 
 
 class TargetSchema(Schema):
@@ -29,11 +37,11 @@ class TargetSchema(Schema):
     channel_id = fields.UUID(required=True)
     text = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, error="The text is empty."),
+        validate=TEXT_LENGTH,
         metadata={"description": "This channel's own text; omitted or null: the post's."},
     )
     thread = fields.List(
-        fields.String(validate=validate.Length(min=1)),
+        fields.String(validate=REPLY_LENGTH),
         load_default=None,
         validate=validate.Length(max=MAX_THREAD_ITEMS),
         metadata={"description": "This channel's own replies (a thread, a first comment); null: the post's."},
@@ -68,11 +76,11 @@ class PostWriteSchema(Schema):
 
     text = fields.String(
         required=True,
-        validate=validate.Length(min=1, error="The text is empty."),
+        validate=TEXT_LENGTH,
         metadata={"example": TEXT_EXAMPLE},
     )
     thread = fields.List(
-        fields.String(validate=validate.Length(min=1)),
+        fields.String(validate=REPLY_LENGTH),
         load_default=list,
         validate=validate.Length(max=MAX_THREAD_ITEMS),
         metadata={"description": "Replies that follow the text as a thread, or a first comment."},
@@ -287,7 +295,7 @@ class DeletePublishedSchema(Schema):
 class EditPublishedSchema(DeletePublishedSchema):
     text = fields.String(
         required=True,
-        validate=validate.Length(min=1, error="The text is empty."),
+        validate=TEXT_LENGTH,
         metadata={
             "description": "The post's new text on the networks that allow edits; checked as each counts it.",
             "example": "Our spring meetup moves to Saturday!",

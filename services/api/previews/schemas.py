@@ -6,14 +6,15 @@ import uuid
 
 from marshmallow import Schema, fields, validate
 
-from services.api.posts.schemas import MAX_CHANNELS_PER_POST
+from services.api.posts.schemas import MAX_CHANNELS_PER_POST, MAX_THREAD_ITEMS, REPLY_LENGTH, TEXT_LENGTH
 
 
 class PreviewRequestSchema(Schema):
-    text = fields.String(required=True, validate=validate.Length(min=1), metadata={"example": "Hello 👋"})
+    text = fields.String(required=True, validate=TEXT_LENGTH, metadata={"example": "Hello 👋"})
     thread = fields.List(
-        fields.String(validate=validate.Length(min=1)),
+        fields.String(validate=REPLY_LENGTH),
         load_default=list,
+        validate=validate.Length(max=MAX_THREAD_ITEMS),
         metadata={"description": "Replies that follow the post, on networks with threads."},
     )
     options = fields.Dict(
