@@ -14,7 +14,7 @@ from services.api.fields import EXAMPLE_TIME, UTCDateTime, within_calendar_years
 from services.api.paging import Cursor
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.services import PostRequest, TargetRequest
-from shared.timezones import to_utc
+from shared.timezones import stored_zone, to_utc
 
 MAX_CHANNELS_PER_POST = 50
 MAX_THREAD_ITEMS = 25
@@ -232,7 +232,7 @@ class PostSchema(Schema):
     def local_time(self, post: Post) -> str | None:
         if post.scheduled_at is None:
             return None
-        return post.scheduled_at.astimezone(ZoneInfo(post.timezone)).isoformat()
+        return post.scheduled_at.astimezone(stored_zone(post.timezone)).isoformat()
 
     def recurrence_of(self, post: Post) -> dict[str, Any] | None:
         return (
