@@ -38,6 +38,7 @@ from shared.networks.ports import (
     AuthExpired,
     NetworkError,
     OutcomeUnknown,
+    Profile,
     PublishedPart,
     PublishedPost,
     RateLimited,
@@ -50,6 +51,8 @@ WORDS_LIMIT = 300
 # The longest post address and post id Crier keeps from a network's answer.
 POST_URL_LIMIT = 2048
 POST_ID_LIMIT = 255
+# The longest account name Crier keeps from a network's answer (a channel's handle).
+HANDLE_LIMIT = 200
 
 # Words in a 400 or 403 that mean the credentials, not the request, are at fault. Mastodon (Doorkeeper):
 # "The access token is invalid", "… was revoked", "… expired", "This action is outside the authorized
@@ -258,3 +261,15 @@ def post_address_problem(url: str) -> str | None:
     if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
         return f"the address {sanitized(url)[:60]!r} is not an http(s) URL"
     return None
+
+
+def storable_profile(profile: Profile, *, what: str) -> Profile:
+    """Who the network says the credentials post as, once the account's name is fit to keep as a handle:
+    some text of at most HANDLE_LIMIT characters without spaces or control characters; else Transient."""
+    handle = profile.handle
+    if not handle or len(handle) > HANDLE_LIMIT or _NOT_IN_AN_ADDRESS.search(handle):
+        raise Transient(
+            f"{what} answered with an account name Crier cannot keep ({sanitized(handle)[:60]!r}: empty, "
+            "too long, or with spaces or control characters)"
+        )
+    return profile

@@ -336,6 +336,20 @@ def test_a_server_that_cannot_be_reached_is_unavailable_and_nothing_is_kept(
     assert read_pending(services) == []
 
 
+def test_an_account_name_crier_cannot_keep_as_a_handle_connects_nothing(
+    services: Services, owner: Actor, server: FakeMastodon
+) -> None:
+    # A server of the Mastodon API is anyone's: its answer about the account is checked like any other.
+    long_name = server.add_account("a" * 300)
+    begun = begin(services, owner, server)
+    back = approve(server, begun, long_name)
+
+    with pytest.raises(Unavailable, match="account name Crier cannot keep"):
+        complete_authorization(services, state=back["state"], code=back["code"], now=utcnow())
+
+    assert read_channels(services) == []
+
+
 def test_the_verifier_the_state_and_the_tokens_never_appear_in_plain_text_in_the_database_or_the_logs(
     services: Services,
     owner: Actor,
