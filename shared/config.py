@@ -210,7 +210,7 @@ class Settings(BaseSettings):
         "previewing) may take together.",
     )
     api_network_calls_per_workspace: int = Field(
-        default=4,
+        default=2,
         gt=0,
         description="API requests of one workspace that may be calling networks at once, per API process; "
         "another answers 429.",
