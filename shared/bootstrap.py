@@ -15,6 +15,7 @@ from shared.db import create_db_engine, create_session_factory
 from shared.limits import RateLimiter, create_rate_limiter
 from shared.media import MediaStorage, create_media_storage
 from shared.monitoring.recording import use_folder
+from shared.networks.outbound import Outbound
 from shared.networks.registry import NetworkRegistry
 from shared.taskqueue import CeleryTaskQueue, TaskQueue
 
@@ -47,6 +48,9 @@ class Services:
     network_calls: ThreadPoolExecutor
     credentials: CredentialCipher
     media: MediaStorage
+    # Where calls made on a user's behalf may go, and their bounds (the network adapters build their own
+    # from the same settings).
+    outbound: Outbound
 
 
 def bootstrap(
@@ -55,11 +59,13 @@ def bootstrap(
     tasks: TaskQueue | None = None,
     networks: NetworkRegistry | None = None,
     limits: RateLimiter | None = None,
+    outbound: Outbound | None = None,
 ) -> Services:
     """Build the engine, the session factory, the task queue, the network registry and the limiter, and
     point the process's Prometheus counts at the host's folder.
 
-    Tests pass their own `tasks`, `networks` or `limits` to observe what would be sent or published.
+    Tests pass their own `tasks`, `networks` or `limits` to observe what would be sent or published, and
+    their own `outbound` to look names up with a resolver of their own.
     """
     engine = create_db_engine(settings.resolved_database_url)
     sessions = create_session_factory(engine)
@@ -75,4 +81,5 @@ def bootstrap(
         network_calls=ThreadPoolExecutor(settings.network_call_threads, thread_name_prefix="crier-network"),
         credentials=cipher_from_settings(settings),
         media=create_media_storage(settings),
+        outbound=outbound if outbound is not None else Outbound.from_settings(settings),
     )

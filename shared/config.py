@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from itertools import pairwise
@@ -27,6 +28,29 @@ def parse_schedule(schedule: str) -> tuple[timedelta, ...]:
     if steps[0] <= timedelta(0) or any(later <= earlier for earlier, later in pairwise(steps)):
         raise ValueError("the steps must be longer than zero, each longer than the one before")
     return tuple(steps)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_HOST_NAME = re.compile(r"(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
+
+
+def parse_allowed_hosts(value: str) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    """Read "mastodon.lan, 10.0.0.0/8, 192.168.1.20": host names (lower-cased), and networks."""
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for item in value.split(","):
+        entry = item.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            continue
+        except ValueError:
+            pass
+        if not _HOST_NAME.fullmatch(entry):
+            raise ValueError(f"{item.strip()!r} is neither a host name nor an address or network (CIDR)")
+        names.add(entry)
+    return frozenset(names), tuple(networks)
 
 
 def local_url(bind: str) -> str:
@@ -208,7 +232,38 @@ class Settings(BaseSettings):
     )
     webhook_allow_private_urls: bool = Field(
         default=False,
-        description="Let webhook endpoints point at this machine or a private network (loopback, LAN).",
+        description="Replaced by CRIER_ALLOWED_PRIVATE_HOSTS; `true` stops the process at start, saying so.",
+    )
+    allowed_private_hosts: str = Field(
+        default="",
+        description="Servers on this machine or a private network that channels and webhooks may call: host "
+        "names and addresses or networks (CIDR), comma-separated. Plain http only to these.",
+    )
+    network_call_deadline_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The longest one call to a network or a webhook receiver may take, from connecting to "
+        "the answer's last byte, however slowly it answers.",
+    )
+    network_upload_deadline_seconds: float = Field(
+        default=300, gt=0, description="The same for a call that uploads a media file."
+    )
+    network_answer_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="The largest answer read from a network or a webhook receiver; a larger one is cut off.",
+    )
+    api_network_deadline_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long the network calls of one API request (connecting, verifying, authorizing, "
+        "previewing) may take together.",
+    )
+    api_network_calls_per_workspace: int = Field(
+        default=2,
+        gt=0,
+        description="API requests of one workspace that may be calling networks at once, per API process; "
+        "another answers 429.",
     )
     request_max_bytes: int = Field(
         default=1024 * 1024,
@@ -275,6 +330,24 @@ class Settings(BaseSettings):
         default=None, description="When set, GET /metrics needs `Authorization: Bearer` with this token."
     )
 
+    @field_validator("webhook_allow_private_urls")
+    @classmethod
+    def _refuse_the_old_private_switch(cls, allow: bool) -> bool:
+        # It let any workspace's webhooks reach every private address; an operator now names what may be
+        # reached. Ignoring it would break their webhooks silently, so the process says so at start.
+        if allow:
+            raise ValueError(
+                "CRIER_WEBHOOK_ALLOW_PRIVATE_URLS is replaced by CRIER_ALLOWED_PRIVATE_HOSTS: list the hosts "
+                "or networks (such as 10.0.0.0/8) Crier may call, and unset it"
+            )
+        return allow
+
+    @field_validator("allowed_private_hosts")
+    @classmethod
+    def _check_allowed_private_hosts(cls, value: str) -> str:
+        parse_allowed_hosts(value)
+        return value
+
     @field_validator("metrics_schedule")
     @classmethod
     def _check_metrics_schedule(cls, schedule: str) -> str:
@@ -330,6 +403,11 @@ class Settings(BaseSettings):
     def secret_keys(self) -> list[str]:
         """CRIER_SECRET_KEY's secrets, newest (the one that seals and signs) first."""
         return [part.strip() for part in (self.secret_key or "").split(",") if part.strip()]
+
+    @property
+    def allowed_private(self) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+        """CRIER_ALLOWED_PRIVATE_HOSTS read: the host names, and the networks (an address is one of /32)."""
+        return parse_allowed_hosts(self.allowed_private_hosts)
 
     @property
     def metrics_steps(self) -> tuple[timedelta, ...]:

@@ -54,6 +54,16 @@ class Unavailable(CrierError):
     title = "Unavailable"
 
 
+class Busy(CrierError):
+    """The caller already has as much under way as is allowed at once; trying again shortly may work."""
+
+    title = "Busy"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Unauthenticated(CrierError):
     title = "Unauthenticated"
 

@@ -45,6 +45,15 @@ def check_timezone(name: str, *, pointer: str = "/timezone") -> ZoneInfo:
     raise InvalidInput([Problem(pointer, detail)])
 
 
+def stored_zone(name: str) -> ZoneInfo:
+    """A zone name read back from the database, for showing a time: UTC when it no longer names a zone.
+
+    A name was checked when it was saved, but tzdata drops and renames zones over the years (US/Pacific-New
+    went in 2020), and a listing or an export must still show the time rather than fail.
+    """
+    return ZoneInfo(name) if name in _zone_names() else ZoneInfo("UTC")
+
+
 def as_utc(moment: datetime) -> datetime:
     """Return the same instant in UTC, refusing a naive datetime, whose zone would be a guess."""
     if moment.tzinfo is None or moment.utcoffset() is None:

@@ -140,12 +140,13 @@ def make_slack_channel(services: Services, workspace: Workspace, name: str = "Te
 def make_mastodon_channel(
     services: Services, workspace: Workspace, base_url: str, token: str, name: str = "Alice"
 ) -> Channel:
-    """A Mastodon channel on a server of this machine (a fake), reached over plain http."""
+    """A Mastodon channel on a server of this machine (a fake), reached over plain http: the services'
+    settings must allow 127.0.0.1 (tests.networks.on_this_machine)."""
     return make_connected_channel(
         services,
         workspace,
         "mastodon",
         name,
-        settings={"base_url": base_url, "allow_insecure_loopback": True},
+        settings={"base_url": base_url},
         credentials={"access_token": token},
     )

@@ -260,6 +260,8 @@ def children_environment(
         "CRIER_PUBLISH_LEASE_SECONDS": str(PUBLISH_LEASE_SECONDS),
         "CRIER_RECONCILE_INTERVAL_SECONDS": "2",
         "CRIER_MASTODON_SETTLE_SECONDS": str(plan.mastodon_settle),
+        # The fake Mastodon listens on this machine, as an operator's own server on their network would.
+        "CRIER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
         "CRIER_LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

@@ -102,7 +102,7 @@ def connect_channels(
                 network="mastodon",
                 name=f"Chaos on Mastodon {number}",
                 handle=f"chaos{number}",
-                settings={"base_url": mastodon.base_url, "allow_insecure_loopback": True},
+                settings={"base_url": mastodon.base_url},
                 credentials={"access_token": token},
                 cipher=services.credentials,
             )

@@ -26,6 +26,7 @@ from services.api.media.views import blp as media
 from services.api.members.views import members, tokens
 from services.api.metrics.views import blp as metrics
 from services.api.monitoring import monitoring
+from services.api.network_calls import install as bound_network_calls
 from services.api.networks.views import blp as networks
 from services.api.oauth.views import blp as oauth
 from services.api.posts.views import blp as posts
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_rate_limits(app, settings)
     app.before_request(authenticate_request)
     app.before_request(check_text_input)
+    bound_network_calls(app, settings)
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)

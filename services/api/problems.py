@@ -13,6 +13,7 @@ from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import (
+    Busy,
     Conflict,
     CrierError,
     Forbidden,
@@ -37,6 +38,7 @@ STATUS_OF_ERROR: dict[type[CrierError], int] = {
     Forbidden: 403,
     PreconditionFailed: 412,
     Unavailable: 503,
+    Busy: 429,
 }
 
 VALIDATION_FAILED = "The request does not have the expected shape; each error names what to fix."
@@ -164,5 +166,9 @@ class ProblemApi(Api):
         errors = None
         if isinstance(error, InvalidInput):
             errors = [{"pointer": item.pointer, "detail": item.detail} for item in error.problems]
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+        headers: dict[str, str] = {}
+        if isinstance(error, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(error, Busy):
+            headers["Retry-After"] = str(error.retry_after_seconds)
         return problem(status, error.detail, errors=errors, headers=headers)

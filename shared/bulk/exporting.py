@@ -6,7 +6,6 @@ import csv
 import io
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import icalendar
 from sqlalchemy import select
@@ -28,10 +27,12 @@ from shared.bulk.checking import (
 )
 from shared.channels.models import Channel, ChannelState
 from shared.deliveries.models import Delivery
+from shared.networks.answers import post_address_problem
 from shared.posts.calendar import CalendarEntry, calendar
 from shared.posts.listing import list_posts
 from shared.posts.models import Post, PostStage, PostState, Timing
 from shared.spreadsheets import to_spreadsheet
+from shared.timezones import stored_zone
 
 PAGE = 1_000
 EXCERPT_LENGTH = 60
@@ -138,7 +139,7 @@ def _time_cell(post: Post) -> str:
         return QUEUE
     if post.scheduled_at is None:
         return "" if post.stage is PostStage.DRAFT else NOW
-    return post.scheduled_at.astimezone(ZoneInfo(post.timezone)).isoformat()
+    return post.scheduled_at.astimezone(stored_zone(post.timezone)).isoformat()
 
 
 def _variant(post: Post, network: str) -> str:
@@ -193,7 +194,9 @@ def _event(
     if entry.labels:
         event.add("categories", list(entry.labels))
     url = urls.get(entry.delivery_id) if entry.delivery_id else None
-    if url:
+    # Only an address that reads as one: a stored value with a line break would start a property of its
+    # own in the file, and a calendar would offer a `javascript:` one as a link.
+    if url and post_address_problem(url) is None:
         event.add("url", url)
     return event
 

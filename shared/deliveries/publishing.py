@@ -34,6 +34,7 @@ from shared.monitoring.recording import (
     count_token_refresh_failure,
     observe_scheduling_lag,
 )
+from shared.networks.answers import storable_parts, storable_post
 from shared.networks.ports import AuthExpired, NetworkError, OutcomeUnknown, PublishedPost, Transient
 from shared.networks.registry import UnknownNetwork
 
@@ -148,15 +149,27 @@ def _call_network(services: Services, job: PublishJob) -> PublishedPost | Networ
     early = min((job.due_at - utcnow()).total_seconds(), services.settings.scheduler_lookahead_seconds)
     if early > 0:
         time.sleep(early)
+    what = network.info.display_name
     try:
         account = account_with_credentials(services, job.account, job.sealed_credentials)
-        return network.publish(account, job.draft, job.idempotency_key, published=job.published)
+        post = network.publish(account, job.draft, job.idempotency_key, published=job.published)
+        return storable_post(post, what=what, write=True)
     except NetworkError as error:
-        return error
+        return _with_storable_parts(error, what)
     except Exception as error:
         # A bug in an adapter tells us nothing about whether the request went out.
         log.exception("adapter %s raised an unexpected error", job.network, extra=_about(job))
         return OutcomeUnknown(f"{type(error).__name__}: {error}")
+
+
+def _with_storable_parts(error: NetworkError, what: str) -> NetworkError:
+    """The error, or, when a part it says was made cannot be stored, an unknown outcome with the parts
+    before it: that part may exist, and is looked for before anything is sent again."""
+    parts, problem = storable_parts(error.published)
+    if problem is None:
+        return error
+    said = f"{what} answered with a post Crier cannot keep: {problem}; it may exist, and Crier checks"
+    return OutcomeUnknown(said, published=parts)
 
 
 def reconcile_unknown(services: Services) -> dict[uuid.UUID, DeliveryState | None]:
@@ -199,8 +212,10 @@ def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | Non
                 last_attempted_at=job.attempt_started_at,
                 published=job.published,
             )
+            if found is not None:
+                found = storable_post(found, what=network.info.display_name, write=False)
         except NetworkError as error:
-            found = error
+            found = _with_storable_parts(error, network.info.display_name)
         except Exception as error:
             log.exception(
                 "adapter %s raised an unexpected error while reconciling", job.network, extra=_about(job)

@@ -39,6 +39,9 @@ from shared.networks.ports import (
     AuthExpired,
     NetworkError,
     OutcomeUnknown,
+    Profile,
+    PublishedPart,
+    PublishedPost,
     RateLimited,
     Rejected,
     Transient,
@@ -46,6 +49,11 @@ from shared.networks.ports import (
 
 # How much of what the network said goes into an error a person reads (and the database keeps).
 WORDS_LIMIT = 300
+# The longest post address and post id Crier keeps from a network's answer.
+POST_URL_LIMIT = 2048
+POST_ID_LIMIT = 255
+# The longest account name Crier keeps from a network's answer (a channel's handle).
+HANDLE_LIMIT = 200
 
 # Words in a 400 or 403 that mean the credentials, not the request, are at fault. Mastodon (Doorkeeper):
 # "The access token is invalid", "… was revoked", "… expired", "This action is outside the authorized
@@ -58,6 +66,8 @@ _CREDENTIALS_REFUSED = re.compile(
     re.IGNORECASE,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# No control or invisible formatting character, nor a space, belongs in a post's id or address.
+_NOT_IN_AN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def refusal(
@@ -230,3 +240,64 @@ def _html_text(page: str) -> str:
     # A title repeated as the first heading (nginx's "502 Bad Gateway" pages do) is said once.
     parts = [part for index, part in enumerate(parser.parts) if index == 0 or part != parser.parts[index - 1]]
     return " ".join(parts)
+
+
+def storable_post(post: PublishedPost, *, what: str, write: bool) -> PublishedPost:
+    """The post a network says it made, once each part's id and address are fit to store and show.
+
+    Each id must be some text of at most POST_ID_LIMIT characters, each address empty or an http(s) URL of
+    at most POST_URL_LIMIT, neither with a space or a control character: a person clicks these addresses
+    and exports them, so a `javascript:` link, a header-splitting CR/LF or a megabyte of text is an answer
+    Crier cannot read. For a write that means the post may exist all the same (OutcomeUnknown, and Crier
+    looks for it); for a read, ask again later. Either error carries the parts before the first bad one.
+    """
+    parts, problem = storable_parts(post.parts)
+    if problem is None:
+        return post
+    said = f"{what} answered with a post Crier cannot keep: {problem}"
+    if write:
+        raise OutcomeUnknown(said + "; the post may exist, and Crier checks", published=parts)
+    raise Transient(said, published=parts)
+
+
+def storable_parts(parts: Sequence[PublishedPart]) -> tuple[tuple[PublishedPart, ...], str | None]:
+    """The parts up to the first that cannot be stored, and why that one cannot (None when all can)."""
+    for index, part in enumerate(parts):
+        problem = unstorable(part)
+        if problem:
+            return tuple(parts[:index]), problem
+    return tuple(parts), None
+
+
+def unstorable(part: PublishedPart) -> str | None:
+    """Why one part's id or address cannot be stored; None when both can."""
+    external_id, url = part.external_id, part.url
+    if not isinstance(external_id, str) or not external_id:
+        return "the post has no id"
+    if len(external_id) > POST_ID_LIMIT or _NOT_IN_AN_ADDRESS.search(external_id):
+        return f"the id {sanitized(external_id)[:60]!r} is too long, or has spaces or control characters"
+    if not isinstance(url, str):
+        return "the post's address is not text"
+    return post_address_problem(url) if url else None
+
+
+def post_address_problem(url: str) -> str | None:
+    """Why a post's address is not one to keep, show or link to; None when it is an http(s) URL that is."""
+    if len(url) > POST_URL_LIMIT or _NOT_IN_AN_ADDRESS.search(url):
+        return f"the address {sanitized(url)[:60]!r} is too long, or has spaces or control characters"
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        return f"the address {sanitized(url)[:60]!r} is not an http(s) URL"
+    return None
+
+
+def storable_profile(profile: Profile, *, what: str) -> Profile:
+    """Who the network says the credentials post as, once the account's name is fit to keep as a handle:
+    some text of at most HANDLE_LIMIT characters without spaces or control characters; else Transient."""
+    handle = profile.handle
+    if not handle or len(handle) > HANDLE_LIMIT or _NOT_IN_AN_ADDRESS.search(handle):
+        raise Transient(
+            f"{what} answered with an account name Crier cannot keep ({sanitized(handle)[:60]!r}: empty, "
+            "too long, or with spaces or control characters)"
+        )
+    return profile

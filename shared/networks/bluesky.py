@@ -44,7 +44,8 @@ import httpx
 from shared.config import Settings
 from shared.limits.ports import Rate
 from shared.networks.answers import answer_object, network_words, reading, refusal, sanitized
-from shared.networks.http import check_server_url, transport_failure
+from shared.networks.http import LEGACY_LOOPBACK_SETTING, check_server_url, transport_failure
+from shared.networks.outbound import UPLOAD, AddressPolicy, Outbound
 from shared.networks.ports import (
     Account,
     Audience,
@@ -67,7 +68,7 @@ from shared.networks.ports import (
 from shared.text.bluesky import BLUESKY_MAX_BYTES, BLUESKY_MAX_GRAPHEMES, Facet, bluesky_length, detect_facets
 
 DEFAULT_PDS = "https://bsky.social"
-SETTING_KEYS = frozenset({"pds_url", "langs", "allow_insecure_loopback"})
+SETTING_KEYS = frozenset({"pds_url", "langs", LEGACY_LOOPBACK_SETTING})
 POST = "app.bsky.feed.post"
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -129,19 +130,20 @@ class ChannelSettings:
         return urllib.parse.urlsplit(self.pds_url).netloc
 
 
-def parse_settings(settings: Mapping[str, Any]) -> tuple[ChannelSettings | None, list[str]]:
-    """The channel's options and the problems with them; None when they cannot be used."""
+def parse_settings(
+    settings: Mapping[str, Any], policy: AddressPolicy
+) -> tuple[ChannelSettings | None, list[str]]:
+    """The channel's options and the problems with them; None when they cannot be used.
+
+    `allow_insecure_loopback`, which older channels carry, is read and ignored (see LEGACY_LOOPBACK_SETTING).
+    """
     problems = [f"unknown option {key!r}" for key in settings if key not in SETTING_KEYS]
-    insecure = settings.get("allow_insecure_loopback", False)
-    if not isinstance(insecure, bool):
-        problems.append("allow_insecure_loopback must be true or false")
-        insecure = False
     pds_url, url_problems = check_server_url(
         settings.get("pds_url", DEFAULT_PDS),
         setting="pds_url",
         example=DEFAULT_PDS,
         secret="an app password",
-        allow_insecure_loopback=insecure,
+        policy=policy,
     )
     problems += url_problems
     langs, lang_problems = _check_langs(settings.get("langs"))
@@ -267,8 +269,9 @@ class BlueskyNetwork:
         network_read_rate=Rate.per_minute(300, burst=50),
     )
 
-    def __init__(self, http: httpx.Client | None = None) -> None:
-        self._http = http or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "Crier"})
+    def __init__(self, outbound: Outbound | None = None, *, http: httpx.Client | None = None) -> None:
+        self._outbound = outbound or Outbound()
+        self._http = http or self._outbound.client(TIMEOUT)
         self._lock = threading.Lock()
         # Sessions live in this process only: refreshed tokens are not written back (see the report).
         self._sessions: dict[tuple[str, str], Session] = {}
@@ -278,12 +281,12 @@ class BlueskyNetwork:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlueskyNetwork:
-        return cls()
+        return cls(Outbound.from_settings(settings))
 
     # -- What a channel and a draft may be ------------------------------------------------------------
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
-        return parse_settings(settings)[1]
+        return parse_settings(settings, self._outbound.policy)[1]
 
     def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
         """Problems with the identifier's and app password's shape; whether they work, verify() asks."""
@@ -470,6 +473,7 @@ class BlueskyNetwork:
             content=item.data,
             headers={"Content-Type": item.content_type},
             timeout=UPLOAD_TIMEOUT,
+            extensions=UPLOAD,
         )
         _check(response, channel.host)
         blob = answer_object(response, what=channel.host, write=False).get("blob")
@@ -750,7 +754,7 @@ class BlueskyNetwork:
     # -- HTTP ----------------------------------------------------------------------------------------
 
     def _channel(self, account: Account) -> ChannelSettings:
-        channel, problems = parse_settings(account.settings)
+        channel, problems = parse_settings(account.settings, self._outbound.policy)
         if channel is None:
             raise Rejected("the Bluesky channel's settings are not usable: " + "; ".join(problems))
         return channel

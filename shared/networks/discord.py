@@ -26,13 +26,8 @@ import httpx
 
 from shared.config import Settings
 from shared.networks.answers import refusal, sanitized
-from shared.networks.http import (
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-    keep_secrets_out_of_http_logs,
-    retry_at,
-    transport_failure,
-)
+from shared.networks.http import keep_secrets_out_of_http_logs, retry_at, transport_failure
+from shared.networks.outbound import DEFAULT_TIMEOUT, Outbound
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -119,13 +114,14 @@ class DiscordNetwork(WriteOnly):
 
     def __init__(
         self,
+        outbound: Outbound | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         api_base: str = API_BASE,
         max_pause_seconds: float = MAX_PAUSE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         keep_secrets_out_of_http_logs()
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+        self._http = (outbound or Outbound()).client(timeout)
         self._api_base = api_base.rstrip("/")
         self._max_pause = max_pause_seconds
         self._sleep = sleep
@@ -135,7 +131,7 @@ class DiscordNetwork(WriteOnly):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscordNetwork:
-        return cls()
+        return cls(Outbound.from_settings(settings))
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]

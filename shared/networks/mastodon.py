@@ -41,7 +41,8 @@ from shared.networks.answers import (
     refusal,
     says_credentials_refused,
 )
-from shared.networks.http import check_server_url, transport_failure
+from shared.networks.http import LEGACY_LOOPBACK_SETTING, check_server_url, transport_failure
+from shared.networks.outbound import UPLOAD, AddressPolicy, Outbound
 from shared.networks.ports import (
     Account,
     Audience,
@@ -65,7 +66,7 @@ from shared.networks.ports import (
 from shared.text.mastodon import MASTODON_DEFAULT_LIMIT, MASTODON_DEFAULT_URL_WEIGHT, mastodon_length
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-SETTING_KEYS = frozenset({"base_url", "visibility", "language", "allow_insecure_loopback"})
+SETTING_KEYS = frozenset({"base_url", "visibility", "language", LEGACY_LOOPBACK_SETTING})
 SCOPES = "read write"
 OUT_OF_BAND = "urn:ietf:wg:oauth:2.0:oob"
 PKCE_METHOD = "S256"
@@ -98,24 +99,25 @@ class ChannelSettings:
         return urllib.parse.urlsplit(self.base_url).netloc
 
 
-def _check_base_url(value: object, *, allow_insecure_loopback: bool) -> tuple[str | None, list[str]]:
+def _check_base_url(value: object, policy: AddressPolicy) -> tuple[str | None, list[str]]:
     return check_server_url(
         value,
         setting="base_url",
         example="https://mastodon.social",
         secret="an access token",
-        allow_insecure_loopback=allow_insecure_loopback,
+        policy=policy,
     )
 
 
-def parse_settings(settings: Mapping[str, Any]) -> tuple[ChannelSettings | None, list[str]]:
-    """The channel's options and the problems with them; None when they cannot be used."""
+def parse_settings(
+    settings: Mapping[str, Any], policy: AddressPolicy
+) -> tuple[ChannelSettings | None, list[str]]:
+    """The channel's options and the problems with them; None when they cannot be used.
+
+    `allow_insecure_loopback`, which older channels carry, is read and ignored (see LEGACY_LOOPBACK_SETTING).
+    """
     problems = [f"unknown option {key!r}" for key in settings if key not in SETTING_KEYS]
-    insecure = settings.get("allow_insecure_loopback", False)
-    if not isinstance(insecure, bool):
-        problems.append("allow_insecure_loopback must be true or false")
-        insecure = False
-    base_url, url_problems = _check_base_url(settings.get("base_url"), allow_insecure_loopback=insecure)
+    base_url, url_problems = _check_base_url(settings.get("base_url"), policy)
     problems += url_problems
     visibility = settings.get("visibility")
     if visibility is not None and visibility not in VISIBILITIES:
@@ -186,15 +188,17 @@ class MastodonNetwork:
 
     def __init__(
         self,
-        http: httpx.Client | None = None,
+        outbound: Outbound | None = None,
         *,
+        http: httpx.Client | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         media_poll_interval: float = 1.0,
         media_poll_attempts: int = 60,
         instance_ttl: float = 3600.0,
         settle: timedelta = timedelta(minutes=2),
     ) -> None:
-        self._http = http or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "Crier"})
+        self._outbound = outbound or Outbound()
+        self._http = http or self._outbound.client(TIMEOUT)
         self._clock = clock
         self._media_poll_interval = media_poll_interval
         self._media_poll_attempts = media_poll_attempts
@@ -211,12 +215,14 @@ class MastodonNetwork:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MastodonNetwork:
-        return cls(settle=timedelta(seconds=settings.mastodon_settle_seconds))
+        return cls(
+            Outbound.from_settings(settings), settle=timedelta(seconds=settings.mastodon_settle_seconds)
+        )
 
     # -- What a channel and a draft may be ------------------------------------------------------------
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
-        return parse_settings(settings)[1]
+        return parse_settings(settings, self._outbound.policy)[1]
 
     def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
         """Problems with the access token's shape; whether Mastodon takes it, verify() asks."""
@@ -355,6 +361,7 @@ class MastodonNetwork:
             files={"file": (f"media.{extension}", item.data, item.content_type)},
             data={"description": item.alt_text} if item.alt_text else None,
             timeout=UPLOAD_TIMEOUT,
+            extensions=UPLOAD,
         )
         _check(response, channel.host)
         media = answer_object(response, what=channel.host, write=False)
@@ -676,7 +683,7 @@ class MastodonNetwork:
         secret, which never leaves Crier, still binds the code to Crier.
         """
         channel = self._settings(settings)
-        app = self._registered_app(channel, redirect_uri, settings.get("allow_insecure_loopback") is True)
+        app = self._registered_app(channel, redirect_uri)
         pkce = self._supports_pkce(channel)
         return AuthorizationStart(
             url=authorize_url(app, state=state, code_challenge=code_challenge if pkce else None),
@@ -710,9 +717,7 @@ class MastodonNetwork:
             raise
         return {"access_token": token.access_token}
 
-    def _registered_app(
-        self, channel: ChannelSettings, redirect_uri: str, allow_insecure_loopback: bool
-    ) -> RegisteredApp:
+    def _registered_app(self, channel: ChannelSettings, redirect_uri: str) -> RegisteredApp:
         key = (channel.base_url, redirect_uri)
         with self._lock:
             app = self._apps.get(key)
@@ -721,7 +726,7 @@ class MastodonNetwork:
             app = register_app(
                 channel.base_url,
                 redirect_uri=redirect_uri,
-                allow_insecure_loopback=allow_insecure_loopback,
+                policy=self._outbound.policy,
                 http=self._http,
             )
             with self._lock:
@@ -733,7 +738,7 @@ class MastodonNetwork:
         try:
             response = self._http.get(f"{channel.base_url}{SERVER_METADATA_PATH}")
         except httpx.TransportError as error:
-            raise Transient(f"{channel.host}: {type(error).__name__}: {error}") from error
+            raise transport_failure(error, what=channel.host, sent_a_write=False) from error
         if response.status_code == 404:
             return False  # before 4.3: no metadata, and no PKCE
         _check(response, channel.host)
@@ -745,7 +750,7 @@ class MastodonNetwork:
     # -- HTTP ----------------------------------------------------------------------------------------
 
     def _settings(self, settings: Mapping[str, Any]) -> ChannelSettings:
-        channel, problems = parse_settings(settings)
+        channel, problems = parse_settings(settings, self._outbound.policy)
         if channel is None:
             raise Rejected("the Mastodon channel's settings are not usable: " + "; ".join(problems))
         return channel
@@ -925,14 +930,17 @@ class AccessToken:
 def register_app(
     base_url: str,
     *,
+    policy: AddressPolicy,
+    http: httpx.Client,
     redirect_uri: str = OUT_OF_BAND,
     client_name: str = "Crier",
     website: str | None = None,
-    allow_insecure_loopback: bool = False,
-    http: httpx.Client | None = None,
 ) -> RegisteredApp:
-    """Register Crier with a server, once per server; keep the result secret."""
-    url, problems = _check_base_url(base_url, allow_insecure_loopback=allow_insecure_loopback)
+    """Register Crier with a server, once per server; keep the result secret.
+
+    `http` must be a client of shared.networks.outbound, which keeps to `policy` on every call.
+    """
+    url, problems = _check_base_url(base_url, policy)
     if url is None:
         raise Rejected("; ".join(problems))
     fields = {"client_name": client_name, "redirect_uris": redirect_uri, "scopes": SCOPES}
@@ -978,7 +986,7 @@ def authorize_url(
 
 
 def exchange_code(
-    app: RegisteredApp, code: str, *, code_verifier: str | None = None, http: httpx.Client | None = None
+    app: RegisteredApp, code: str, *, http: httpx.Client, code_verifier: str | None = None
 ) -> AccessToken:
     """Turn the code the person was given into an access token.
 
@@ -1008,17 +1016,13 @@ def exchange_code(
     )
 
 
-def _oauth_call(http: httpx.Client | None, method: str, url: str, **kwargs: Any) -> httpx.Response:
+def _oauth_call(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
     host = urllib.parse.urlsplit(url).netloc
-    client = http or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "Crier"})
     try:
-        response = client.request(method, url, **kwargs)
+        response = http.request(method, url, **kwargs)
     except httpx.TransportError as error:
         # Registering twice or failing to exchange a code harms nothing: every failure may be retried.
-        raise Transient(f"{host}: {type(error).__name__}: {error}") from error
-    finally:
-        if http is None:
-            client.close()
+        raise transport_failure(error, what=host, sent_a_write=False) from error
     if response.status_code == 401:
         # invalid_client: the registration is unknown to the server; register again.
         raise UnknownClient(f"{host} answered 401: {network_words(response)}")

@@ -27,12 +27,8 @@ import httpx
 
 from shared.config import Settings
 from shared.networks.answers import network_words, refusal
-from shared.networks.http import (
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-    keep_secrets_out_of_http_logs,
-    transport_failure,
-)
+from shared.networks.http import keep_secrets_out_of_http_logs, transport_failure
+from shared.networks.outbound import DEFAULT_TIMEOUT, Outbound
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -115,15 +111,20 @@ class SlackNetwork(WriteOnly):
 
     SETTINGS = ("slack_markup",)
 
-    def __init__(self, timeout: httpx.Timeout = DEFAULT_TIMEOUT, hooks_base: str | None = None) -> None:
+    def __init__(
+        self,
+        outbound: Outbound | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        hooks_base: str | None = None,
+    ) -> None:
         keep_secrets_out_of_http_logs()
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+        self._http = (outbound or Outbound()).client(timeout)
         # Tests point this at a fake; in production each URL's own Slack host is used.
         self._hooks_base = hooks_base.rstrip("/") if hooks_base else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackNetwork:
-        return cls()
+        return cls(Outbound.from_settings(settings))
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]

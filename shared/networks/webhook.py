@@ -33,11 +33,12 @@ import httpx
 from shared.config import Settings
 from shared.networks.answers import refusal
 from shared.networks.http import (
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-    is_loopback,
+    LEGACY_LOOPBACK_SETTING,
+    address_problem,
+    readable_url,
     transport_failure,
 )
+from shared.networks.outbound import DEFAULT_TIMEOUT, AddressPolicy, Outbound
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -79,26 +80,24 @@ class WebhookNetwork(WriteOnly):
         can_find_published=False,
     )
 
-    SETTINGS = ("url", "max_length", "allow_insecure_loopback")
+    # `allow_insecure_loopback`, which older channels carry, is read and ignored (LEGACY_LOOPBACK_SETTING).
+    SETTINGS = ("url", "max_length", LEGACY_LOOPBACK_SETTING)
 
-    def __init__(self, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+    def __init__(self, outbound: Outbound | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
+        self._outbound = outbound or Outbound()
+        self._http = self._outbound.client(timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookNetwork:
-        return cls()
+        return cls(Outbound.from_settings(settings))
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]
-        insecure = settings.get("allow_insecure_loopback", False)
-        if not isinstance(insecure, bool):
-            problems.append("allow_insecure_loopback must be true or false")
-            insecure = False
         url = settings.get("url")
         if not isinstance(url, str) or not url:
             problems.append("url is required: where Crier sends each post")
         else:
-            problems += _url_problems(url, allow_insecure_loopback=insecure)
+            problems += _url_problems(url, self._outbound.policy)
         if "max_length" in settings:
             limit = settings["max_length"]
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -178,8 +177,7 @@ class WebhookNetwork(WriteOnly):
         if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
             raise AuthExpired(f"Webhook: the signing secret must be at least {MIN_SECRET_LENGTH} characters.")
         url = account.settings.get("url")
-        insecure = account.settings.get("allow_insecure_loopback") is True
-        if not isinstance(url, str) or _url_problems(url, allow_insecure_loopback=insecure):
+        if not isinstance(url, str) or _url_problems(url, self._outbound.policy):
             raise Rejected(
                 "Webhook: the channel's url is missing or not allowed; fix the channel's settings."
             )
@@ -202,23 +200,20 @@ class WebhookNetwork(WriteOnly):
         raise refusal(response, what="Webhook receiver", write=True, secrets=[secret])
 
 
-def _url_problems(url: str, *, allow_insecure_loopback: bool) -> list[str]:
+def _url_problems(url: str, policy: AddressPolicy) -> list[str]:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return ["url is not a valid URL"]
-    if not parts.hostname:
-        return ["url must be an absolute URL with a host"]
+    if not readable_url(url):
+        return ["url is not a valid URL"]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ["url must be an absolute https URL with a host"]
     if parts.username or parts.password:
         return ["url must not carry a user name or password: the signature authenticates Crier"]
-    if parts.scheme == "https":
-        return []
-    if parts.scheme == "http" and is_loopback(parts.hostname):
-        if allow_insecure_loopback:
-            return []
-        return ["url uses http: set allow_insecure_loopback to send to a receiver on this machine"]
-    return ["url must use https (http only for a receiver on this machine, with allow_insecure_loopback)"]
+    problem = address_problem(parts.scheme, parts.hostname, policy, secret="the signed post")
+    return [f"url {problem}"] if problem else []
 
 
 def _text_problems(text: str, limit: int | None) -> list[str]:

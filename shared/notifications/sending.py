@@ -15,6 +15,12 @@ so a receiver of both implements one check:
   again after 30 s, 2 min, 10 min, 1 h, 6 h and 24 h, each give or take a fifth (and never sooner than a
   Retry-After says), up to CRIER_WEBHOOK_MAX_ATTEMPTS attempts. Any other answer is final: redirects are
   not followed, and other 4xx will not get better.
+
+Each POST keeps to the outbound policy (shared.networks.outbound): https, to a public address or one the
+operator allowed, looked up once and connected to as checked; it ends by CRIER_WEBHOOK_TIMEOUT_SECONDS
+whatever the receiver does, and no more of its answer is read than an excerpt needs. A URL that breaks the
+policy as written (plain http, a private address written out) is refused for good; one whose name leads
+somewhere refused fails like a receiver that does not answer, in the same words, and is tried again later.
 """
 
 from __future__ import annotations
@@ -22,27 +28,26 @@ from __future__ import annotations
 import json
 import logging
 import random
-import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import httpx
 
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
 from shared.networks.answers import body_words
-from shared.networks.http import USER_AGENT, redact, retry_at
+from shared.networks.http import NOT_SENT, redact, retry_at
+from shared.networks.outbound import AddressPolicy
 from shared.networks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from shared.notifications.models import MessageState
 from shared.notifications.services import (
     AttemptResult,
     ClaimedMessage,
     claim_due_messages,
-    is_private_address,
     open_secret,
     record_attempt,
+    url_problems,
 )
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,7 @@ EVENT_HEADER = "X-Crier-Event"
 DELIVERY_HEADER = "X-Crier-Delivery"
 
 SEND_BATCH_SIZE = 100
-# Longer than a batch can take: each POST is bounded by the timeout, and a batch's POSTs run side by side
+# Longer than a batch can take: each POST is bounded by its deadline, and a batch's POSTs run side by side
 # on the process's network threads. A claim outlived by its sender is sent again, under the same id.
 SEND_LEASE = timedelta(minutes=5)
 # How much of a refusal's body is read, at most, to quote from it.
@@ -77,8 +82,9 @@ def send_due_webhooks(
         settings.webhook_timeout_seconds,
         connect=min(CONNECT_TIMEOUT_SECONDS, settings.webhook_timeout_seconds),
     )
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
-        sender = Sender(client, services.credentials, now, allow_private=settings.webhook_allow_private_urls)
+    outbound = services.outbound
+    with outbound.client(timeout, deadline_seconds=settings.webhook_timeout_seconds) as client:
+        sender = Sender(client, services.credentials, now, outbound.policy)
         results = list(services.network_calls.map(sender.send, claims))
     with services.sessions.begin() as session:
         states = [
@@ -105,9 +111,7 @@ class Sender:
     client: httpx.Client
     cipher: CredentialCipher
     now: datetime  # the run's clock, which a Retry-After in seconds is counted from
-    allow_private: bool
-    # Why each URL seen in this run may not be called (None: it may), so a name is resolved once a run.
-    _refusals: dict[str, str | None] = field(default_factory=dict, init=False)
+    policy: AddressPolicy
 
     def send(self, claim: ClaimedMessage) -> AttemptResult:
         """One attempt; whatever goes wrong comes back as a result, so one message cannot sink the batch."""
@@ -130,17 +134,23 @@ class Sender:
                 error="Not sent: the endpoint's secret cannot be opened with the configured "
                 "CRIER_SECRET_KEY; restore the secret that sealed it, or rotate the endpoint's secret.",
             )
-        refusal = self._refusal(claim.url)
-        if refusal:
-            return AttemptResult(duration=_since(started), error=refusal, refused=True)
+        refused = url_problems(claim.url, policy=self.policy, pointer="/url")
+        if refused:
+            return AttemptResult(
+                duration=_since(started), error=f"Not sent: {refused[0].detail}", refused=True
+            )
         body, headers = signed_request(claim, secret, datetime.now(UTC))
         try:
             with self.client.stream("POST", claim.url, content=body, headers=headers) as response:
                 status = response.status_code
                 quoted = "" if response.is_success else _quote_answer(response, secret)
         except httpx.TransportError as error:
+            # The same words whatever happened, as for channels (shared.networks.http.transport_failure):
+            # the endpoint's admin must not learn from them what listens at an address. The log has it.
             detail = redact(f"{type(error).__name__}: {error}".rstrip(": "), [secret])
-            return AttemptResult(duration=_since(started), error=f"No answer ({detail}).")
+            log.warning("webhook message %s to endpoint %s: %s", claim.message_id, claim.endpoint_id, detail)
+            said = "No connection could be made" if isinstance(error, NOT_SENT) else "No complete answer"
+            return AttemptResult(duration=_since(started), error=f"{said} (the server's log has why).")
         duration = _since(started)
         if response.is_success:
             return AttemptResult(duration=duration, status_code=status)
@@ -149,19 +159,6 @@ class Sender:
             said += " (redirects are not followed: give the webhook its final URL)"
         retry_after = retry_at(response.headers, self.now) if status in (429, 503) else None
         return AttemptResult(duration=duration, status_code=status, error=said, retry_after=retry_after)
-
-    def _refusal(self, url: str) -> str | None:
-        """Why the URL may not be called now: it is, or resolves to, an address this server keeps private.
-
-        Names are resolved here, once a run, since what a name leads to may change after the endpoint
-        was saved. (httpx resolves it again to connect: a name that flips between two answers
-        could still slip through; a resolver pinned per request would close that.)
-        """
-        if self.allow_private:
-            return None
-        if url not in self._refusals:
-            self._refusals[url] = _private_address_refusal(url)
-        return self._refusals[url]
 
 
 def signed_request(claim: ClaimedMessage, secret: str, sent_at: datetime) -> tuple[bytes, dict[str, str]]:
@@ -186,24 +183,6 @@ def signed_request(claim: ClaimedMessage, secret: str, sent_at: datetime) -> tup
         "Idempotency-Key": str(claim.message_id),
     }
     return body, headers
-
-
-def _private_address_refusal(url: str) -> str | None:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if is_private_address(host):
-        return f"Not sent: {host} is a loopback or private address, which this server does not allow."
-    try:
-        found = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return None  # the POST fails to connect, and is tried again later
-    for *_, address in found:
-        if is_private_address(str(address[0])):
-            return (
-                f"Not sent: {host} resolves to {address[0]}, a loopback or private address, which this "
-                "server does not allow."
-            )
-    return None
 
 
 def _quote_answer(response: httpx.Response, secret: str) -> str:

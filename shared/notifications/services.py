@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import random
 import secrets
@@ -32,7 +31,8 @@ from shared.channels.credentials import CredentialCipher
 from shared.db import affected_rows, utcnow
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.masking import masked_url
-from shared.networks.http import is_loopback
+from shared.networks.http import address_problem, readable_url
+from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy
 from shared.notifications.models import (
     ALL_EVENTS,
     SUBSCRIBABLE_EVENTS,
@@ -222,13 +222,10 @@ def create_endpoint(
     events: Sequence[str],
     description: str = "",
     active: bool = True,
-    allow_private_addresses: bool = False,
+    policy: AddressPolicy = PUBLIC_ONLY,
 ) -> EndpointSecret:
     """Register an endpoint; the answer carries its new secret, which is never shown again."""
-    _check(
-        url_problems(url, allow_private_addresses=allow_private_addresses, pointer="/url")
-        + event_problems(events, pointer="/events")
-    )
+    _check(url_problems(url, policy=policy, pointer="/url") + event_problems(events, pointer="/events"))
     secret = new_secret()
     endpoint = WebhookEndpoint(
         workspace_id=actor.workspace_id,
@@ -272,13 +269,13 @@ def update_endpoint(
     events: Sequence[str] | None = None,
     description: str | None = None,
     active: bool | None = None,
-    allow_private_addresses: bool = False,
+    policy: AddressPolicy = PUBLIC_ONLY,
 ) -> WebhookEndpoint:
     """Change what is given (None leaves a field as it is). Activating clears Crier's reason for stopping."""
     endpoint = get_endpoint(session, actor.workspace_id, endpoint_id)
     problems: list[Problem] = []
     if url is not None:
-        problems += url_problems(url, allow_private_addresses=allow_private_addresses, pointer="/url")
+        problems += url_problems(url, policy=policy, pointer="/url")
     if events is not None:
         problems += event_problems(events, pointer="/events")
     _check(problems)
@@ -348,8 +345,12 @@ def _check(problems: list[Problem]) -> None:
         raise InvalidInput(problems)
 
 
-def url_problems(url: str, *, allow_private_addresses: bool, pointer: str) -> list[Problem]:
-    """What is wrong with an endpoint's URL: http(s), a host, no login, and not a private address."""
+def url_problems(url: str, *, policy: AddressPolicy, pointer: str) -> list[Problem]:
+    """What is wrong with an endpoint's URL: https, a host, no login, and not a private address.
+
+    A name is looked up when a message is sent (shared.networks.outbound), since what it leads to may
+    change after the endpoint is saved; here only an address written out can be judged.
+    """
 
     def problem(detail: str) -> list[Problem]:
         return [Problem(pointer, detail)]
@@ -361,35 +362,18 @@ def url_problems(url: str, *, allow_private_addresses: bool, pointer: str) -> li
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return problem("Not a valid URL.")
+    if not readable_url(url):
+        return problem("Not a valid URL.")
     if parts.scheme not in ("http", "https"):
-        return problem("The URL must start with https:// (or http://).")
+        return problem("The URL must start with https://.")
     if not parts.hostname:
         return problem("The URL must name a host.")
     if parts.username or parts.password:
         return problem("The URL must not carry a user name or password: the signature authenticates Crier.")
-    if not allow_private_addresses and is_private_address(parts.hostname):
-        return problem(
-            "The URL points at this machine or a private network, which this server does not allow "
-            "(CRIER_WEBHOOK_ALLOW_PRIVATE_URLS)."
-        )
+    refused = address_problem(parts.scheme, parts.hostname, policy, secret="the signed message")
+    if refused:
+        return problem(f"The URL {refused}.")
     return []
-
-
-def is_private_address(host: str) -> bool:
-    """True for a name or a literal address that leads to this machine or a private network.
-
-    Names are not resolved here (the sender checks what they resolve to before each POST).
-    """
-    host = host.rstrip(".").lower()
-    if is_loopback(host) or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global
 
 
 def event_problems(events: Sequence[str], *, pointer: str) -> list[Problem]:

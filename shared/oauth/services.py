@@ -39,6 +39,7 @@ from shared.channels.services import connect_channel, get_channel, store_credent
 from shared.config import Settings
 from shared.db import affected_rows
 from shared.errors import CrierError, Forbidden, InvalidInput, NotFound, Problem, Unavailable
+from shared.networks.answers import storable_profile
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -302,7 +303,8 @@ def _verify(adapter: Network, settings: Mapping[str, Any], credentials: Mapping[
     account = Account(channel_id="", handle="", settings=dict(settings), credentials=dict(credentials))
     display = adapter.info.display_name
     try:
-        return adapter.verify(account)
+        # The account's name becomes the channel's handle: checked as any answer that is kept.
+        return storable_profile(adapter.verify(account), what=display)
     except (AuthExpired, Rejected) as error:
         raise InvalidInput(
             [Problem("/code", f"{display} refused the credentials it had just issued: {error}")]

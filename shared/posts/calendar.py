@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,8 @@ from shared.errors import InvalidInput, Problem
 from shared.posts.models import Post, PostStage
 from shared.posts.recurring import recurrence_of
 from shared.timezones import check_timezone
+
+log = logging.getLogger(__name__)
 
 MAX_SPAN = timedelta(days=92)  # a quarter: what a calendar view shows at most
 
@@ -93,17 +96,29 @@ def calendar(session: Session, workspace_id: uuid.UUID, start: datetime, end: da
         for channel in session.scalars(
             select(Channel).where(Channel.workspace_id == workspace_id, Channel.state == ChannelState.ACTIVE)
         )
-        for slot in slots_between(
-            PostingSchedule.from_document(channel.posting_schedule),
-            check_timezone(channel.timezone),
-            start,
-            end,
-        )
+        for slot in _slots_of(channel, start, end)
         if slot not in taken.get(channel.id, set())
     ]
     entries.sort(key=lambda entry: (entry.at, str(entry.post_id), str(entry.channel_id)))
     free.sort(key=lambda slot: (slot.at, str(slot.channel_id)))
     return Calendar(entries, free)
+
+
+def _slots_of(channel: Channel, start: datetime, end: datetime) -> list[datetime]:
+    """The channel's queue slots in [start, end); none when its stored schedule or zone no longer reads.
+
+    Both were checked when saved, but a zone tzdata has dropped since, or a value written by hand, must
+    not make the whole calendar fail: the channel's posts are still shown, only its free slots are not.
+    """
+    try:
+        schedule = PostingSchedule.from_document(channel.posting_schedule)
+        zone = check_timezone(channel.timezone)
+    except (InvalidInput, AttributeError, TypeError):
+        log.warning(
+            "channel %s: its posting schedule or timezone does not read; no free slots shown", channel.id
+        )
+        return []
+    return list(slots_between(schedule, zone, start, end))
 
 
 def _occurrences_to_come(

@@ -16,7 +16,7 @@ class Permission(StrEnum):
     DRAFT = "draft"  # write posts; without PUBLISH they wait for an approver
     PUBLISH = "publish"  # schedule without approval, publish now, cancel, retry deliveries
     APPROVE = "approve"  # approve or reject other members' posts
-    MANAGE_CHANNELS = "manage_channels"  # connect, reconnect, pause, disconnect
+    MANAGE_CHANNELS = "manage_channels"  # connect, reconnect, verify, pause, disconnect
     MANAGE_WORKSPACE = "manage_workspace"  # members, webhooks, link presets, the audit log
     MANAGE_OWNERS = "manage_owners"  # make or remove owners
 

@@ -111,7 +111,7 @@ CASES = [
     Case("patch", "/v1/channels/{channel_id}", ADMINS, lambda w: {"timezone": "Europe/Paris"}),
     Case("delete", "/v1/channels/{channel_id}", ADMINS),
     Case("put", "/v1/channels/{channel_id}/credentials", ADMINS, lambda w: {"credentials": {}}),
-    reader("post", "/v1/channels/{channel_id}/verify"),
+    Case("post", "/v1/channels/{channel_id}/verify", ADMINS),
     Case(
         "post",
         "/v1/channels/authorizations",

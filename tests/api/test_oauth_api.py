@@ -18,12 +18,21 @@ from sqlalchemy import select, update
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
+from shared.config import Settings
 from shared.db import utcnow
 from shared.oauth.models import PendingAuthorization
 from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
 from tests.factories import make_member_token, make_workspace
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.on_this_machine import allowing_here
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The fake servers listen on 127.0.0.1, which the operator allows here.
+    return allowing_here(settings)
+
 
 PROBLEM = "application/problem+json"
 
@@ -50,7 +59,7 @@ def begin(client: FlaskClient, server: FakeMastodon, name: str = "Alice on Masto
         json={
             "network": "mastodon",
             "name": name,
-            "settings": {"base_url": server.base_url, "allow_insecure_loopback": True},
+            "settings": {"base_url": server.base_url},
         },
     )
     assert response.status_code == 201, response.json

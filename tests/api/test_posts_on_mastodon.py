@@ -12,9 +12,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from shared.bootstrap import Services
+from shared.config import Settings
 from shared.posts.models import Post
 from tests.networks.fake_mastodon import FakeMastodon, serve
 from tests.networks.misbehaving_proxy import Answer, MisbehavingProxy, Mode, Rule, nginx_page
+from tests.networks.on_this_machine import allowing_here
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The fake servers listen on 127.0.0.1, which the operator allows here.
+    return allowing_here(settings)
 
 
 @pytest.fixture
@@ -32,7 +40,7 @@ def mastodon_channel_id(workspace_client: FlaskClient, server: FakeMastodon) -> 
             "network": "mastodon",
             "name": "Alice on a small server",
             "handle": "alice",
-            "settings": {"base_url": server.base_url, "allow_insecure_loopback": True},
+            "settings": {"base_url": server.base_url},
             "credentials": {"access_token": "alice-token"},
         },
     )
@@ -73,7 +81,7 @@ def test_refused_credentials_connect_nothing(workspace_client: FlaskClient, serv
             "network": "mastodon",
             "name": "Wrong token",
             "handle": "alice",
-            "settings": {"base_url": server.base_url, "allow_insecure_loopback": True},
+            "settings": {"base_url": server.base_url},
             "credentials": {"access_token": "not-a-token"},
         },
     )
@@ -114,7 +122,7 @@ def test_a_connect_error_keeps_the_servers_own_words_whatever_their_shape(
                 "network": "mastodon",
                 "name": "Behind a proxy",
                 "handle": "alice",
-                "settings": {"base_url": proxy.base_url, "allow_insecure_loopback": True},
+                "settings": {"base_url": proxy.base_url},
                 "credentials": {"access_token": "alice-token"},
             },
         )

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from shared.audit.models import AuditEntry
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.changing import apply_due_changes
 from shared.deliveries.models import ChangeState, Delivery, DeliveryChange, DeliveryState
@@ -34,6 +35,13 @@ from tests.factories import (
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon
 from tests.networks.fake_mastodon import serve as serve_mastodon
+from tests.networks.on_this_machine import allowing_here
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The fake servers listen on 127.0.0.1, which the operator allows here.
+    return allowing_here(settings)
 
 
 @pytest.fixture

@@ -31,10 +31,13 @@ from shared.networks.ports import (
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
 from tests.bluesky.fake_pds import FakeAccount, FakePds, serve
+from tests.networks.on_this_machine import outbound_here
 
 KEY = "2f1d6c1e-0000-4000-8000-000000000001"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+
+HERE = outbound_here()
 
 
 @pytest.fixture
@@ -51,14 +54,14 @@ def alice(pds: FakePds) -> FakeAccount:
 @pytest.fixture
 def network() -> BlueskyNetwork:
     # A short read timeout so a stalled server is seen in half a second.
-    return BlueskyNetwork(httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)))
+    return BlueskyNetwork(HERE, http=HERE.client(httpx.Timeout(2.0, read=0.5)))
 
 
 def account_on(pds: FakePds, password: str = "app-password", **settings: Any) -> Account:
     return Account(
         channel_id="channel-1",
         handle="alice.test",
-        settings={"pds_url": pds.url, "allow_insecure_loopback": True, **settings},
+        settings={"pds_url": pds.url, **settings},
         credentials={"identifier": "alice.test", "app_password": password},
     )
 
@@ -87,17 +90,24 @@ def test_the_entry_point_builds_an_adapter_that_satisfies_the_port() -> None:
     ("settings", "expected"),
     [
         ({"pds_url": "http://pds.example"}, "must use https"),
-        ({"pds_url": "http://127.0.0.1:2583"}, "allow_insecure_loopback: true"),
+        ({"pds_url": "http://localhost:2583"}, "on this machine or a private network"),
+        ({"pds_url": "https://192.168.1.20"}, "on this machine or a private network"),
+        ({"pds_url": "https://[::ffff:127.0.0.1]"}, "on this machine or a private network"),
         ({"pds_url": "https://pds.example?x=1"}, "without a query"),
         ({"langs": ["english"]}, "language tags"),
         ({"langs": ["en", "de", "fr", "it"]}, "at most 3"),
         ({"colour": "blue"}, "unknown option 'colour'"),
     ],
 )
-def test_unusable_settings_are_explained(
-    network: BlueskyNetwork, settings: dict[str, Any], expected: str
+def test_unusable_settings_are_explained(settings: dict[str, Any], expected: str) -> None:
+    assert any(expected in problem for problem in BlueskyNetwork().check_settings(settings))
+
+
+def test_a_pds_on_a_network_the_operator_allowed_may_be_reached_over_plain_http(
+    network: BlueskyNetwork,
 ) -> None:
-    assert any(expected in problem for problem in network.check_settings(settings))
+    assert network.check_settings({"pds_url": "http://127.0.0.1:2583"}) == []
+    assert network.check_settings({"pds_url": "http://127.0.0.1:2583", "allow_insecure_loopback": True}) == []
 
 
 def test_the_default_pds_and_languages_are_accepted(network: BlueskyNetwork) -> None:
@@ -177,7 +187,7 @@ def test_a_create_that_loses_a_race_for_the_key_returns_the_record_already_there
 ) -> None:
     first = network.publish(account_on(pds), Draft(text="Raced"), KEY)
     # Another attempt's getRecord ran before the first create landed; its create then finds the key taken.
-    other = LateReader(httpx.Client(timeout=2.0))
+    other = LateReader(HERE, http=HERE.client(httpx.Timeout(2.0)))
     account = account_on(pds)
     second = other.publish(account, Draft(text="Raced"), KEY)
     assert second.external_id == first.external_id
@@ -247,7 +257,7 @@ def test_a_session_kept_by_one_process_spares_the_next_one_a_sign_in(
     first = replace(account_on(pds), save_credentials=lambda renewed: kept.append(dict(renewed)))
     network.publish(first, Draft(text="From the first worker"), KEY)
 
-    another_process = BlueskyNetwork(httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)))
+    another_process = BlueskyNetwork(HERE, http=HERE.client(httpx.Timeout(2.0, read=0.5)))
     second = replace(account_on(pds), credentials=kept[-1])
     another_process.publish(second, Draft(text="From the second worker"), KEY + "-2")
 
@@ -382,10 +392,10 @@ def test_a_pds_that_cannot_be_reached_is_transient(network: BlueskyNetwork) -> N
     account = Account(
         channel_id="c",
         handle="alice.test",
-        settings={"pds_url": "http://127.0.0.1:9", "allow_insecure_loopback": True},
+        settings={"pds_url": "http://127.0.0.1:9"},
         credentials={"identifier": "alice.test", "app_password": "x"},
     )
-    with pytest.raises(Transient, match="could not reach the server"):
+    with pytest.raises(Transient, match="no connection could be made"):
         network.publish(account, Draft(text="Hi"), KEY)
 
 

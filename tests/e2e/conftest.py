@@ -104,6 +104,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         "CRIER_DATA_DIR": str(workdir / "var"),
         "CRIER_API_BIND": f"127.0.0.1:{port}",
         "CRIER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # The fakes of the networks listen on this machine, as an operator's own servers on their network.
+        "CRIER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
         "CRIER_LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

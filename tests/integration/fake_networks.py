@@ -15,6 +15,7 @@ between attempts:
     {"publish": "rate_limited", "message": "429 Too Many Requests", "reset_at": "2030-01-01T00:00:00+00:00"}
     {"publish": "outcome_unknown", "find": "transient", "find_message": "502 Bad Gateway"}
     {"engagement": "transient"}
+    {"publish": "published", "published_url": "javascript:alert(1)"}
 
 What a network is, rather than how it answers, lives in its `info`, so the variants below are networks of
 their own: one that offers no way to look a post up, and two with posting quotas Crier keeps to.
@@ -183,10 +184,12 @@ class ScriptedNetwork:
 
     @staticmethod
     def _published(account: Account, idempotency_key: str) -> PublishedPost:
-        external_id = f"scripted-{idempotency_key}"
-        return PublishedPost(
-            external_id=external_id, url=f"https://scripted.invalid/{account.handle}/{external_id}"
+        # `published_id` and `published_url` stand for what a network's answer said, however odd.
+        external_id = account.settings.get("published_id", f"scripted-{idempotency_key}")
+        url = account.settings.get(
+            "published_url", f"https://scripted.invalid/{account.handle}/{external_id}"
         )
+        return PublishedPost(external_id=external_id, url=url)
 
 
 class UnverifiableNetwork(ScriptedNetwork):

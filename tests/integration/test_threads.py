@@ -11,10 +11,12 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
@@ -26,6 +28,14 @@ from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of, script, scripted_channel
 from tests.networks.fake_mastodon import serve as serve_mastodon
+from tests.networks.on_this_machine import allowing_here
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The fake servers listen on 127.0.0.1, which the operator allows here.
+    return allowing_here(settings)
+
 
 THREAD = ("2/4: the venue", "3/4: the talks", "4/4: see you there")
 LEASE = timedelta(seconds=60)

@@ -14,8 +14,17 @@ from shared.networks.answers import (
     refusal,
     sanitized,
     says_credentials_refused,
+    storable_post,
 )
-from shared.networks.ports import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
+from shared.networks.ports import (
+    AuthExpired,
+    OutcomeUnknown,
+    PublishedPart,
+    PublishedPost,
+    RateLimited,
+    Rejected,
+    Transient,
+)
 
 NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -177,3 +186,18 @@ def test_a_success_that_cannot_be_read_may_still_have_made_the_post(
     with pytest.raises(kind, match="JSON that is not an object"):
         answer_object(json_answer(200, [1, 2]), what="s", write=write)
     assert answer_object(json_answer(200, {"id": "1"}), what="s", write=write) == {"id": "1"}
+
+
+def test_a_thread_whose_reply_cannot_be_kept_is_unknown_from_that_reply_on():
+    root = PublishedPart("1", "https://mastodon.example/@a/1")
+    bad = PublishedPart("2", "javascript:alert(1)")
+    post = PublishedPost.of([root, bad, PublishedPart("3", "https://mastodon.example/@a/3")])
+
+    with pytest.raises(OutcomeUnknown) as raised:
+        storable_post(post, what="mastodon.example", write=True)
+
+    assert raised.value.published == (root,)
+    assert "javascript:alert(1)" in str(raised.value)
+    with pytest.raises(Transient):
+        storable_post(post, what="mastodon.example", write=False)
+    assert storable_post(PublishedPost.of([root]), what="mastodon.example", write=True).url == root.url

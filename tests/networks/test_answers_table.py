@@ -41,10 +41,12 @@ from tests.networks.misbehaving_proxy import (
     cloudflare_page,
     nginx_page,
 )
+from tests.networks.on_this_machine import outbound_here
 from tests.webhooks.fakes import FakeDiscord, FakeReceiver, FakeSlack, serving
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "networks.md"
 QUICK = httpx.Timeout(2.0)
+HERE = outbound_here()
 
 
 def documented_table() -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -140,12 +142,12 @@ def mastodon_stage() -> Iterator[Stage]:
     try:
         with MisbehavingProxy(server.base_url) as proxy:
             yield Stage(
-                network=MastodonNetwork(httpx.Client(timeout=QUICK), settle=timedelta(0)),
+                network=MastodonNetwork(HERE, http=HERE.client(QUICK), settle=timedelta(0)),
                 proxy=proxy,
                 account=Account(
                     channel_id="mastodon",
                     handle="alice",
-                    settings={"base_url": proxy.base_url, "allow_insecure_loopback": True},
+                    settings={"base_url": proxy.base_url},
                     credentials={"access_token": "alice-token"},
                 ),
                 write=("POST", "/api/v1/statuses"),
@@ -162,12 +164,12 @@ def bluesky_stage() -> Iterator[Stage]:
     try:
         with MisbehavingProxy(pds.url) as proxy:
             yield Stage(
-                network=BlueskyNetwork(httpx.Client(timeout=QUICK)),
+                network=BlueskyNetwork(HERE, http=HERE.client(QUICK)),
                 proxy=proxy,
                 account=Account(
                     channel_id="bluesky",
                     handle="alice.test",
-                    settings={"pds_url": proxy.base_url, "allow_insecure_loopback": True},
+                    settings={"pds_url": proxy.base_url},
                     credentials={"identifier": "alice.test", "app_password": "app-password"},
                 ),
                 write=("POST", "/xrpc/com.atproto.repo.createRecord"),
@@ -183,7 +185,7 @@ def bluesky_stage() -> Iterator[Stage]:
 def discord_stage() -> Iterator[Stage]:
     with serving(FakeDiscord()) as discord, MisbehavingProxy(discord.base_url) as proxy:
         yield Stage(
-            network=DiscordNetwork(timeout=QUICK, api_base=f"{proxy.base_url}/api/v10"),
+            network=DiscordNetwork(HERE, timeout=QUICK, api_base=f"{proxy.base_url}/api/v10"),
             proxy=proxy,
             account=Account(
                 channel_id="discord",
@@ -200,7 +202,7 @@ def discord_stage() -> Iterator[Stage]:
 def slack_stage() -> Iterator[Stage]:
     with serving(FakeSlack()) as slack, MisbehavingProxy(slack.base_url) as proxy:
         yield Stage(
-            network=SlackNetwork(timeout=QUICK, hooks_base=proxy.base_url),
+            network=SlackNetwork(HERE, timeout=QUICK, hooks_base=proxy.base_url),
             proxy=proxy,
             account=Account(
                 channel_id="slack",
@@ -219,12 +221,12 @@ def webhook_stage() -> Iterator[Stage]:
     secret = "a-secret-of-at-least-16-characters"
     with serving(FakeReceiver(secret=secret)) as receiver, MisbehavingProxy(receiver.base_url) as proxy:
         yield Stage(
-            network=WebhookNetwork(timeout=QUICK),
+            network=WebhookNetwork(HERE, timeout=QUICK),
             proxy=proxy,
             account=Account(
                 channel_id="webhook",
                 handle="hooks",
-                settings={"url": f"{proxy.base_url}/hooks/crier", "allow_insecure_loopback": True},
+                settings={"url": f"{proxy.base_url}/hooks/crier"},
                 credentials={"secret": secret},
             ),
             write=("POST", "/hooks/crier"),

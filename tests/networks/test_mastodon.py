@@ -37,8 +37,10 @@ from shared.networks.ports import (
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
 from tests.networks.misbehaving_proxy import proxy_error_page
+from tests.networks.on_this_machine import outbound_here
 
 KEY = "2f1d6c1e-0000-4000-8000-000000000001"
+HERE = outbound_here()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
@@ -54,9 +56,9 @@ def alice(server: FakeMastodon) -> FakeAccount:
 
 def make_network(**options: Any) -> MastodonNetwork:
     # Short read timeouts so a stalled server is seen in half a second; no waiting between media polls.
-    http = httpx.Client(timeout=httpx.Timeout(2.0, read=0.5))
+    http = HERE.client(httpx.Timeout(2.0, read=0.5))
     defaults: dict[str, Any] = {"media_poll_interval": 0.0, "media_poll_attempts": 5, "settle": timedelta(0)}
-    return MastodonNetwork(http, **(defaults | options))
+    return MastodonNetwork(HERE, http=http, **(defaults | options))
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def account_on(server: FakeMastodon, token: str = "alice-token", **settings: Any
     return Account(
         channel_id="channel-1",
         handle="alice",
-        settings={"base_url": server.base_url, "allow_insecure_loopback": True, **settings},
+        settings={"base_url": server.base_url, **settings},
         credentials={"access_token": token},
     )
 
@@ -112,27 +114,39 @@ def test_an_https_server_is_accepted(network: MastodonNetwork) -> None:
         ({}, "base_url is required"),
         ({"base_url": "ftp://mastodon.example"}, "must be an address"),
         ({"base_url": "http://mastodon.example"}, "must use https"),
-        ({"base_url": "http://mastodon.example", "allow_insecure_loopback": True}, "must use https"),
-        ({"base_url": "http://127.0.0.1:3000"}, "allow_insecure_loopback: true"),
-        ({"base_url": "http://localhost:3000", "allow_insecure_loopback": "yes"}, "true or false"),
+        ({"base_url": "http://localhost:3000"}, "on this machine or a private network"),
+        ({"base_url": "https://api.localhost"}, "on this machine or a private network"),
+        ({"base_url": "https://127.0.0.1:3000"}, "on this machine or a private network"),
+        ({"base_url": "https://[::1]"}, "on this machine or a private network"),
+        ({"base_url": "https://10.0.0.5"}, "on this machine or a private network"),
+        ({"base_url": "https://169.254.169.254"}, "on this machine or a private network"),
+        ({"base_url": "https://mastodon.example:99999"}, "must be an address"),
+        ({"base_url": "https://0177.0.0.1"}, "must be an address"),
         ({"base_url": "https://mastodon.example?x=1"}, "without a query"),
         ({"base_url": "https://mastodon.example", "visibility": "everyone"}, "visibility must be one of"),
         ({"base_url": "https://mastodon.example", "language": "english"}, "ISO 639"),
         ({"base_url": "https://mastodon.example", "colour": "blue"}, "unknown option 'colour'"),
     ],
 )
-def test_unusable_settings_are_explained(
-    network: MastodonNetwork, settings: dict[str, Any], expected: str
-) -> None:
-    problems = network.check_settings(settings)
+def test_unusable_settings_are_explained(settings: dict[str, Any], expected: str) -> None:
+    problems = MastodonNetwork().check_settings(settings)
     assert any(expected in problem for problem in problems), problems
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:3000", "localhost:3000", "[::1]:3000"])
-def test_plain_http_is_allowed_only_for_loopback_with_the_explicit_setting(
-    network: MastodonNetwork, host: str
-) -> None:
-    assert network.check_settings({"base_url": f"http://{host}", "allow_insecure_loopback": True}) == []
+def test_plain_http_is_allowed_only_to_a_server_the_operator_allowed(network: MastodonNetwork) -> None:
+    assert network.check_settings({"base_url": "http://127.0.0.1:3000"}) == []
+    assert network.check_settings({"base_url": "http://localhost:3000"}) != []
+    assert network.check_settings({"base_url": "http://[::1]:3000"}) != []
+    assert MastodonNetwork().check_settings({"base_url": "http://127.0.0.1:3000"}) != []
+
+
+def test_the_setting_channels_once_carried_is_read_and_grants_nothing() -> None:
+    strict = MastodonNetwork()
+    legacy = {"base_url": "https://mastodon.example", "allow_insecure_loopback": True}
+
+    assert strict.check_settings(legacy) == []
+    [problem] = strict.check_settings({"base_url": "http://127.0.0.1:3000", "allow_insecure_loopback": True})
+    assert "must use https" in problem or "private network" in problem
 
 
 # -- Validation and preview ----------------------------------------------------------------------------
@@ -266,9 +280,7 @@ def test_a_revoked_token_means_the_credentials_expired(
 def test_a_channel_without_a_token_must_be_connected_again(
     server: FakeMastodon, network: MastodonNetwork
 ) -> None:
-    account = Account(
-        channel_id="c", handle="a", settings={"base_url": server.base_url, "allow_insecure_loopback": True}
-    )
+    account = Account(channel_id="c", handle="a", settings={"base_url": server.base_url})
     with pytest.raises(AuthExpired, match="no access token"):
         network.publish(account, Draft(text="Hello"), KEY)
 
@@ -381,10 +393,10 @@ def test_a_refused_connection_is_transient(network: MastodonNetwork) -> None:
     account = Account(
         channel_id="c",
         handle="a",
-        settings={"base_url": f"http://127.0.0.1:{free_port()}", "allow_insecure_loopback": True},
+        settings={"base_url": f"http://127.0.0.1:{free_port()}"},
         credentials={"access_token": "t"},
     )
-    with pytest.raises(Transient, match="could not reach the server"):
+    with pytest.raises(Transient, match="no connection could be made"):
         network.publish(account, Draft(text="Hello"), KEY)
 
 
@@ -515,7 +527,9 @@ def test_absence_is_not_claimed_while_a_late_request_could_still_land(
 def test_how_long_a_late_request_could_still_land_is_a_setting(
     server: FakeMastodon, alice: FakeAccount
 ) -> None:
-    network = MastodonNetwork.from_settings(Settings(_env_file=None, mastodon_settle_seconds=30))
+    network = MastodonNetwork.from_settings(
+        Settings(_env_file=None, mastodon_settle_seconds=30, allowed_private_hosts="127.0.0.1")
+    )
     server.fail_next_posts = [503]
     with pytest.raises(OutcomeUnknown):
         network.publish(account_on(server), Draft(text="Hello"), KEY)
@@ -695,7 +709,7 @@ def failing_network(error: Exception) -> MastodonNetwork:
     def handler(request: httpx.Request) -> httpx.Response:
         raise error
 
-    return MastodonNetwork(httpx.Client(transport=httpx.MockTransport(handler)))
+    return MastodonNetwork(http=httpx.Client(transport=httpx.MockTransport(handler)))
 
 
 HTTPS_ACCOUNT = Account(
@@ -738,7 +752,7 @@ def test_reads_that_fail_in_flight_are_only_transient(error: Exception) -> None:
 def test_an_account_is_connected_by_registering_authorizing_and_exchanging_a_code(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
-    app = register_app(server.base_url, allow_insecure_loopback=True)
+    app = register_app(server.base_url, policy=HERE.policy, http=HERE.client())
     url = httpx.URL(authorize_url(app, state="s1"))
     assert url.path == "/oauth/authorize"
     assert dict(url.params) == {
@@ -750,17 +764,17 @@ def test_an_account_is_connected_by_registering_authorizing_and_exchanging_a_cod
     }
     code = server.grant_code(app.client_id, alice, app.redirect_uri, app.scopes)
 
-    token = exchange_code(app, code)
+    token = exchange_code(app, code, http=HERE.client())
 
     assert token.scope == "read write"
     assert network.verify(account_on(server, token=token.access_token)).handle == "alice"
     with pytest.raises(Rejected, match="authorization grant is invalid"):
-        exchange_code(app, code)
+        exchange_code(app, code, http=HERE.client())
 
 
 def test_an_app_is_never_registered_over_plain_http_to_another_machine() -> None:
     with pytest.raises(Rejected, match="https"):
-        register_app("http://mastodon.example", allow_insecure_loopback=True)
+        register_app("http://mastodon.example", policy=HERE.policy, http=HERE.client())
 
 
 def test_a_share_of_posts_stored_then_unanswered_is_each_found_once_under_its_key(

@@ -1,4 +1,4 @@
-"""Webhook endpoints on a server that allows private addresses, so a receiver on 127.0.0.1 can be used."""
+"""Webhook endpoints on a server whose operator allows 127.0.0.1, so a receiver on this machine is used."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ AddEndpoint = Callable[..., EndpointSecret]
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    # The operator's switch, as for a receiver on this machine; a short timeout keeps the hang test quick.
-    return settings.model_copy(update={"webhook_allow_private_urls": True, "webhook_timeout_seconds": 0.5})
+    # The operator's allowance, as for a receiver on this machine; a short timeout keeps the hang test quick.
+    return settings.model_copy(update={"allowed_private_hosts": "127.0.0.1", "webhook_timeout_seconds": 0.5})
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def add_endpoint(services: Services, workspace: Workspace) -> AddEndpoint:
                 url=url,
                 events=events,
                 active=active,
-                allow_private_addresses=services.settings.webhook_allow_private_urls,
+                policy=services.outbound.policy,
             )
 
     return add

@@ -51,6 +51,12 @@ class ThreadingServer(ThreadingHTTPServer):
     daemon_threads = True
     # Concurrent senders open dozens of connections at once; http.server's backlog of 5 would refuse some.
     request_queue_size = 128
+    # Connections accepted, whatever came over them: a test that nothing connected at all reads it.
+    accepted = 0
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.accepted += 1
+        return True
 
 
 class Receiver:
@@ -66,7 +72,16 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/hooks/crier"
+        return f"http://127.0.0.1:{self.port}/hooks/crier"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
+    def connections(self) -> int:
+        """How many connections were made to the receiver, whether or not a request came over them."""
+        return self._server.accepted
 
     def answer(self, *answers: Answer) -> None:
         """Answer the next requests with these, in order."""

@@ -16,6 +16,7 @@ from services.scheduler.periodic import periodic_jobs
 from services.worker.app import celery_app
 from shared.bootstrap import Services
 from shared.db import utcnow
+from shared.networks.outbound import Outbound
 from shared.notifications.models import (
     AttemptOutcome,
     EventType,
@@ -30,6 +31,7 @@ from shared.notifications.services import (
     AttemptResult,
     EndpointSecret,
     claim_due_messages,
+    create_endpoint,
     delete_endpoint,
     emit,
     record_attempt,
@@ -77,7 +79,10 @@ def read_endpoint(services: Services, endpoint_id: uuid.UUID) -> WebhookEndpoint
 
 
 def with_settings(services: Services, **changes: object) -> Services:
-    return Services(**{**services.__dict__, "settings": services.settings.model_copy(update=changes)})
+    settings = services.settings.model_copy(update=changes)
+    return Services(
+        **{**services.__dict__, "settings": settings, "outbound": Outbound.from_settings(settings)}
+    )
 
 
 def test_a_message_is_posted_once_signed_over_its_exact_body(
@@ -306,7 +311,7 @@ def test_a_receiver_that_hangs_is_given_up_on_and_tried_again(
     message = read_message(services, message_id)
     assert message.state is MessageState.PENDING
     assert message.last_status_code is None
-    assert (message.last_error or "").startswith("No answer (ReadTimeout")
+    assert message.last_error == "No complete answer (the server's log has why)."
     [attempt] = message.attempt_log
     assert attempt.outcome is AttemptOutcome.WILL_RETRY
     assert attempt.duration_ms >= 400
@@ -322,7 +327,7 @@ def test_a_refused_connection_is_tried_again(
 
     message = read_message(services, message_id)
     assert message.state is MessageState.PENDING
-    assert (message.last_error or "").startswith("No answer (ConnectError")
+    assert message.last_error == "No connection could be made (the server's log has why)."
 
 
 def test_the_secret_is_redacted_from_what_a_receiver_echoes(
@@ -341,29 +346,40 @@ def test_the_secret_is_redacted_from_what_a_receiver_echoes(
 def test_a_server_that_keeps_private_addresses_private_refuses_to_send_to_one(
     services: Services, workspace: Workspace, receiver: Receiver, endpoint: EndpointSecret
 ):
-    # The endpoint was saved while the switch was on; it has been turned off since.
+    # The endpoint was saved while the operator allowed 127.0.0.1; they have stopped allowing it since.
     [message_id] = owe(services, workspace)
 
-    send_due_webhooks(with_settings(services, webhook_allow_private_urls=False), utcnow())
+    send_due_webhooks(with_settings(services, allowed_private_hosts=""), utcnow())
 
     message = read_message(services, message_id)
     assert message.state is MessageState.FAILED
-    assert "127.0.0.1 is a loopback or private address" in (message.last_error or "")
+    assert "on this machine or a private network" in (message.last_error or "")
     assert receiver.requests == []
 
 
-def test_a_name_that_resolves_to_a_private_address_is_refused(
-    services: Services, workspace: Workspace, add_endpoint: AddEndpoint
+def test_a_name_that_resolves_to_a_private_address_fails_as_an_address_that_does_not_answer(
+    services: Services, workspace: Workspace, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ):
-    # "localtest.me"-style names need DNS; a numeric host name that is not a dotted address does not.
-    add_endpoint("http://2130706433/hook")
+    # A numeric host name that is not a dotted address: the resolver reads it as 127.0.0.1.
+    strict = with_settings(services, allowed_private_hosts="")
+    with services.sessions.begin() as session:
+        create_endpoint(
+            session,
+            Actor.system(workspace.id),
+            services.credentials,
+            url=f"https://2130706433:{receiver.port}/hook",
+            events=["*"],
+            policy=strict.outbound.policy,
+        )
     [message_id] = owe(services, workspace)
 
-    send_due_webhooks(with_settings(services, webhook_allow_private_urls=False), utcnow())
+    send_due_webhooks(strict, utcnow())
 
     message = read_message(services, message_id)
-    assert message.state is MessageState.FAILED
-    assert "resolves to 127.0.0.1" in (message.last_error or "")
+    assert message.state is MessageState.PENDING  # tried again later, as a receiver that did not answer
+    assert message.last_error == "No connection could be made (the server's log has why)."
+    assert "2130706433 is, or resolves to, 127.0.0.1" in caplog.text
+    assert receiver.connections == 0
 
 
 def test_concurrent_senders_send_each_message_once(

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from shared.audit.models import AuditEntry
 from shared.bootstrap import Services
+from shared.config import parse_allowed_hosts
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.networks.outbound import AddressPolicy
 from shared.notifications.models import EventType, MessageState, WebhookEndpoint, WebhookMessage
 from shared.notifications.services import (
     EndpointSecret,
@@ -184,27 +187,42 @@ def test_an_endpoint_must_name_events_one_can_subscribe_to(
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "allowance"),
     [
-        "http://127.0.0.1:8000/hook",
-        "http://localhost/hook",
-        "https://api.localhost/hook",
-        "https://10.1.2.3/hook",
-        "https://192.168.0.10/hook",
-        "https://172.16.5.4/hook",
-        "http://169.254.169.254/latest/meta-data",
-        "https://[::1]/hook",
-        "https://[fd00::1]/hook",
-        "https://[::ffff:127.0.0.1]/hook",
-        "https://0.0.0.0/hook",
+        ("http://127.0.0.1:8000/hook", "127.0.0.1"),
+        ("https://10.1.2.3/hook", "10.0.0.0/8"),
+        ("https://192.168.0.10/hook", "192.168.0.0/16"),
+        ("https://172.16.5.4/hook", "172.16.0.0/12"),
+        ("https://100.64.0.1/hook", "100.64.0.0/10"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("https://[::1]/hook", "::1"),
+        ("https://[fd00::1]/hook", "fd00::/8"),
+        ("https://[::ffff:127.0.0.1]/hook", "127.0.0.1"),
+        ("https://0.0.0.0/hook", "0.0.0.0"),
+        ("https://224.0.0.1/hook", "224.0.0.0/4"),
+        ("https://localhost/hook", "localhost"),
+        ("https://api.localhost./hook", "api.localhost"),
     ],
 )
-def test_a_url_leading_to_this_machine_or_a_private_network_is_refused_unless_the_server_allows_it(url: str):
-    [problem] = url_problems(url, allow_private_addresses=False, pointer="/url")
+def test_an_address_on_this_machine_or_a_private_network_is_refused_unless_the_operator_allows_it(
+    url: str, allowance: str
+):
+    [problem] = url_problems(url, policy=AddressPolicy(), pointer="/url")
 
     assert problem.pointer == "/url"
     assert "private network" in problem.detail
-    assert url_problems(url, allow_private_addresses=True, pointer="/url") == []
+    hosts, networks = parse_allowed_hosts(allowance)
+    allowed = AddressPolicy(allowed_hosts=hosts, allowed_networks=networks)
+    assert url_problems(url, policy=allowed, pointer="/url") == []
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.org/crier", "http://mastodon.lan/hook"])
+def test_plain_http_is_refused_to_a_host_the_operator_did_not_name(url: str):
+    [problem] = url_problems(url, policy=AddressPolicy(), pointer="/url")
+
+    assert "must use https" in problem.detail
+    named = AddressPolicy(allowed_hosts=frozenset({urlsplit(url).hostname or ""}))
+    assert url_problems(url, policy=named, pointer="/url") == []
 
 
 @pytest.mark.parametrize(
@@ -215,17 +233,18 @@ def test_a_url_leading_to_this_machine_or_a_private_network_is_refused_unless_th
         ("https:///crier", "host"),
         ("https://user:pw@hooks.example.org/crier", "user name or password"),
         ("https://hooks.example.org:99999/crier", "valid URL"),
+        ("https://0177.0.0.1/crier", "valid URL"),
     ],
 )
-def test_a_url_must_be_http_or_https_with_a_host_and_no_login(url: str, detail: str):
-    [problem] = url_problems(url, allow_private_addresses=True, pointer="/url")
+def test_a_url_must_be_https_with_a_host_and_no_login(url: str, detail: str):
+    [problem] = url_problems(url, policy=AddressPolicy(), pointer="/url")
 
     assert detail in problem.detail
 
 
-def test_public_urls_over_https_and_http_are_accepted():
-    for url in ("https://hooks.example.org/crier?team=1", "http://93.184.215.14/hook"):
-        assert url_problems(url, allow_private_addresses=False, pointer="/url") == []
+def test_public_urls_over_https_are_accepted():
+    for url in ("https://hooks.example.org/crier?team=1", "https://93.184.215.14/hook"):
+        assert url_problems(url, policy=AddressPolicy(), pointer="/url") == []
 
 
 def test_the_secret_is_stored_sealed_and_a_rotation_replaces_it(

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from shared.audit.models import AuditEntry
 from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
+from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from shared.models import Base
@@ -41,6 +42,12 @@ from shared.workspaces.models import Member, Workspace
 from shared.workspaces.services import authenticate
 from tests.factories import make_member_token, make_workspace
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.on_this_machine import allowing_here
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return allowing_here(settings)
 
 
 @pytest.fixture
@@ -70,7 +77,7 @@ def actor_of(services: Services, token: str) -> Actor:
 
 
 def settings_for(server: FakeMastodon) -> dict[str, Any]:
-    return {"base_url": server.base_url, "allow_insecure_loopback": True}
+    return {"base_url": server.base_url}
 
 
 def begin(services: Services, actor: Actor, server: FakeMastodon, name: str = "Alice") -> AuthorizationBegun:
@@ -319,7 +326,7 @@ def test_a_server_that_cannot_be_reached_is_unavailable_and_nothing_is_kept(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = {"base_url": f"http://127.0.0.1:{port}", "allow_insecure_loopback": True}
+    settings = {"base_url": f"http://127.0.0.1:{port}"}
 
     with pytest.raises(Unavailable):
         begin_authorization(
@@ -327,6 +334,20 @@ def test_a_server_that_cannot_be_reached_is_unavailable_and_nothing_is_kept(
         )
 
     assert read_pending(services) == []
+
+
+def test_an_account_name_crier_cannot_keep_as_a_handle_connects_nothing(
+    services: Services, owner: Actor, server: FakeMastodon
+) -> None:
+    # A server of the Mastodon API is anyone's: its answer about the account is checked like any other.
+    long_name = server.add_account("a" * 300)
+    begun = begin(services, owner, server)
+    back = approve(server, begun, long_name)
+
+    with pytest.raises(Unavailable, match="account name Crier cannot keep"):
+        complete_authorization(services, state=back["state"], code=back["code"], now=utcnow())
+
+    assert read_channels(services) == []
 
 
 def test_the_verifier_the_state_and_the_tokens_never_appear_in_plain_text_in_the_database_or_the_logs(

@@ -17,6 +17,7 @@ from shared.networks.ports import Account, AuthorizationStart, AuthorizesWithOAu
 from shared.networks.registry import NetworkRegistry
 from shared.oauth.services import code_challenge, new_code_verifier
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.on_this_machine import outbound_here
 
 REDIRECT_URI = "https://crier.example.org/oauth/callback"
 STATE = "the-state-crier-made-for-this-authorization"
@@ -34,7 +35,8 @@ def alice(server: FakeMastodon) -> FakeAccount:
 
 @pytest.fixture
 def network() -> MastodonNetwork:
-    return MastodonNetwork(httpx.Client(timeout=httpx.Timeout(2.0)))
+    here = outbound_here()
+    return MastodonNetwork(here, http=here.client(httpx.Timeout(2.0)))
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def verifier() -> str:
 
 
 def settings_for(server: FakeMastodon) -> dict[str, Any]:
-    return {"base_url": server.base_url, "allow_insecure_loopback": True}
+    return {"base_url": server.base_url}
 
 
 def begin(network: MastodonNetwork, server: FakeMastodon, verifier: str) -> AuthorizationStart:
@@ -171,7 +173,7 @@ def test_a_server_that_cannot_be_reached_is_transient(network: MastodonNetwork, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = {"base_url": f"http://127.0.0.1:{port}", "allow_insecure_loopback": True}
+    settings = {"base_url": f"http://127.0.0.1:{port}"}
 
     with pytest.raises(Transient):
         network.begin_authorization(

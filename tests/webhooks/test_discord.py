@@ -23,9 +23,11 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
+from tests.networks.on_this_machine import outbound_here
 from tests.webhooks.fakes import FakeDiscord, free_port, serving
 
 QUICK = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+HERE = outbound_here()
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def pauses() -> list[float]:
 
 @pytest.fixture
 def network(discord: FakeDiscord, pauses: list[float]) -> DiscordNetwork:
-    return DiscordNetwork(timeout=QUICK, api_base=discord.api_base, sleep=pauses.append)
+    return DiscordNetwork(HERE, timeout=QUICK, api_base=discord.api_base, sleep=pauses.append)
 
 
 def account_for(webhook_url: str, **settings: object) -> Account:
@@ -282,7 +284,7 @@ def test_a_message_stored_before_the_answer_stalled_leaves_the_outcome_unknown(d
 
 
 def test_a_refused_connection_sent_nothing(discord, pauses):
-    network = DiscordNetwork(timeout=QUICK, api_base=f"http://127.0.0.1:{free_port()}/api/v10")
+    network = DiscordNetwork(HERE, timeout=QUICK, api_base=f"http://127.0.0.1:{free_port()}/api/v10")
     url = discord.add_webhook()
 
     with pytest.raises(Transient, match="nothing was sent") as raised:

@@ -21,9 +21,11 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.slack import SlackNetwork, parse_webhook_url
+from tests.networks.on_this_machine import outbound_here
 from tests.webhooks.fakes import FakeSlack, free_port, serving
 
 QUICK = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+HERE = outbound_here()
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def network(slack: FakeSlack) -> SlackNetwork:
-    return SlackNetwork(timeout=QUICK, hooks_base=slack.base_url)
+    return SlackNetwork(HERE, timeout=QUICK, hooks_base=slack.base_url)
 
 
 def account_for(webhook_url: str, **settings: object) -> Account:
@@ -144,7 +146,7 @@ def test_a_message_posted_before_the_answer_stalled_leaves_the_outcome_unknown(s
 
 
 def test_a_refused_connection_sent_nothing(slack):
-    network = SlackNetwork(timeout=QUICK, hooks_base=f"http://127.0.0.1:{free_port()}")
+    network = SlackNetwork(HERE, timeout=QUICK, hooks_base=f"http://127.0.0.1:{free_port()}")
     url = slack.add_webhook()
 
     with pytest.raises(Transient, match="nothing was sent") as raised:

@@ -90,6 +90,9 @@ class ChannelCredentials(MethodView):
 
 @blp.route("/<uuid:channel_id>/verify")
 class VerifyChannel(MethodView):
+    # It calls the server the channel names, and may mark the channel for reconnection: an act on the
+    # channel, for a role that may change channels.
+    @requires(Permission.MANAGE_CHANNELS)
     @blp.response(200, VerificationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, channel_id: uuid.UUID) -> dict[str, Any]:

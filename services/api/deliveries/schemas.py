@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.api.fields import UTCDateTime
 from shared.deliveries.models import AttemptOutcome, ChangeKind, ChangeState, Delivery, DeliveryState
+from shared.networks.answers import POST_ID_LIMIT, POST_URL_LIMIT
 
 
 class DeliverySchema(Schema):
@@ -175,6 +176,7 @@ class ResolveSchema(Schema):
     )
     url = fields.Url(
         schemes={"http", "https"},
+        validate=validate.Length(max=POST_URL_LIMIT),
         error_messages={"invalid": "Not a valid http or https URL."},
         metadata={
             "description": "Where the post is. Required with published, refused with republish.",
@@ -182,7 +184,7 @@ class ResolveSchema(Schema):
         },
     )
     external_id = fields.String(
-        validate=validate.Length(min=1, max=255),
+        validate=validate.Length(min=1, max=POST_ID_LIMIT),
         metadata={
             "description": "The network's id of the post, if known. Only with published.",
             "example": "1f3c",

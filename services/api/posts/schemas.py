@@ -15,7 +15,7 @@ from services.api.paging import Cursor
 from shared.posts.lengths import MAX_TEXT_CHARACTERS
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.services import PostRequest, TargetRequest
-from shared.timezones import to_utc
+from shared.timezones import stored_zone, to_utc
 
 MAX_CHANNELS_PER_POST = 50
 MAX_THREAD_ITEMS = 25
@@ -240,7 +240,7 @@ class PostSchema(Schema):
     def local_time(self, post: Post) -> str | None:
         if post.scheduled_at is None:
             return None
-        return post.scheduled_at.astimezone(ZoneInfo(post.timezone)).isoformat()
+        return post.scheduled_at.astimezone(stored_zone(post.timezone)).isoformat()
 
     def recurrence_of(self, post: Post) -> dict[str, Any] | None:
         return (

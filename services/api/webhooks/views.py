@@ -68,7 +68,7 @@ class Webhooks(MethodView):
                 session,
                 get_actor(),
                 services.credentials,
-                allow_private_addresses=services.settings.webhook_allow_private_urls,
+                policy=services.outbound.policy,
                 **body,
             )
         return created, {"Location": url_for(".WebhookById", webhook_id=created.endpoint.id)}
@@ -97,7 +97,7 @@ class WebhookById(MethodView):
                 session,
                 get_actor(),
                 webhook_id,
-                allow_private_addresses=services.settings.webhook_allow_private_urls,
+                policy=services.outbound.policy,
                 **body,
             )
 
