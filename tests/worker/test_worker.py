@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,8 +39,14 @@ def broker_settings(settings: Settings, redis_url: str) -> Settings:
 @pytest.fixture
 def worker_app(broker_settings: Settings, services: Services) -> Iterator[CrierCelery]:
     app = create_celery_app(broker_settings, services)
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
-        yield app
+    # Starting a worker sets the root logger to its level (ERROR here) through the app's setup_logging
+    # handler; left so, later tests that read warnings from caplog would see nothing.
+    root_level = logging.getLogger().level
+    try:
+        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+            yield app
+    finally:
+        logging.getLogger().setLevel(root_level)
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
