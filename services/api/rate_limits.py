@@ -59,7 +59,9 @@ def install_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
                 scope="address",
                 exempt_when=lambda: request.path in UNLIMITED_PATHS,
             ),
-            ApplicationLimit(settings.rate_limit_per_token, key_function=token_digest, scope="token"),
+            ApplicationLimit(
+                settings.rate_limit_per_token, key_function=token_digest, scope="token", exempt_when=no_token
+            ),
             ApplicationLimit(
                 settings.rate_limit_sign_in,
                 key_function=client_address,
@@ -70,7 +72,7 @@ def install_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
                 settings.rate_limit_token_creation,
                 key_function=token_digest,
                 scope="token-creation",
-                exempt_when=lambda: not _is(TOKENS_ENDPOINT, "POST"),
+                exempt_when=lambda: no_token() or not _is(TOKENS_ENDPOINT, "POST"),
             ),
         ],
         storage_uri=settings.redis_url or "memory://",
@@ -117,11 +119,17 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def token_digest() -> str:
-    """A digest of the bearer token sent, or "" (which Flask-Limiter skips) when none was."""
+def no_token() -> bool:
+    """Whether the request came without a bearer token: the per-token limits are not asked (an empty key
+    would also skip them, but Flask-Limiter logs an error for each)."""
     credentials = request.authorization
-    if credentials is None or credentials.type != "bearer" or not credentials.token:
-        return ""
+    return credentials is None or credentials.type != "bearer" or not credentials.token
+
+
+def token_digest() -> str:
+    """A digest of the bearer token sent (the limits that use it are exempt when there is none)."""
+    credentials = request.authorization
+    assert credentials is not None and credentials.token
     return hashlib.sha256(credentials.token.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import Counter
@@ -134,6 +135,20 @@ def test_health_checks_and_metrics_are_never_limited(limited_app: LimitedApp) ->
     }
 
     assert statuses == {"/healthz": {200: 20}, "/metrics": {200: 20}}
+
+
+def test_requests_without_a_token_are_counted_by_address_alone_and_log_no_error(
+    limited_app: LimitedApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = limited_app(rate_limit_per_token="5/minute", rate_limit_per_address="30/minute")
+    browser = as_client(app)
+
+    with caplog.at_level(logging.WARNING):
+        answers = burst(browser, 10, "/docs")
+
+    assert Counter(answer.status_code for answer in answers) == {200: 10}
+    assert LEFT.match(answers[-1].headers["RateLimit"])["name"] == "address"  # type: ignore[index]
+    assert caplog.records == []
 
 
 def test_guessing_tokens_at_the_dashboard_sign_in_is_slowed_to_its_own_limit(limited_app: LimitedApp) -> None:
