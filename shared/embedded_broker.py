@@ -129,3 +129,9 @@ class Transport(filesystem.Transport):
     Channel = Channel
     # The parent's state would be shared with a kombu `filesystem://` connection in the same process.
     global_state = virtual.BrokerState()
+
+    @property
+    def default_connection_params(self) -> dict[str, Any]:
+        # Folders, not a server: without this, kombu warns on every connection that no host name was given
+        # and it assumes localhost, a warning each process of `crier up` printed at start.
+        return {}

@@ -72,6 +72,19 @@ def test_the_embedded_default_uses_crier_s_transport_behind_the_filesystem_url(t
     assert type(app.connection_for_write().transport) is Transport
 
 
+def test_connecting_to_the_embedded_broker_warns_of_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    app = Celery("crier-test", set_as_current=False)
+    app.conf.update(celery_config(Settings(_env_file=None, data_dir=tmp_path)))
+
+    with caplog.at_level(logging.WARNING), app.connection_for_write() as connection:
+        connection.connect()
+        # What Celery's worker and the scheduler's sender ask of every connection at start.
+        connection.clone().close()
+
+    # kombu assumed a host name ("localhost") for folders, and said so at every process's start.
+    assert caplog.records == []
+
+
 def test_messages_kombu_s_transport_left_in_an_old_data_folder_are_still_delivered(tmp_path: Path):
     data_dir = tmp_path / "var"
     prepare_candidate(CRIER_FILESYSTEM, data_dir)
