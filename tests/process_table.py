@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
+# The program each of `crier up`'s processes runs, as its command line names it.
+SUPERVISED_PROGRAMS = {"gunicorn": "api", "crier-scheduler": "scheduler", "celery": "worker"}
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,28 @@ def wait_until_gone(entries: Iterable[ProcessEntry], timeout: float) -> list[Pro
 def in_sessions(sessions: set[int]) -> list[ProcessEntry]:
     """Every living process of these sessions, wherever it was moved in the process tree."""
     return [entry for entry in read_processes() if entry.session in sessions and entry.alive]
+
+
+def supervised_children(pid: int) -> dict[str, ProcessEntry]:
+    """The processes `crier up` (running as `pid`) started itself, not gunicorn's workers, by their name in
+    its output: api, scheduler, worker."""
+    children = {}
+    for entry in descendants(pid):
+        if entry.parent != pid or not entry.alive:
+            continue
+        for word in entry.argv[:2]:
+            if Path(word).name in SUPERVISED_PROGRAMS:
+                children[SUPERVISED_PROGRAMS[Path(word).name]] = entry
+    return children
+
+
+def resident_bytes(pid: int) -> int:
+    """How much memory the process holds in RAM now (VmRSS), or 0 when it is gone."""
+    try:
+        status = (PROC / str(pid) / "status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # the kernel writes it in kB
+    return 0

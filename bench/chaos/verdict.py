@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,19 +70,34 @@ def read_deliveries(engine: Engine) -> dict[str, DeliveryRecord]:
         for row in connection.execute(
             text("SELECT delivery_id, external_id FROM delivery_parts ORDER BY delivery_id, position")
         ):
-            recorded[str(row.delivery_id)].append(row.external_id)
+            recorded[_uuid_text(row.delivery_id)].append(row.external_id)
         rows = connection.execute(
             text(
-                "SELECT d.id, d.state, c.network, jsonb_array_length(p.thread) AS replies "
+                "SELECT d.id, d.state, c.network, p.thread "
                 "FROM deliveries d JOIN posts p ON p.id = d.post_id JOIN channels c ON c.id = d.channel_id"
             )
         )
         return {
-            str(row.id): DeliveryRecord(
-                str(row.id), row.state, row.network, row.replies, tuple(recorded[str(row.id)])
+            _uuid_text(row.id): DeliveryRecord(
+                _uuid_text(row.id),
+                row.state,
+                row.network,
+                _length(row.thread),
+                tuple(recorded[_uuid_text(row.id)]),
             )
             for row in rows
         }
+
+
+def _length(thread: str | list[str]) -> int:
+    """How many replies a post's thread holds: PostgreSQL hands over the JSON parsed, SQLite as text."""
+    return len(json.loads(thread) if isinstance(thread, str) else thread)
+
+
+def _uuid_text(value: object) -> str:
+    """A delivery id as the networks have it (idempotency keys): PostgreSQL's UUID, or SQLite's 32 hex
+    digits, both written with dashes."""
+    return str(uuid.UUID(str(value)))
 
 
 @dataclass

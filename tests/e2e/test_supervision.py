@@ -10,33 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
+from bench.soak import restarts_on_metrics
 from shared.networks.sandbox import SandboxNetwork
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_publish_on_time import poll
-from tests.process_table import ProcessEntry, descendants, in_sessions, wait_until_gone
+from tests.process_table import descendants, in_sessions, supervised_children, wait_until_gone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("stack", ["embedded"], indirect=True)]
-
-# The program each of `crier up`'s processes runs, as its command line names it.
-PROGRAMS = {"gunicorn": "api", "crier-scheduler": "scheduler", "celery": "worker"}
-
-
-def children_by_name(stack: RunningStack) -> dict[str, ProcessEntry]:
-    """The processes `crier up` started itself (not gunicorn's workers), by their name in its output."""
-    children = {}
-    for entry in descendants(stack.process.pid):
-        if entry.parent != stack.process.pid or not entry.alive:
-            continue
-        for word in entry.argv[:2]:
-            if Path(word).name in PROGRAMS:
-                children[PROGRAMS[Path(word).name]] = entry
-    return children
 
 
 @dataclass
@@ -74,16 +58,6 @@ def watching_health(base_url: str) -> Iterator[HealthWatch]:
         thread.join(timeout=10)
 
 
-def restarts_on_metrics(base_url: str) -> dict[str, float]:
-    text = httpx.get(f"{base_url}/metrics", timeout=10).text
-    return {
-        sample.labels["process"]: sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "crier_process_restarts_total"
-    }
-
-
 def test_a_killed_worker_and_scheduler_come_back_and_a_post_scheduled_after_goes_out_once(
     stack: RunningStack,
 ):
@@ -99,7 +73,7 @@ def test_a_killed_worker_and_scheduler_come_back_and_a_post_scheduled_after_goes
             "settings": {"latency_ms": 50},
         },
     ).json()
-    before = children_by_name(stack)
+    before = supervised_children(stack.process.pid)
     assert set(before) == {"api", "scheduler", "worker"}, before
 
     with watching_health(stack.base_url) as health:
@@ -121,7 +95,7 @@ def test_a_killed_worker_and_scheduler_come_back_and_a_post_scheduled_after_goes
             timeout=60,
         )
         after = poll(
-            lambda: children_by_name(stack),
+            lambda: supervised_children(stack.process.pid),
             lambda children: all(
                 name in children and children[name].pid != before[name].pid
                 for name in ("worker", "scheduler")
