@@ -140,8 +140,11 @@ def services(settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Ser
     yield built
     with built.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-            connection.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
+            # One round trip of DELETEs, children first: TRUNCATE gives each of the ~40 tables new files,
+            # which took 0.15 s a test, minutes of the suite, for tables that hold a few rows.
+            connection.exec_driver_sql(
+                "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(Base.metadata.sorted_tables))
+            )
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 connection.execute(table.delete())
