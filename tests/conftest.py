@@ -143,7 +143,10 @@ def services(settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Ser
             # One round trip of DELETEs, children first: TRUNCATE gives each of the ~40 tables new files,
             # which took 0.15 s a test, minutes of the suite, for tables that hold a few rows.
             connection.exec_driver_sql(
-                "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(Base.metadata.sorted_tables))
+                "; ".join(
+                    str(table.delete().compile(dialect=connection.dialect))
+                    for table in reversed(Base.metadata.sorted_tables)
+                )
             )
         else:
             for table in reversed(Base.metadata.sorted_tables):
