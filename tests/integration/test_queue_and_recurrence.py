@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import claim_due
 from shared.errors import InvalidInput
 from shared.posts.models import Post, Timing
 from shared.posts.recurring import make_due_occurrences

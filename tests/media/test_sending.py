@@ -12,9 +12,9 @@ import pytest
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_deliveries
-from shared.deliveries.services import claim_due
 from shared.media.models import MediaAsset
 from shared.media.services import describe_media, get_media
 from shared.networks.ports import MediaItem
