@@ -16,6 +16,7 @@ from shared.channels.models import Channel, ChannelState
 from shared.channels.slots import PostingSchedule
 from shared.db import affected_rows
 from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.services import CANCELLABLE
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.networks.ports import Account, Network
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
@@ -154,10 +155,16 @@ def disconnect_channel(session: Session, actor: Actor, channel: Channel, now: da
     """Forget the credentials and cancel what was waiting to go out; what went out stays on record."""
     channel.sealed_credentials = None
     channel.state = ChannelState.DISCONNECTED
+    # Enqueued ones too, as a person's cancel takes them: their message would otherwise still publish.
     cancelled = session.execute(
         update(Delivery)
-        .where(Delivery.channel_id == channel.id, Delivery.state.in_(DeliveryState.waiting()))
-        .values(state=DeliveryState.CANCELLED, last_error="The channel was disconnected.", updated_at=now)
+        .where(Delivery.channel_id == channel.id, Delivery.state.in_(CANCELLABLE))
+        .values(
+            state=DeliveryState.CANCELLED,
+            last_error="The channel was disconnected.",
+            lease_expires_at=None,
+            updated_at=now,
+        )
     )
     record(session, actor, "channel.disconnected", "channel", channel.id, cancelled=affected_rows(cancelled))
     return channel
