@@ -1,7 +1,9 @@
-"""Reading deliveries, and what a person may do to one: retry, republish, mark published, cancel.
+"""Reading deliveries; what a person may do to one; what posts and channels do to theirs.
 
-A post being rescheduled, or sent back for approval, also takes back its deliveries here
-(withdraw_unclaimed).
+A person may retry, republish, mark published or cancel one delivery. A post cancelled, or a channel
+disconnected, cancels what it has waiting (cancel_waiting: the states a person may cancel); a post
+published now brings its waiting deliveries forward (bring_forward); a post being rescheduled, or sent
+back for approval, takes back those not yet claimed (withdraw_unclaimed).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
+from shared.channels.models import Channel
 from shared.db import affected_rows
 from shared.deliveries.models import Delivery, DeliveryPart, DeliveryState
 from shared.errors import Conflict, NotFound
@@ -121,6 +124,34 @@ def cancel_delivery(
         values={"lease_expires_at": None},
         state=DeliveryState.CANCELLED,
     )
+
+
+def cancel_waiting(session: Session, of: Post | Channel, *, now: datetime, reason: str | None = None) -> int:
+    """Cancel every delivery of a post, or on a channel, that has not gone out; how many were cancelled.
+
+    The states are those a person may cancel: an enqueued one's message then finds nothing to send.
+    `reason`, when given, becomes their last error.
+    """
+    owner = Delivery.post_id if isinstance(of, Post) else Delivery.channel_id
+    reason_given = {"last_error": reason} if reason is not None else {}
+    cancelled = session.execute(
+        update(Delivery)
+        .where(owner == of.id, Delivery.state.in_(CANCELLABLE))
+        .values(state=DeliveryState.CANCELLED, lease_expires_at=None, updated_at=now, **reason_given)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(cancelled)
+
+
+def bring_forward(session: Session, post: Post, *, now: datetime) -> int:
+    """Make the post's deliveries that wait for their time due now; how many there were."""
+    moved = session.execute(
+        update(Delivery)
+        .where(Delivery.post_id == post.id, Delivery.state == DeliveryState.SCHEDULED)
+        .values(scheduled_at=now, due_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(moved)
 
 
 def _fresh_start(now: datetime) -> dict[str, object]:

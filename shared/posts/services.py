@@ -20,9 +20,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from shared.audit.services import record
 from shared.channels.models import Channel
 from shared.channels.slots import PostingSchedule, next_free_slots
-from shared.db import affected_rows
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import CANCELLABLE, withdraw_unclaimed
+from shared.deliveries.services import bring_forward, cancel_waiting, withdraw_unclaimed
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
 from shared.media.attaching import media_problems
 from shared.networks.ports import Draft
@@ -290,15 +289,7 @@ def cancel_post(session: Session, actor: Actor, post: Post, *, now: datetime) ->
         busy = [d for d in post.deliveries if d.state in {DeliveryState.PUBLISHING, DeliveryState.UNKNOWN}]
         if busy:
             raise Conflict("A delivery is being published or checked; cancel the others one by one.")
-        session.execute(
-            update(Delivery)
-            .where(
-                Delivery.post_id == post.id,
-                Delivery.state.in_(CANCELLABLE),
-            )
-            .values(state=DeliveryState.CANCELLED, lease_expires_at=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        cancel_waiting(session, post, now=now)
         session.execute(update(Post).where(Post.id == post.id).values(next_occurrence_at=None))
         session.refresh(post)
         for delivery in post.deliveries:
@@ -323,13 +314,7 @@ def publish_now(session: Session, actor: Actor, post: Post, *, now: datetime) ->
             post.stage = PostStage.DRAFT
         record(session, actor, "post.published_now", "post", post.id)
         return _schedule(session, actor, post, _channels_of(session, post), now, share_next=False)
-    moved = session.execute(
-        update(Delivery)
-        .where(Delivery.post_id == post.id, Delivery.state == DeliveryState.SCHEDULED)
-        .values(scheduled_at=now, due_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if affected_rows(moved) == 0:
+    if bring_forward(session, post, now=now) == 0:
         raise Conflict("No delivery of this post is waiting for its time.")
     for delivery in post.deliveries:
         session.refresh(delivery)
