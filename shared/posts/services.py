@@ -19,7 +19,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shared.audit.services import record
 from shared.channels.models import Channel
-from shared.channels.slots import PostingSchedule, next_free_slots
+from shared.channels.slots import PostingSchedule
+from shared.deliveries.creating import schedule_at, schedule_in_queue
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.services import bring_forward, cancel_waiting, withdraw_unclaimed
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
@@ -561,23 +562,18 @@ def _schedule(
     share_next: bool,
 ) -> Post:
     post.stage = PostStage.SCHEDULED
+    targeted = [channels[target.channel_id] for target in post.targets]
     if post.timing is Timing.AT:
         due_at = post.scheduled_at or now
         post.scheduled_at = due_at
-        post.deliveries = [
-            Delivery(channel=channels[target.channel_id], scheduled_at=due_at, due_at=due_at, attempts=[])
-            for target in post.targets
-        ]
+        schedule_at(post, targeted, due_at)
         post.occurrences_created = 1
     elif post.timing is Timing.QUEUE:
-        post.deliveries = [
-            _queue(session, channels[target.channel_id], now, share_next) for target in post.targets
-        ]
+        _follow_queue(session, schedule_in_queue(session, post, targeted, now=now, share_next=share_next))
         post.scheduled_at = min(delivery.scheduled_at for delivery in post.deliveries)
         post.occurrences_created = 1
     else:
         # The scheduler makes each occurrence's deliveries as its time nears (shared.posts.recurring).
-        post.deliveries = []
         post.next_occurrence_at = post.scheduled_at
         post.occurrences_created = 0
     session.flush()
@@ -585,48 +581,15 @@ def _schedule(
     return post
 
 
-def _queue(session: Session, channel: Channel, now: datetime, share_next: bool) -> Delivery:
-    """A delivery in the channel's next free slot; with share_next, the first slot, the queue moving down."""
-    schedule = PostingSchedule.from_document(channel.posting_schedule)
-    zone = check_timezone(channel.timezone)
-    # Locking the channel's waiting deliveries makes two posts queued at once take different slots.
-    waiting = session.execute(
-        select(Delivery, Post.timing)
-        .join(Post, Post.id == Delivery.post_id)
-        .where(
-            Delivery.channel_id == channel.id,
-            Delivery.state == DeliveryState.SCHEDULED,
-            Delivery.scheduled_at > now,
-        )
-        .order_by(Delivery.scheduled_at)
-        .with_for_update(of=Delivery)
-    ).all()
-    queued = [delivery for delivery, timing in waiting if timing is Timing.QUEUE]
-    fixed = [delivery.scheduled_at for delivery, timing in waiting if timing is not Timing.QUEUE]
-    if not share_next:
-        taken = fixed + [delivery.scheduled_at for delivery in queued]
-        slots = next_free_slots(schedule, zone, after=now, taken=taken, count=1)
-        if not slots:
-            raise Conflict(f"{channel.name} has no free posting slot in the coming year.")
-        return Delivery(channel=channel, scheduled_at=slots[0], due_at=slots[0], attempts=[])
-    # Share next: the queued posts each move to the following slot, and the new one takes the first. Posts
-    # at an exact time stay where they are.
-    slots = next_free_slots(schedule, zone, after=now, taken=fixed, count=len(queued) + 1)
-    if len(slots) < len(queued) + 1:
-        raise Conflict(f"{channel.name} has no free posting slot in the coming year.")
-    for delivery, slot in zip(queued, slots[1:], strict=True):
-        delivery.scheduled_at = delivery.due_at = slot
-    session.flush()
-    moved_posts = {delivery.post_id for delivery in queued}
-    if moved_posts:
-        # A queued post's time is its earliest slot; set without touching its version (nobody edited it).
-        earliest = (
-            select(func.min(Delivery.scheduled_at)).where(Delivery.post_id == Post.id).scalar_subquery()
-        )
-        session.execute(
-            update(Post)
-            .where(Post.id.in_(moved_posts))
-            .values(scheduled_at=earliest)
-            .execution_options(synchronize_session=False)
-        )
-    return Delivery(channel=channel, scheduled_at=slots[0], due_at=slots[0], attempts=[])
+def _follow_queue(session: Session, moved_posts: set[uuid.UUID]) -> None:
+    """Queued posts whose deliveries moved down a slot take the time of their earliest one."""
+    if not moved_posts:
+        return
+    # Set without touching their version (nobody edited them).
+    earliest = select(func.min(Delivery.scheduled_at)).where(Delivery.post_id == Post.id).scalar_subquery()
+    session.execute(
+        update(Post)
+        .where(Post.id.in_(moved_posts))
+        .values(scheduled_at=earliest)
+        .execution_options(synchronize_session=False)
+    )
