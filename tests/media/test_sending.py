@@ -19,7 +19,8 @@ from shared.media.models import MediaAsset
 from shared.media.services import describe_media, get_media
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
-from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.posts.requests import PostRequest, TargetRequest
+from shared.posts.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
