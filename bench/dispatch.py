@@ -29,8 +29,8 @@ from services.scheduler.dispatcher import Dispatcher
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import claim_due
 from shared.migrations import upgrade
 from shared.task_names import PUBLISH_DELIVERIES
 from shared.taskqueue import CeleryTaskQueue

@@ -10,11 +10,12 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.channels.services import connect_channel
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import claim_due
 from shared.posts.models import Post
-from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.posts.requests import PostRequest, TargetRequest
+from shared.posts.services import create_post
 from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token

@@ -13,13 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.scheduler.periodic import PeriodicJob, periodic_jobs
 from shared.bootstrap import Services
 from shared.db import utcnow
-from shared.deliveries.services import (
-    Claim,
-    claim_due,
-    expire_stalled_attempts,
-    mark_missed,
-    reclaim_lost,
-)
+from shared.deliveries.claiming import Claim, claim_due, expire_stalled_attempts, mark_missed, reclaim_lost
 from shared.monitoring.recording import count_expired_attempts, count_missed_deliveries
 from shared.periodic.services import take_due_run
 from shared.posts.recurring import RECURRENCE_HORIZON, make_due_occurrences

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from shared.bulk.reading import HEADER_ROW, Source, SourceFormat, SourceRow, row_pointer
 from shared.channels.models import Channel, ChannelState
-from shared.channels.slots import PostingSchedule, next_free_slots
-from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.queueing import free_queue_slots
 from shared.errors import InvalidInput, Problem
 from shared.networks.registry import NetworkRegistry
+from shared.posts.checking import PAST_TOLERANCE, check_request, require
 from shared.posts.models import Timing
-from shared.posts.services import PAST_TOLERANCE, PostRequest, TargetRequest, check_request, require
+from shared.posts.requests import PostRequest, TargetRequest
 from shared.timezones import check_timezone, to_utc
 from shared.wording import counted
 from shared.workspaces.access import Actor, Permission
@@ -426,22 +426,8 @@ def _assign_slots(session: Session, planned: Sequence[PlannedPost], now: datetim
     problems = []
     for channel_id, posts in queued.items():
         channel = channels[channel_id]
-        # Locked, as create_post locks them: two imports or posts queued at once take different slots.
-        waiting = session.scalars(
-            select(Delivery.scheduled_at)
-            .where(
-                Delivery.channel_id == channel_id,
-                Delivery.state == DeliveryState.SCHEDULED,
-                Delivery.scheduled_at > now,
-            )
-            .with_for_update()
-        ).all()
-        slots = next_free_slots(
-            PostingSchedule.from_document(channel.posting_schedule),
-            check_timezone(channel.timezone),
-            after=now,
-            taken=[*waiting, *fixed.get(channel_id, [])],
-            count=len(posts),
+        slots = free_queue_slots(
+            session, channel, now=now, count=len(posts), also_taken=fixed.get(channel_id, [])
         )
         for post, slot in zip(posts, slots, strict=False):
             post.slots[channel_id] = slot

@@ -21,7 +21,7 @@ from shared.bulk.checking import ImportPlan, PlannedPost, Progress, check_import
 from shared.bulk.models import PostImport
 from shared.bulk.reading import Source
 from shared.db import utcnow
-from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.creating import add_imported
 from shared.errors import NotFound
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
@@ -87,7 +87,7 @@ class _Rows:
         self.posts: list[dict[str, Any]] = []
         self.targets: list[dict[str, Any]] = []
         self.labels: list[dict[str, Any]] = []
-        self.deliveries: list[dict[str, Any]] = []
+        self.deliveries: list[tuple[uuid.UUID, uuid.UUID, datetime]] = []  # post, channel, time
         self.audit: list[dict[str, Any]] = []
         self.events: list[Event] = []
 
@@ -155,18 +155,7 @@ class _Rows:
         }
         post["scheduled_at"] = min(due.values())
         post["occurrences_created"] = 1
-        self.deliveries += [
-            {
-                "id": uuid.uuid4(),
-                "post_id": post["id"],
-                "channel_id": channel_id,
-                "occurrence": 0,
-                "state": DeliveryState.SCHEDULED,
-                "scheduled_at": at,
-                "due_at": at,
-            }
-            for channel_id, at in due.items()
-        ]
+        self.deliveries += [(post["id"], channel_id, at) for channel_id, at in due.items()]
 
     def _audit(self, actor: Actor, post_id: uuid.UUID, action: str, **detail: Any) -> None:
         self.audit.append(
@@ -183,13 +172,10 @@ class _Rows:
         )
 
     def insert(self, session: Session) -> None:
-        for model, rows in (
-            (Post, self.posts),
-            (PostTarget, self.targets),
-            (PostLabel, self.labels),
-            (Delivery, self.deliveries),
-            (AuditEntry, self.audit),
-        ):
+        for model, rows in ((Post, self.posts), (PostTarget, self.targets), (PostLabel, self.labels)):
             if rows:
                 session.execute(insert(model), rows)
+        add_imported(session, self.deliveries)
+        if self.audit:
+            session.execute(insert(AuditEntry), self.audit)
         emit_all(session, self.events)

@@ -14,8 +14,7 @@ from shared.audit.services import record
 from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel, ChannelState
 from shared.channels.slots import PostingSchedule
-from shared.db import affected_rows
-from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.services import cancel_waiting
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.networks.ports import Account, Network
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
@@ -154,10 +153,6 @@ def disconnect_channel(session: Session, actor: Actor, channel: Channel, now: da
     """Forget the credentials and cancel what was waiting to go out; what went out stays on record."""
     channel.sealed_credentials = None
     channel.state = ChannelState.DISCONNECTED
-    cancelled = session.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel.id, Delivery.state.in_(DeliveryState.waiting()))
-        .values(state=DeliveryState.CANCELLED, last_error="The channel was disconnected.", updated_at=now)
-    )
-    record(session, actor, "channel.disconnected", "channel", channel.id, cancelled=affected_rows(cancelled))
+    cancelled = cancel_waiting(session, channel, now=now, reason="The channel was disconnected.")
+    record(session, actor, "channel.disconnected", "channel", channel.id, cancelled=cancelled)
     return channel

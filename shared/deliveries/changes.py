@@ -8,8 +8,7 @@
   call may have landed: the next attempt looks first). A claim whose lease ran out is taken again as
   unknown, so a worker that died mid-call leaves a change that is looked at, not made twice.
 - unknown that cannot be looked at for long → needs_review.
-- A delete that is done moves its delivery to deleted (shared.deliveries.services.mark_deleted): its
-  metrics stop.
+- A delete that is done moves its delivery to deleted (mark_deleted): its metrics stop.
 
 What the calls do lives in shared.deliveries.changing.
 """
@@ -30,15 +29,11 @@ from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
 from shared.db import affected_rows
 from shared.deliveries.announcing import announce_change
+from shared.deliveries.attempts import ask_for_reconnection
 from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import ChangeKind, ChangeState, Delivery, DeliveryChange, DeliveryState
-from shared.deliveries.services import (
-    RATE_LIMIT_DEFAULT_WAIT,
-    ask_for_reconnection,
-    mark_deleted,
-    parts_of,
-    retry_delay,
-)
+from shared.deliveries.outcomes import RATE_LIMIT_DEFAULT_WAIT, retry_delay
+from shared.deliveries.parts import parts_of
 from shared.errors import Conflict
 from shared.media.ports import MediaStorage
 from shared.networks.ports import (
@@ -242,6 +237,17 @@ def finish_changes(
             expired_channels.add(uuid.UUID(job.account.channel_id))
     ask_for_reconnection(session, expired_channels)
     return states
+
+
+def mark_deleted(session: Session, delivery_id: uuid.UUID, *, now: datetime) -> bool:
+    """A delivery whose every part was deleted from its network through Crier: its metrics stop."""
+    deleted = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state != DeliveryState.DELETED)
+        .values(state=DeliveryState.DELETED, metrics_due_at=None, lease_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(deleted) == 1
 
 
 def _transition(

@@ -16,15 +16,17 @@ from datetime import datetime, timedelta
 from shared.bootstrap import Services
 from shared.channels.opening import account_with_credentials
 from shared.db import utcnow
-from shared.deliveries.models import AttemptOutcome, DeliveryState
-from shared.deliveries.services import (
+from shared.deliveries.attempts import (
     PublishJob,
-    ReconcileJob,
     attempt_outcome,
     begin_attempts,
     defer,
     finish_attempts,
     read_claimed,
+)
+from shared.deliveries.models import AttemptOutcome, DeliveryState
+from shared.deliveries.reconciling import (
+    ReconcileJob,
     record_reconciliation,
     send_to_review,
     unknown_deliveries,

@@ -21,7 +21,7 @@ from shared.networks.ports import NetworkInfo
 from shared.networks.registry import NetworkRegistry
 
 if TYPE_CHECKING:
-    from shared.posts.services import PostRequest
+    from shared.posts.requests import PostRequest
 
 
 def media_problems(

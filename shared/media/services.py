@@ -25,8 +25,9 @@ from shared.media.detecting import READABLE, detect_type
 from shared.media.models import MediaAsset
 from shared.media.ports import MediaStorage
 from shared.networks.registry import NetworkRegistry
+from shared.posts.checking import require
 from shared.posts.models import Post, PostStage, PostTarget
-from shared.posts.services import require, send_back_for_approval
+from shared.posts.services import send_back_for_approval
 from shared.workspaces.access import Actor, Permission
 
 FILENAME_LIMIT = 255

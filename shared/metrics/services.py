@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, exists, func, select, update
+from sqlalchemy import case, delete, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
-from shared.db import UTCDateTime, insert_on_conflict, table_of
+from shared.db import insert_on_conflict, table_of
+from shared.deliveries.metrics_due import note_collections, reschedule_metrics
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.links.services import clicks_by_delivery
 from shared.metrics.models import (
@@ -86,7 +87,7 @@ def claim_due_collections(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    moves: list[dict[str, Any]] = []
+    moves: dict[uuid.UUID, datetime | None] = {}
     claimed: list[uuid.UUID] = []
     for delivery_id, published_at, state, external_id in session.execute(query):
         decision = Due.OVER
@@ -94,14 +95,13 @@ def claim_due_collections(
             decision = schedule.decide(published_at, now)
         if decision is Due.COLLECT:
             claimed.append(delivery_id)
-            moves.append({"id": delivery_id, "metrics_due_at": now + lease})
+            moves[delivery_id] = now + lease
         elif decision is Due.NOT_YET:
             assert published_at is not None
-            moves.append({"id": delivery_id, "metrics_due_at": schedule.first(published_at)})
+            moves[delivery_id] = schedule.first(published_at)
         else:
-            moves.append({"id": delivery_id, "metrics_due_at": None})
-    if moves:
-        session.execute(update(Delivery), moves)
+            moves[delivery_id] = None
+    reschedule_metrics(session, moves)
     return _batches(session, claimed)
 
 
@@ -183,7 +183,7 @@ def record_engagement(
         elif schedule is not None:
             next_due[delivery_id] = schedule.after_collection(published_at, now)
     session.add_all(samples)
-    _move_on(session, {sample.delivery_id for sample in samples}, next_due)
+    note_collections(session, {sample.delivery_id for sample in samples}, next_due)
     _add_to_hours(session, _hour_of(now), gained, {stored.channel_id: stored for stored in latest.values()})
     return len(samples)
 
@@ -222,13 +222,14 @@ def postpone_collections(
     rows = session.execute(
         select(Delivery.id, Delivery.published_at).where(Delivery.id.in_(batch.delivery_ids))
     ).all()
-    moves = [
-        {"id": delivery_id, "metrics_due_at": schedule.after_failure(published_at, now, wait=wait)}
-        for delivery_id, published_at in rows
-        if published_at is not None
-    ]
-    if moves:
-        session.execute(update(Delivery), moves)
+    reschedule_metrics(
+        session,
+        {
+            delivery_id: schedule.after_failure(published_at, now, wait=wait)
+            for delivery_id, published_at in rows
+            if published_at is not None
+        },
+    )
 
 
 def _published_details(
@@ -304,29 +305,6 @@ def _keep_latest(
 def _add_gains(total: dict[str, int], gains: Mapping[str, int]) -> None:
     for name, gain in gains.items():
         total[name] = total.get(name, 0) + gain
-
-
-_COUNT_COLLECTION = (
-    update(Delivery)
-    .where(Delivery.id == bindparam("b_id"))
-    .values(metrics_collections=Delivery.metrics_collections + 1)
-)
-_SET_DUE = (
-    update(Delivery)
-    .where(Delivery.id == bindparam("b_id"))
-    .values(metrics_due_at=bindparam("b_due", type_=UTCDateTime()))
-)
-
-
-def _move_on(
-    session: Session, collected: Collection[uuid.UUID], next_due: Mapping[uuid.UUID, datetime | None]
-) -> None:
-    """Count each delivery's collection and set when its next one is due."""
-    connection = session.connection()
-    if collected:
-        connection.execute(_COUNT_COLLECTION, [{"b_id": delivery_id} for delivery_id in collected])
-    if next_due:
-        connection.execute(_SET_DUE, [{"b_id": key, "b_due": due} for key, due in next_due.items()])
 
 
 def _hour_of(moment: datetime) -> datetime:

@@ -19,9 +19,10 @@ from shared.deliveries.changes import request_change
 from shared.deliveries.models import ChangeKind, Delivery, DeliveryChange, DeliveryState
 from shared.deliveries.services import get_delivery
 from shared.errors import Conflict, InvalidInput, Problem
+from shared.posts.checking import require
 from shared.posts.models import Post, PostTarget
 from shared.posts.previewing import preview_drafts
-from shared.posts.services import get_post, require
+from shared.posts.services import get_post
 from shared.task_names import APPLY_DUE_CHANGES
 from shared.workspaces.access import Actor, Permission
 

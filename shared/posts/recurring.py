@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.deliveries.models import Delivery, DeliveryState
+from shared.deliveries.creating import add_occurrence
 from shared.posts.models import Post, PostStage
 from shared.posts.recurrence import Recurrence, split_overdue
 from shared.timezones import check_timezone
@@ -20,7 +20,6 @@ from shared.timezones import check_timezone
 # How far ahead an occurrence's deliveries are made: enough for the calendar and the claims to see them,
 # little enough that editing the series' text still changes what goes out.
 RECURRENCE_HORIZON = timedelta(hours=1)
-MISSED_OCCURRENCE = "Crier was not running at this occurrence's time; it was not published late."
 
 
 def make_due_occurrences(
@@ -44,19 +43,7 @@ def make_due_occurrences(
         missed = set(split_overdue(occurrences, now, grace)[0])
         index = post.occurrences_created
         for occurrence_at in occurrences:
-            state = DeliveryState.MISSED if occurrence_at in missed else DeliveryState.SCHEDULED
-            for target in post.targets:
-                session.add(
-                    Delivery(
-                        post_id=post.id,
-                        channel_id=target.channel_id,
-                        occurrence=index,
-                        state=state,
-                        scheduled_at=occurrence_at,
-                        due_at=occurrence_at,
-                        last_error=MISSED_OCCURRENCE if state is DeliveryState.MISSED else None,
-                    )
-                )
+            add_occurrence(session, post, index, occurrence_at, missed=occurrence_at in missed)
             index += 1
         following = recurrence.first_after(occurrences[-1])
         # Not through the ORM: the sweep is not an edit, so the post's version (its ETag) stays.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -11,9 +11,15 @@ from sqlalchemy import func, select
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
+from shared.deliveries.models import DeliveryState
+from shared.deliveries.publishing import publish_delivery
 from shared.metrics.services import note_collection
 from shared.workspaces.models import Workspace
-from tests.factories import make_channel, make_workspace
+from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
+from tests.integration.fake_networks import sandbox_of
+
+HOUR = timedelta(hours=1)
 
 
 def test_connecting_a_channel_returns_it(workspace_client: FlaskClient) -> None:
@@ -185,3 +191,27 @@ def test_a_channel_shows_how_reading_its_numbers_went(
     }
     [listed] = workspace_client.get("/v1/channels").json["items"]
     assert listed["metrics_collection"] == body["metrics_collection"]
+
+
+def test_disconnecting_a_channel_cancels_what_has_not_gone_out_a_claimed_delivery_too(
+    workspace_client: FlaskClient, services: Services, workspace: Workspace, channel: Channel
+) -> None:
+    claimed = only_delivery_id(make_post(services, workspace, [channel]))
+    with services.sessions.begin() as session:
+        [claim] = claim_due(
+            session, now=utcnow(), lookahead=timedelta(0), batch_size=10, lease=timedelta(seconds=60)
+        )
+    waiting = only_delivery_id(make_post(services, workspace, [channel], scheduled_at=utcnow() + HOUR))
+
+    response = workspace_client.delete(f"/v1/channels/{channel.id}")
+    # The claim's message arrives after the disconnection: it finds nothing left to send.
+    sent = publish_delivery(services, claim.delivery_id, claim.attempt)
+
+    assert response.status_code == 200
+    assert sent is None
+    assert sandbox_of(services).store.count_by_key() == {}
+    for delivery_id in (claimed, waiting):
+        delivery = read_delivery(services, delivery_id)
+        assert delivery.state is DeliveryState.CANCELLED
+        assert delivery.last_error == "The channel was disconnected."
+        assert delivery.lease_expires_at is None

@@ -14,9 +14,11 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.attempts import begin_attempt
+from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import Claim, begin_attempt, claim_due, send_to_review, unknown_deliveries
+from shared.deliveries.reconciling import send_to_review, unknown_deliveries
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 

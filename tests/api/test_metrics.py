@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import claim_due
 from shared.metrics.collecting import collect_metrics
 from shared.task_names import COLLECT_POST_METRICS
 from shared.workspaces.models import Workspace

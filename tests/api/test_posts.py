@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import claim_due
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_post, make_workspace

@@ -16,9 +16,9 @@ import pytest
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import Claim, claim_due, reclaim_lost
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_deliveries, publish_delivery
-from shared.deliveries.services import Claim, claim_due, reclaim_lost
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery

@@ -16,15 +16,9 @@ from sqlalchemy.exc import OperationalError
 from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.db import create_db_engine, utcnow
+from shared.deliveries.attempts import begin_attempt, finish_attempt
+from shared.deliveries.claiming import Claim, claim_due, expire_stalled_attempts, reclaim_lost
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import (
-    Claim,
-    begin_attempt,
-    claim_due,
-    expire_stalled_attempts,
-    finish_attempt,
-    reclaim_lost,
-)
 from shared.networks.ports import Transient
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 

@@ -40,7 +40,7 @@ from services.worker.app import create_celery_app
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
-from shared.deliveries.services import claim_due
+from shared.deliveries.claiming import claim_due
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
 from shared.task_names import PUBLISH_DELIVERIES, QUEUES

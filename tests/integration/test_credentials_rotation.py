@@ -11,9 +11,9 @@ from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, reseal_credentials
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import claim_due
 from tests.conftest import RecordingTaskQueue
 from tests.factories import make_post, make_workspace
 from tests.integration.fake_networks import bootstrap_with_scripted_network

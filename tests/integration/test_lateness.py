@@ -11,8 +11,9 @@ from sqlalchemy import update
 from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.db import utcnow
+from shared.deliveries.claiming import Claim, claim_due, mark_missed
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import Claim, claim_due, mark_missed, retry_delivery
+from shared.deliveries.services import retry_delivery
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 

@@ -19,9 +19,9 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import claim_due
 from shared.links.models import ShortLink
 from shared.links.services import record_click
 from shared.metrics.collecting import collect_metrics, prune_metric_samples, take_snapshots

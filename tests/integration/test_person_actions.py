@@ -14,18 +14,11 @@ from sqlalchemy.orm import Session
 
 from shared.bootstrap import Services
 from shared.db import utcnow
+from shared.deliveries.attempts import begin_attempt, begin_attempts, read_claimed
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import (
-    begin_attempt,
-    begin_attempts,
-    cancel_delivery,
-    claim_due,
-    mark_published,
-    read_claimed,
-    republish_delivery,
-    retry_delivery,
-)
+from shared.deliveries.services import cancel_delivery, mark_published, republish_delivery, retry_delivery
 from shared.errors import Conflict, NotFound
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery

@@ -15,16 +15,10 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import account_of
 from shared.db import utcnow
+from shared.deliveries.attempts import begin_attempt, finish_attempt
+from shared.deliveries.claiming import Claim, claim_due, expire_stalled_attempts, reclaim_lost
 from shared.deliveries.models import AttemptOutcome, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import (
-    Claim,
-    begin_attempt,
-    claim_due,
-    expire_stalled_attempts,
-    finish_attempt,
-    reclaim_lost,
-)
 from shared.networks.sandbox import SandboxNetwork
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 from tests.integration.fake_networks import scripted_channel

@@ -18,9 +18,9 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
 from shared.deliveries.publishing import publish_deliveries
-from shared.deliveries.services import Claim, claim_due
 from shared.limits import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace

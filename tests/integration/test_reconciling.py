@@ -14,22 +14,12 @@ from sqlalchemy import update
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
+from shared.deliveries.attempts import PublishJob, begin_attempt, finish_attempt
+from shared.deliveries.claiming import Claim, claim_due, expire_stalled_attempts, reclaim_lost
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
-from shared.deliveries.services import (
-    Claim,
-    PublishJob,
-    ReconcileJob,
-    begin_attempt,
-    claim_due,
-    expire_stalled_attempts,
-    finish_attempt,
-    mark_published,
-    reclaim_lost,
-    record_reconciliation,
-    republish_delivery,
-    unknown_deliveries,
-)
+from shared.deliveries.reconciling import ReconcileJob, record_reconciliation, unknown_deliveries
+from shared.deliveries.services import mark_published, republish_delivery
 from shared.networks.ports import NetworkError, OutcomeUnknown, PublishedPost, Transient
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_post, make_workspace, read_delivery

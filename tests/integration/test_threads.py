@@ -18,11 +18,12 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import Claim, claim_due, mark_missed
 from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
-from shared.deliveries.services import Claim, claim_due, mark_missed
 from shared.networks.sandbox import SandboxNetwork, sandbox_posts
-from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.posts.requests import PostRequest, TargetRequest
+from shared.posts.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery

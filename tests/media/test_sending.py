@@ -12,14 +12,15 @@ import pytest
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_deliveries
-from shared.deliveries.services import claim_due
 from shared.media.models import MediaAsset
 from shared.media.services import describe_media, get_media
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
-from shared.posts.services import PostRequest, TargetRequest, create_post
+from shared.posts.requests import PostRequest, TargetRequest
+from shared.posts.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue

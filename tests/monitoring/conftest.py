@@ -14,8 +14,8 @@ from services.api.app import create_app
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.publishing import publish_delivery
-from shared.deliveries.services import Claim, claim_due
 from tests.conftest import RecordingTaskQueue
 from tests.integration.fake_networks import bootstrap_with_scripted_network
 

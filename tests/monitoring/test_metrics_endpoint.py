@@ -15,9 +15,10 @@ from services.scheduler.dispatcher import Dispatcher
 from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.db import utcnow
+from shared.deliveries.attempts import begin_attempt
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import AttemptOutcome, Delivery, PublishAttempt
 from shared.deliveries.publishing import reconcile_unknown
-from shared.deliveries.services import begin_attempt, claim_due
 from shared.metrics.collecting import collect_metrics
 from tests.factories import make_channel, make_post, make_workspace
 from tests.integration.fake_networks import scripted_channel

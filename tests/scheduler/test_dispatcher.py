@@ -202,7 +202,7 @@ def test_a_full_batch_is_followed_at_once_by_another_tick(services: Services, ta
 def test_an_attempt_that_outlives_its_lease_is_reported_unknown_not_retried(
     services: Services, task_queue: RecordingTaskQueue, state: DeliveryState, caplog: pytest.LogCaptureFixture
 ):
-    from shared.deliveries.services import begin_attempt
+    from shared.deliveries.attempts import begin_attempt
 
     now = utcnow()
     workspace, _ = make_workspace(services)

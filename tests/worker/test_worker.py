@@ -17,8 +17,8 @@ from services.worker.app import CrierCelery, create_celery_app
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.db import utcnow
+from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.services import claim_due
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES

@@ -14,7 +14,7 @@ from services.api.fields import EXAMPLE_TIME, UTCDateTime, within_calendar_years
 from services.api.paging import Cursor
 from shared.posts.lengths import MAX_TEXT_CHARACTERS
 from shared.posts.models import Post, PostState, Timing
-from shared.posts.services import PostRequest, TargetRequest
+from shared.posts.requests import PostRequest, TargetRequest
 from shared.timezones import stored_zone, to_utc
 
 MAX_CHANNELS_PER_POST = 50

@@ -32,9 +32,11 @@ from services.api.posts.schemas import (
 from shared.db import Session, utcnow
 from shared.idempotency.services import IdempotentRequest, fingerprint
 from shared.posts import services as posts
+from shared.posts.checking import check_version
 from shared.posts.listing import list_posts
 from shared.posts.models import Post
 from shared.posts.published import ChangesAsked, delete_post_from_networks, edit_published_post
+from shared.posts.requests import PostRequest
 from shared.posts.scheduling import create_checked, update_checked
 from shared.workspaces.access import Actor, Permission
 
@@ -121,7 +123,7 @@ class PostById(MethodView):
         """
         services, actor = get_services(), get_actor()
         with services.sessions.begin() as session:
-            current = posts.PostRequest.of(posts.get_post(session, actor.workspace_id, post_id))
+            current = PostRequest.of(posts.get_post(session, actor.workspace_id, post_id))
         changed = _merge(current, body)
         post = update_checked(
             services, actor, post_id, changed, expected_version=expected_version(), now=utcnow()
@@ -139,11 +141,11 @@ class PostById(MethodView):
         actor = get_actor()
         with get_services().sessions.begin() as session:
             post = posts.get_post(session, actor.workspace_id, post_id)
-            posts.check_version(post, expected_version())
+            check_version(post, expected_version())
             posts.delete_post(session, actor, post)
 
 
-def _merge(current: posts.PostRequest, body: dict[str, Any]) -> posts.PostRequest:
+def _merge(current: PostRequest, body: dict[str, Any]) -> PostRequest:
     """The post's request with the PATCH's fields over it, read the way a new post's would be."""
     given = dict(body)
     base = {
@@ -197,7 +199,7 @@ class ApprovePost(MethodView):
         version = expected_version()
 
         def approve_as_read(session: Session, actor: Actor, post: Post) -> Post:
-            posts.check_version(post, version)
+            check_version(post, version)
             return posts.approve(session, actor, post, comment=body["comment"], now=utcnow())
 
         return _step(post_id, approve_as_read)
