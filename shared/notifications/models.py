@@ -45,7 +45,7 @@ class MessageState(StrEnum):
     FAILED = "failed"  # refused, gone, or out of attempts: never sent again
 
 
-class AttemptOutcome(StrEnum):
+class WebhookAttemptOutcome(StrEnum):
     DELIVERED = "delivered"
     WILL_RETRY = "will_retry"  # no answer, or one that may get better (408, 429, 5xx)
     FAILED = "failed"  # an answer that will not get better, or the last attempt
@@ -126,6 +126,6 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int]
     # None when no HTTP answer came: the connection failed, timed out, or the address was refused.
     status_code: Mapped[int | None]
-    outcome: Mapped[AttemptOutcome] = mapped_column(enum_column(AttemptOutcome))
+    outcome: Mapped[WebhookAttemptOutcome] = mapped_column(enum_column(WebhookAttemptOutcome))
     # The failure, with an excerpt of the receiver's answer; never the secret.
     error: Mapped[str | None] = mapped_column(Text)

@@ -28,7 +28,7 @@ from shared.media.attaching import media_problems
 from shared.networks.ports import Draft
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
-from shared.notifications.services import emit
+from shared.notifications.outbox import emit
 from shared.posts.lengths import draft_texts, length_problems
 from shared.posts.models import Post, PostLabel, PostStage, PostTarget, Timing
 from shared.posts.recurrence import Recurrence, check_series, parse_rule
