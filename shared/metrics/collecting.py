@@ -18,16 +18,14 @@ from shared.db import utcnow
 from shared.metrics.schedule import CollectionSchedule
 from shared.metrics.services import (
     CollectionBatch,
-    SnapshotJob,
     batches_for_post,
-    channels_to_snapshot,
     claim_due_collections,
     note_collection,
     postpone_collections,
     prune_samples,
     record_engagement,
-    record_snapshot,
 )
+from shared.metrics.snapshots import SnapshotJob, channels_to_snapshot, record_snapshot
 from shared.monitoring.recording import count_collection_error, count_token_refresh_failure
 from shared.networks.ports import (
     Audience,

@@ -40,18 +40,12 @@ from services.api.auth import requires
 from services.api.context import get_actor, get_services
 from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
-from shared.metrics.analytics import (
-    Period,
-    Point,
-    Selection,
-    best_times,
-    channel_snapshots,
-    engagement_series,
-    engagement_summary,
-    interactions_of,
-    ranked_posts,
-)
+from shared.metrics.analytics import Period, Selection, interactions_of
+from shared.metrics.best_times import best_times
 from shared.metrics.models import COUNTS
+from shared.metrics.series import Point, engagement_series
+from shared.metrics.snapshots import channel_snapshots
+from shared.metrics.summary import engagement_summary, ranked_posts
 from shared.timezones import as_utc, check_timezone, to_utc
 from shared.workspaces.access import Permission
 
