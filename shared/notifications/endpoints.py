@@ -163,7 +163,8 @@ def _check(problems: list[Problem]) -> None:
 
 
 def url_problems(url: str, *, policy: AddressPolicy, pointer: str) -> list[Problem]:
-    """What is wrong with an endpoint's URL: https, a host, no login, and not a private address.
+    """What is wrong with an endpoint's URL: https (http only to a host the operator allowed), a host, no
+    login, and not an address the policy refuses.
 
     A name is looked up when a message is sent (shared.networks.outbound), since what it leads to may
     change after the endpoint is saved; here only an address written out can be judged.

@@ -47,8 +47,9 @@ class MessageState(StrEnum):
 
 class WebhookAttemptOutcome(StrEnum):
     DELIVERED = "delivered"
-    WILL_RETRY = "will_retry"  # no answer, or one that may get better (408, 429, 5xx)
-    FAILED = "failed"  # an answer that will not get better, or the last attempt
+    # No answer (but for a URL refused as written), or one that may get better: 401, 408, 425, 429, 5xx.
+    WILL_RETRY = "will_retry"
+    FAILED = "failed"  # an answer that will not get better, a URL refused as written, or the last attempt
     ENDPOINT_GONE = "endpoint_gone"  # 410: the receiver says the endpoint is gone; it is deactivated
 
 
