@@ -40,7 +40,9 @@ from sqlalchemy.engine import make_url
 
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
-from shared.metrics.analytics import Bucket, Period, Selection, engagement_series, engagement_summary
+from shared.metrics.analytics import Period, Selection
+from shared.metrics.series import Bucket, engagement_series
+from shared.metrics.summary import engagement_summary
 from shared.migrations import upgrade
 from tests.conftest import create_postgres_database, drop_postgres_database
 

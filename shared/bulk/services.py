@@ -25,7 +25,7 @@ from shared.deliveries.creating import add_imported
 from shared.errors import NotFound
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
-from shared.notifications.services import Event, emit_all
+from shared.notifications.outbox import Event, emit_all
 from shared.posts.models import Post, PostLabel, PostStage, PostTarget, Timing
 from shared.posts.recurrence import parse_rule
 from shared.workspaces.access import Actor, Permission

@@ -15,7 +15,7 @@ from shared.channels.services import account_of, check_connection, connect_chann
 from shared.errors import InvalidInput, Problem, Unavailable
 from shared.networks.ports import Account, AuthExpired, Network, NetworkError, Profile, Rejected
 from shared.notifications.models import EventType
-from shared.notifications.services import emit
+from shared.notifications.outbox import emit
 from shared.workspaces.access import Actor
 
 

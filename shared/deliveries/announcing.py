@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.channels.models import Channel
 from shared.deliveries.models import ChangeKind, ChangeState, Delivery, DeliveryChange, DeliveryState
 from shared.notifications.models import EventType
-from shared.notifications.services import Event, emit_all
+from shared.notifications.outbox import Event, emit_all
 from shared.posts.models import Post
 
 EVENT_OF_STATE = {

@@ -39,11 +39,6 @@ class Rate:
             raise ValueError(f"a rate's count must be at least 1, not {count!r}")
         return cls(burst=count if burst is None else burst, per_second=count / seconds)
 
-    @property
-    def seconds_to_fill(self) -> float:
-        """How long an empty bucket takes to refill completely."""
-        return self.burst / self.per_second
-
 
 class RateLimiter(Protocol):
     def try_acquire(self, key: str, rate: Rate) -> float:

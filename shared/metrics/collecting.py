@@ -18,16 +18,14 @@ from shared.db import utcnow
 from shared.metrics.schedule import CollectionSchedule
 from shared.metrics.services import (
     CollectionBatch,
-    SnapshotJob,
     batches_for_post,
-    channels_to_snapshot,
     claim_due_collections,
     note_collection,
     postpone_collections,
     prune_samples,
     record_engagement,
-    record_snapshot,
 )
+from shared.metrics.snapshots import SnapshotJob, channels_to_snapshot, record_snapshot
 from shared.monitoring.recording import count_collection_error, count_token_refresh_failure
 from shared.networks.ports import (
     Audience,
@@ -126,18 +124,10 @@ def _read(services: Services, request: CollectionBatch) -> Mapping[str, Engageme
         wait = (error.reset_at - utcnow()) if error.reset_at is not None else None
         return ReadFailed(str(error), wait, limited=True)
     except (NetworkError, UnknownNetwork) as error:
-        count_collection_error(request.network)
-        if isinstance(error, AuthExpired):
-            count_token_refresh_failure(request.network)
-        log.warning("could not collect metrics: %s", error, extra=context)
-        return ReadFailed(str(error))
+        return _network_failed(request.network, error, "could not collect metrics", context)
     except Exception as error:
-        count_collection_error(request.network)
         # A bug in one adapter must not keep the other networks' numbers from being stored.
-        log.exception(
-            "adapter %s raised an unexpected error while collecting metrics", request.network, extra=context
-        )
-        return ReadFailed(f"{type(error).__name__}: {error}")
+        return _adapter_failed(request.network, error, "collecting metrics", context)
 
 
 def _within_read_limits(services: Services, info: NetworkInfo, channel_id: str) -> ReadFailed | None:
@@ -204,17 +194,27 @@ def _audience(services: Services, job: SnapshotJob) -> Audience | ReadFailed | N
         log.warning("the network limits reading followers: %s", error, extra=context)
         return None
     except NetworkError as error:
-        count_collection_error(job.network)
-        if isinstance(error, AuthExpired):
-            count_token_refresh_failure(job.network)
-        log.warning("could not read the channel's followers: %s", error, extra=context)
-        return ReadFailed(str(error))
+        return _network_failed(job.network, error, "could not read the channel's followers", context)
     except Exception as error:
-        count_collection_error(job.network)
-        log.exception(
-            "adapter %s raised an unexpected error while reading followers", job.network, extra=context
-        )
-        return ReadFailed(f"{type(error).__name__}: {error}")
+        return _adapter_failed(job.network, error, "reading followers", context)
+
+
+def _network_failed(
+    network: str, error: NetworkError | UnknownNetwork, failure: str, context: Mapping[str, str]
+) -> ReadFailed:
+    """Count and log a read the network (or a missing adapter) refused; its reason is the channel's error."""
+    count_collection_error(network)
+    if isinstance(error, AuthExpired):
+        count_token_refresh_failure(network)
+    log.warning("%s: %s", failure, error, extra=context)
+    return ReadFailed(str(error))
+
+
+def _adapter_failed(network: str, error: Exception, doing: str, context: Mapping[str, str]) -> ReadFailed:
+    """Count and log an adapter's bug; called in the `except` block, so the log has the traceback."""
+    count_collection_error(network)
+    log.exception("adapter %s raised an unexpected error while %s", network, doing, extra=context)
+    return ReadFailed(f"{type(error).__name__}: {error}")
 
 
 def prune_metric_samples(services: Services) -> int:

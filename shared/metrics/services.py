@@ -1,8 +1,9 @@
-"""Collecting engagement from the networks, storing it three ways, and reading a post's samples back.
+"""Deliveries due for a reading of their engagement, each reading kept three ways, old samples pruned.
 
 A reading is stored as a raw sample (append-only), as the delivery's latest values, and as its increase
 since the previous reading, added to the hourly rollup of its channel. The latest values are locked while
 the increase is computed, so two collections of one delivery at once cannot count the same gain twice.
+`samples_for_post` reads one post's samples back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, exists, func, select
@@ -27,13 +28,12 @@ from shared.metrics.models import (
     COUNTS,
     INTERACTIONS,
     ChannelCollection,
-    ChannelSnapshot,
     DeliveryMetrics,
     EngagementHour,
     MetricSample,
 )
 from shared.metrics.schedule import CollectionSchedule, Due
-from shared.networks.ports import Account, Audience, Engagement, PostGone
+from shared.networks.ports import Account, Engagement, PostGone
 from shared.posts.models import Post
 from shared.posts.services import get_post
 
@@ -384,49 +384,3 @@ def prune_samples(session: Session, *, before: datetime, limit: int) -> int:
     if ids:
         session.execute(delete(MetricSample).where(MetricSample.id.in_(ids)))
     return len(ids)
-
-
-@dataclass(frozen=True)
-class SnapshotJob:
-    """A channel whose counts for the day are still to be read."""
-
-    network: str
-    account: Account
-    sealed_credentials: bytes | None = field(default=None, repr=False)
-
-    @property
-    def channel_id(self) -> uuid.UUID:
-        return uuid.UUID(self.account.channel_id)
-
-
-def channels_to_snapshot(session: Session, *, day: date, networks: Collection[str]) -> list[SnapshotJob]:
-    """Readable channels on these networks with no snapshot for `day` yet."""
-    taken = exists().where(ChannelSnapshot.channel_id == Channel.id, ChannelSnapshot.day == day)
-    query = (
-        select(Channel)
-        .where(Channel.network.in_(networks), Channel.state.not_in(UNREADABLE), ~taken)
-        .order_by(Channel.id)
-    )
-    return [
-        SnapshotJob(channel.network, account_of(channel), channel.sealed_credentials)
-        for channel in session.scalars(query)
-    ]
-
-
-def record_snapshot(session: Session, channel_id: uuid.UUID, audience: Audience, *, now: datetime) -> bool:
-    """Keep a channel's counts for today, unless today's are kept already. True if this one was stored."""
-    stored = session.execute(
-        insert_on_conflict(session, ChannelSnapshot)
-        .values(
-            channel_id=channel_id,
-            day=now.date(),
-            taken_at=now,
-            followers=audience.followers,
-            following=audience.following,
-            posts=audience.posts,
-            raw=dict(audience.raw),
-        )
-        .on_conflict_do_nothing()
-        .returning(ChannelSnapshot.channel_id)
-    )
-    return stored.first() is not None

@@ -45,10 +45,11 @@ class MessageState(StrEnum):
     FAILED = "failed"  # refused, gone, or out of attempts: never sent again
 
 
-class AttemptOutcome(StrEnum):
+class WebhookAttemptOutcome(StrEnum):
     DELIVERED = "delivered"
-    WILL_RETRY = "will_retry"  # no answer, or one that may get better (408, 429, 5xx)
-    FAILED = "failed"  # an answer that will not get better, or the last attempt
+    # No answer (but for a URL refused as written), or one that may get better: 401, 408, 425, 429, 5xx.
+    WILL_RETRY = "will_retry"
+    FAILED = "failed"  # an answer that will not get better, a URL refused as written, or the last attempt
     ENDPOINT_GONE = "endpoint_gone"  # 410: the receiver says the endpoint is gone; it is deactivated
 
 
@@ -126,6 +127,6 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int]
     # None when no HTTP answer came: the connection failed, timed out, or the address was refused.
     status_code: Mapped[int | None]
-    outcome: Mapped[AttemptOutcome] = mapped_column(enum_column(AttemptOutcome))
+    outcome: Mapped[WebhookAttemptOutcome] = mapped_column(enum_column(WebhookAttemptOutcome))
     # The failure, with an excerpt of the receiver's answer; never the secret.
     error: Mapped[str | None] = mapped_column(Text)

@@ -40,15 +40,9 @@ from shared.networks.answers import body_words
 from shared.networks.http import NOT_SENT, redact, retry_at
 from shared.networks.outbound import AddressPolicy
 from shared.networks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from shared.notifications.attempts import AttemptResult, ClaimedMessage, claim_due_messages, record_attempt
+from shared.notifications.endpoints import open_secret, url_problems
 from shared.notifications.models import MessageState
-from shared.notifications.services import (
-    AttemptResult,
-    ClaimedMessage,
-    claim_due_messages,
-    open_secret,
-    record_attempt,
-    url_problems,
-)
 
 log = logging.getLogger(__name__)
 

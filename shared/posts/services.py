@@ -23,7 +23,7 @@ from shared.deliveries.services import bring_forward, cancel_waiting, withdraw_u
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
-from shared.notifications.services import emit
+from shared.notifications.outbox import emit
 from shared.posts.checking import (
     check_author,
     check_may_edit,

@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 
 from shared.bootstrap import Services
 from shared.db import utcnow
+from shared.notifications.attempts import AttemptResult, claim_due_messages, record_attempt
 from shared.notifications.models import EventType
-from shared.notifications.services import AttemptResult, claim_due_messages, emit, record_attempt
+from shared.notifications.outbox import emit
 from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
 from tests.factories import make_member_token, make_workspace

@@ -25,10 +25,6 @@ def test_per_minute_and_per_hour_take_a_smaller_burst_when_given_one() -> None:
     assert Rate.per_hour(360, burst=1) == Rate(burst=1, per_second=0.1)
 
 
-def test_the_time_to_fill_is_the_burst_at_the_rate() -> None:
-    assert Rate(burst=4, per_second=2).seconds_to_fill == 2.0
-
-
 @pytest.mark.parametrize("burst", [0, -1])
 def test_a_burst_below_one_is_refused(burst: int) -> None:
     with pytest.raises(ValueError, match="burst must be at least 1"):

@@ -8,7 +8,7 @@ import pytest
 
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.notifications.services import EndpointSecret, create_endpoint
+from shared.notifications.endpoints import EndpointSecret, create_endpoint
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_workspace

@@ -17,27 +17,24 @@ from services.worker.app import celery_app
 from shared.bootstrap import Services
 from shared.db import utcnow
 from shared.networks.outbound import Outbound
+from shared.notifications.attempts import (
+    JITTER,
+    WEBHOOK_RETRY_SCHEDULE,
+    AttemptResult,
+    claim_due_messages,
+    record_attempt,
+    webhook_retry_delay,
+)
+from shared.notifications.endpoints import EndpointSecret, create_endpoint, delete_endpoint, update_endpoint
 from shared.notifications.models import (
-    AttemptOutcome,
     EventType,
     MessageState,
+    WebhookAttemptOutcome,
     WebhookEndpoint,
     WebhookMessage,
 )
+from shared.notifications.outbox import emit
 from shared.notifications.sending import send_due_webhooks
-from shared.notifications.services import (
-    JITTER,
-    RETRY_SCHEDULE,
-    AttemptResult,
-    EndpointSecret,
-    claim_due_messages,
-    create_endpoint,
-    delete_endpoint,
-    emit,
-    record_attempt,
-    retry_delay,
-    update_endpoint,
-)
 from shared.task_names import QUEUE_OF_TASK, SEND_DUE_WEBHOOKS
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
@@ -113,7 +110,11 @@ def test_a_message_is_posted_once_signed_over_its_exact_body(
     assert (message.attempts, message.last_status_code, message.delivered_at) == (1, 200, now)
     assert message.lease_expires_at is None
     [attempt] = message.attempt_log
-    assert (attempt.outcome, attempt.status_code, attempt.error) == (AttemptOutcome.DELIVERED, 200, None)
+    assert (attempt.outcome, attempt.status_code, attempt.error) == (
+        WebhookAttemptOutcome.DELIVERED,
+        200,
+        None,
+    )
 
     assert send_due_webhooks(services, now + timedelta(days=2)) == 0
     assert len(receiver.requests) == 1
@@ -132,7 +133,7 @@ def test_a_server_error_is_retried_after_the_first_wait_then_delivered_under_the
     assert message.state is MessageState.PENDING
     assert message.last_error == "HTTP 500: upstream trouble"
     assert message.next_attempt_at is not None
-    first_wait = RETRY_SCHEDULE[0]
+    first_wait = WEBHOOK_RETRY_SCHEDULE[0]
     assert now + first_wait * (1 - JITTER) <= message.next_attempt_at <= now + first_wait * (1 + JITTER)
 
     assert send_due_webhooks(services, now + first_wait * (1 - JITTER) - timedelta(seconds=1)) == 0
@@ -142,8 +143,8 @@ def test_a_server_error_is_retried_after_the_first_wait_then_delivered_under_the
     assert message.state is MessageState.DELIVERED
     assert message.last_error is None
     assert [(a.outcome, a.status_code) for a in message.attempt_log] == [
-        (AttemptOutcome.WILL_RETRY, 500),
-        (AttemptOutcome.DELIVERED, 200),
+        (WebhookAttemptOutcome.WILL_RETRY, 500),
+        (WebhookAttemptOutcome.DELIVERED, 200),
     ]
     assert [request.json["id"] for request in receiver.requests] == [str(message_id)] * 2
     assert all(request.is_signed_with(endpoint.secret) for request in receiver.requests)
@@ -151,10 +152,10 @@ def test_a_server_error_is_retried_after_the_first_wait_then_delivered_under_the
 
 @pytest.mark.parametrize("attempts", range(1, 10))
 def test_the_waits_follow_the_schedule_give_or_take_a_fifth(attempts: int):
-    expected = RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
+    expected = WEBHOOK_RETRY_SCHEDULE[min(attempts, len(WEBHOOK_RETRY_SCHEDULE)) - 1]
     rng = random.Random(attempts)
 
-    waits = [retry_delay(attempts, rng) for _ in range(200)]
+    waits = [webhook_retry_delay(attempts, rng) for _ in range(200)]
 
     assert all(expected * 0.8 <= wait <= expected * 1.2 for wait in waits)
     assert len(set(waits)) > 1
@@ -178,15 +179,15 @@ def test_each_failure_waits_longer_until_the_last_attempt_marks_the_message_fail
         now = message.next_attempt_at
     send_due_webhooks(services, now)
 
-    for wait, scheduled in zip(waits, RETRY_SCHEDULE, strict=False):
+    for wait, scheduled in zip(waits, WEBHOOK_RETRY_SCHEDULE, strict=False):
         assert scheduled * 0.8 <= wait <= scheduled * 1.2
     message = read_message(services, message_id)
     assert message.state is MessageState.FAILED
     assert message.next_attempt_at is None
     assert message.attempts == 4
     assert message.last_error == "Gave up after 4 attempts. Last error: HTTP 503: busy"
-    assert [attempt.outcome for attempt in message.attempt_log] == [AttemptOutcome.WILL_RETRY] * 3 + [
-        AttemptOutcome.FAILED
+    assert [attempt.outcome for attempt in message.attempt_log] == [WebhookAttemptOutcome.WILL_RETRY] * 3 + [
+        WebhookAttemptOutcome.FAILED
     ]
     assert send_due_webhooks(services, now + timedelta(days=3)) == 0
 
@@ -226,7 +227,7 @@ def test_a_429_is_retried_no_sooner_than_its_retry_after_nor_the_schedule(
     assert message.state is MessageState.PENDING
     assert message.next_attempt_at is not None
     assert now + wait_at_least <= message.next_attempt_at <= now + max(wait_at_least, timedelta(seconds=36))
-    assert message.attempt_log[0].outcome is AttemptOutcome.WILL_RETRY
+    assert message.attempt_log[0].outcome is WebhookAttemptOutcome.WILL_RETRY
 
 
 def test_a_retry_after_longer_than_a_day_is_waited_for_a_day(
@@ -252,7 +253,7 @@ def test_a_410_deactivates_the_endpoint_and_its_other_messages_wait_until_it_is_
 
     gone = read_message(services, gone_id)
     assert gone.state is MessageState.FAILED
-    assert gone.attempt_log[0].outcome is AttemptOutcome.ENDPOINT_GONE
+    assert gone.attempt_log[0].outcome is WebhookAttemptOutcome.ENDPOINT_GONE
     assert "deactivated" in (gone.last_error or "")
     stored = read_endpoint(services, endpoint.endpoint.id)
     assert not stored.active
@@ -313,7 +314,7 @@ def test_a_receiver_that_hangs_is_given_up_on_and_tried_again(
     assert message.last_status_code is None
     assert message.last_error == "No complete answer (the server's log has why)."
     [attempt] = message.attempt_log
-    assert attempt.outcome is AttemptOutcome.WILL_RETRY
+    assert attempt.outcome is WebhookAttemptOutcome.WILL_RETRY
     assert attempt.duration_ms >= 400
 
 
@@ -440,8 +441,8 @@ def test_a_message_claimed_by_a_sender_that_died_goes_out_once_its_lease_passes_
     message = read_message(services, message_id)
     assert message.state is MessageState.DELIVERED
     assert [attempt.outcome for attempt in message.attempt_log] == [
-        AttemptOutcome.DELIVERED,
-        AttemptOutcome.WILL_RETRY,
+        WebhookAttemptOutcome.DELIVERED,
+        WebhookAttemptOutcome.WILL_RETRY,
     ]
 
 

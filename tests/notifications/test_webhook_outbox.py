@@ -15,17 +15,16 @@ from shared.bootstrap import Services
 from shared.config import parse_allowed_hosts
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.networks.outbound import AddressPolicy
-from shared.notifications.models import EventType, MessageState, WebhookEndpoint, WebhookMessage
-from shared.notifications.services import (
+from shared.notifications.endpoints import (
     EndpointSecret,
-    emit,
     get_endpoint,
     open_secret,
-    ping_endpoint,
     rotate_secret,
     update_endpoint,
     url_problems,
 )
+from shared.notifications.models import EventType, MessageState, WebhookEndpoint, WebhookMessage
+from shared.notifications.outbox import emit, ping_endpoint
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_workspace

@@ -12,7 +12,9 @@ from marshmallow import Schema, fields, pre_dump, validate
 from services.api.fields import UTCDateTime, within_calendar_years
 from services.api.paging import decode_cursor
 from shared.channels.slots import WEEKDAY_KEYS
-from shared.metrics.analytics import BestTimeCell, Bucket, Point, RankedPost, Suggestion
+from shared.metrics.best_times import BestTimeCell, Suggestion
+from shared.metrics.series import Bucket, Point
+from shared.metrics.summary import RankedPost
 
 UNKNOWN_IS_NULL = "Null: no selected channel reports it (not zero)."
 

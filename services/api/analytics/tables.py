@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from flask import Response, request
 
 from shared.channels.slots import WEEKDAY_KEYS
-from shared.metrics.analytics import BestTimes, Point, RankedPost, Summary
+from shared.metrics.best_times import BestTimes
 from shared.metrics.models import COUNTS, ChannelSnapshot
+from shared.metrics.series import Point
+from shared.metrics.summary import RankedPost, Summary
 from shared.spreadsheets import to_spreadsheet
 
 CSV = "text/csv"

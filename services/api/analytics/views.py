@@ -6,12 +6,14 @@ Each answers JSON, or CSV with `Accept: text/csv` (the same route: one resource,
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from services.api.analytics.schemas import (
     BestTimesQuerySchema,
@@ -40,18 +42,12 @@ from services.api.auth import requires
 from services.api.context import get_actor, get_services
 from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
-from shared.metrics.analytics import (
-    Period,
-    Point,
-    Selection,
-    best_times,
-    channel_snapshots,
-    engagement_series,
-    engagement_summary,
-    interactions_of,
-    ranked_posts,
-)
+from shared.metrics.analytics import Period, Selection, interactions_of
+from shared.metrics.best_times import best_times
 from shared.metrics.models import COUNTS
+from shared.metrics.series import Point, engagement_series
+from shared.metrics.snapshots import channel_snapshots
+from shared.metrics.summary import engagement_summary, ranked_posts
 from shared.timezones import as_utc, check_timezone, to_utc
 from shared.workspaces.access import Permission
 
@@ -62,17 +58,35 @@ blp = Blueprint(
     description="Engagement over time, per period, per post and per hour of the week; JSON or CSV.",
 )
 
+View = Callable[..., Any]
+
 DEFAULT_PERIOD = timedelta(days=30)
 DEFAULT_SNAPSHOT_DAYS = 90
 MAX_SNAPSHOT_DAYS = 731
 
 
+def report(
+    query: type[Schema], answer: type[Schema], *, names_a_resource: bool = True
+) -> Callable[[View], View]:
+    """What every analytics GET declares: read access, its query, and a JSON answer or the same as CSV.
+
+    One that names a channel or a post (in its path or its query) also answers 404 when it is not there.
+    """
+
+    def declare(view: View) -> View:
+        view = blp.alt_response(200, **CSV_RESPONSE)(view)
+        if names_a_resource:
+            view = blp.alt_response(404, response="NOT_FOUND")(view)
+        view = blp.response(200, answer)(view)
+        view = blp.arguments(query, location="query")(view)
+        return requires(Permission.READ)(view)
+
+    return declare
+
+
 @blp.route("/series")
 class Series(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(SeriesQuerySchema, location="query")
-    @blp.response(200, SeriesSchema)
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(SeriesQuerySchema, SeriesSchema, names_a_resource=False)
     def get(self, query: dict[str, Any]) -> Any:
         """The workspace's engagement gained in each hour, day or week, for one network or label if asked."""
         selection = Selection(
@@ -83,11 +97,7 @@ class Series(MethodView):
 
 @blp.route("/channels/<uuid:channel_id>/series")
 class ChannelSeries(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(ScopedSeriesQuerySchema, location="query")
-    @blp.response(200, SeriesSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(ScopedSeriesQuerySchema, SeriesSchema)
     def get(self, query: dict[str, Any], channel_id: uuid.UUID) -> Any:
         """One channel's engagement gained in each hour, day or week."""
         return _series(Selection(get_actor().workspace_id, channel_id=channel_id), query)
@@ -95,11 +105,7 @@ class ChannelSeries(MethodView):
 
 @blp.route("/posts/<uuid:post_id>/series")
 class PostSeries(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(ScopedSeriesQuerySchema, location="query")
-    @blp.response(200, SeriesSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(ScopedSeriesQuerySchema, SeriesSchema)
     def get(self, query: dict[str, Any], post_id: uuid.UUID) -> Any:
         """One post's engagement gained in each hour, day or week, on all its channels."""
         return _series(Selection(get_actor().workspace_id, post_id=post_id), query)
@@ -107,11 +113,7 @@ class PostSeries(MethodView):
 
 @blp.route("/summary")
 class SummaryView(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(SummaryQuerySchema, location="query")
-    @blp.response(200, SummarySchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(SummaryQuerySchema, SummarySchema)
     def get(self, query: dict[str, Any]) -> Any:
         """A period's totals, engagement rate (with the definition used), posts published and top posts.
 
@@ -136,11 +138,7 @@ class SummaryView(MethodView):
 
 @blp.route("/posts")
 class RankedPosts(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(RankedPostsQuerySchema, location="query")
-    @blp.response(200, RankedPostsSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(RankedPostsQuerySchema, RankedPostsSchema)
     def get(self, query: dict[str, Any]) -> Any:
         """Posts published in the period with their totals to date, most interactions first."""
         limit = query["limit"]
@@ -160,11 +158,7 @@ class RankedPosts(MethodView):
 
 @blp.route("/channels/<uuid:channel_id>/best-times")
 class BestTimesView(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(BestTimesQuerySchema, location="query")
-    @blp.response(200, BestTimesSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(BestTimesQuerySchema, BestTimesSchema)
     def get(self, query: dict[str, Any], channel_id: uuid.UUID) -> Any:
         """When the channel's posts did best: a weekday by hour grid on its clock, with sample sizes.
 
@@ -192,11 +186,7 @@ class BestTimesView(MethodView):
 
 @blp.route("/channels/<uuid:channel_id>/snapshots")
 class Snapshots(MethodView):
-    @requires(Permission.READ)
-    @blp.arguments(SnapshotsQuerySchema, location="query")
-    @blp.response(200, SnapshotsSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(200, **CSV_RESPONSE)
+    @report(SnapshotsQuerySchema, SnapshotsSchema)
     def get(self, query: dict[str, Any], channel_id: uuid.UUID) -> Any:
         """The channel's followers, follows and posts, as its network gave them, one snapshot a day."""
         last_day: date = query.get("end") or utcnow().date()

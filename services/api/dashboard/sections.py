@@ -20,18 +20,10 @@ from shared.channels.models import Channel
 from shared.channels.slots import WEEKDAY_KEYS, WEEKDAY_NAMES
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.overview import count_by_state, latest_troubled
-from shared.metrics.analytics import (
-    BestTimeCell,
-    Bucket,
-    Period,
-    Point,
-    Selection,
-    Suggestion,
-    best_times,
-    engagement_series,
-    interactions_of,
-)
+from shared.metrics.analytics import Period, Selection, interactions_of
+from shared.metrics.best_times import BestTimeCell, Suggestion, best_times
 from shared.metrics.models import COUNTS
+from shared.metrics.series import Bucket, Point, engagement_series
 from shared.posts.calendar import CalendarEntry, FreeSlot, calendar
 from shared.timezones import check_timezone, to_local, to_utc
 

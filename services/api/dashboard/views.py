@@ -27,7 +27,7 @@ from shared.channels.slots import WEEKDAY_KEYS
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound, Unauthenticated
-from shared.metrics.analytics import BEST_TIME_MIN_POSTS
+from shared.metrics.best_times import BEST_TIME_MIN_POSTS
 from shared.timezones import check_timezone
 from shared.wording import noun
 from shared.workspaces.access import Permission

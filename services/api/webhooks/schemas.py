@@ -8,13 +8,13 @@ from marshmallow import Schema, fields, validate
 
 from services.api.fields import SecretUrl, UTCDateTime
 from services.api.paging import Cursor
+from shared.notifications.endpoints import MAX_URL_LENGTH, EndpointSecret
 from shared.notifications.models import (
     ALL_EVENTS,
     SUBSCRIBABLE_EVENTS,
-    AttemptOutcome,
     MessageState,
+    WebhookAttemptOutcome,
 )
-from shared.notifications.services import MAX_URL_LENGTH, EndpointSecret
 from shared.workspaces.access import Permission
 
 EVENTS_DESCRIPTION = (
@@ -116,7 +116,7 @@ class WebhookAttemptSchema(Schema):
     status_code = fields.Integer(
         allow_none=True, metadata={"description": "Null when no HTTP answer came.", "example": 200}
     )
-    outcome = fields.Enum(AttemptOutcome, by_value=fields.String)
+    outcome = fields.Enum(WebhookAttemptOutcome, by_value=fields.String)
     error = fields.String(
         allow_none=True, metadata={"description": "What went wrong, with the answer's start."}
     )

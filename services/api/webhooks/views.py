@@ -23,18 +23,17 @@ from services.api.webhooks.schemas import (
     WebhookUpdateSchema,
     WebhookWithSecretSchema,
 )
-from shared.notifications.models import WebhookEndpoint, WebhookMessage
-from shared.notifications.services import (
+from shared.notifications.endpoints import (
     EndpointSecret,
     create_endpoint,
     delete_endpoint,
     get_endpoint,
     list_endpoints,
-    list_messages,
-    ping_endpoint,
     rotate_secret,
     update_endpoint,
 )
+from shared.notifications.models import WebhookEndpoint, WebhookMessage
+from shared.notifications.outbox import list_messages, ping_endpoint
 from shared.workspaces.access import Permission
 
 blp = Blueprint(
