@@ -12,6 +12,7 @@ SNAPSHOT_CHANNELS = "crier.metrics.snapshot_channels"
 PRUNE_METRIC_SAMPLES = "crier.metrics.prune_samples"
 SEND_DUE_WEBHOOKS = "crier.notifications.send_due"
 APPLY_DUE_CHANGES = "crier.deliveries.apply_due_changes"
+PURGE_EXPIRED_IDEMPOTENCY_KEYS = "crier.idempotency.purge_expired"
 
 PUBLISH_QUEUE = "publish"
 METRICS_QUEUE = "metrics"
@@ -27,6 +28,7 @@ QUEUE_OF_TASK = {
     SEND_DUE_WEBHOOKS: HOUSEKEEPING_QUEUE,
     # On the publish queue: a person waits to see a post deleted or changed, as to see one go out.
     APPLY_DUE_CHANGES: PUBLISH_QUEUE,
+    PURGE_EXPIRED_IDEMPOTENCY_KEYS: HOUSEKEEPING_QUEUE,
 }
 
 QUEUES = frozenset(QUEUE_OF_TASK.values())

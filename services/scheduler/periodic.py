@@ -10,6 +10,7 @@ from shared.task_names import (
     APPLY_DUE_CHANGES,
     COLLECT_DUE_METRICS,
     PRUNE_METRIC_SAMPLES,
+    PURGE_EXPIRED_IDEMPOTENCY_KEYS,
     RECONCILE_UNKNOWN,
     SEND_DUE_WEBHOOKS,
     SNAPSHOT_CHANNELS,
@@ -18,6 +19,8 @@ from shared.task_names import (
 # A snapshot is taken once a day per channel; looking every hour retries a failed one the same day.
 SNAPSHOT_EVERY = timedelta(hours=1)
 PRUNE_EVERY = timedelta(hours=6)
+# Keys live a day (shared/idempotency): an hour past that is soon enough to let their rows go.
+PURGE_KEYS_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -34,4 +37,5 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob(PRUNE_METRIC_SAMPLES, PRUNE_EVERY),
         PeriodicJob(SEND_DUE_WEBHOOKS, timedelta(seconds=settings.webhook_interval_seconds)),
         PeriodicJob(APPLY_DUE_CHANGES, timedelta(seconds=settings.changes_interval_seconds)),
+        PeriodicJob(PURGE_EXPIRED_IDEMPOTENCY_KEYS, PURGE_KEYS_EVERY),
     ]

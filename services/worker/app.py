@@ -15,6 +15,7 @@ from shared.taskqueue import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_bro
 
 TASK_MODULES = [
     "services.worker.tasks.deliveries",
+    "services.worker.tasks.idempotency",
     "services.worker.tasks.metrics",
     "services.worker.tasks.notifications",
 ]

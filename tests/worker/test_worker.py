@@ -19,9 +19,10 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
+from shared.idempotency.models import IdempotencyKey
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox import SandboxNetwork
-from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES
+from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES, PURGE_EXPIRED_IDEMPOTENCY_KEYS
 from shared.taskqueue import CeleryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
@@ -143,3 +144,31 @@ def test_metrics_for_a_post_are_collected_on_request(
             return session.scalar(query) == 1
 
     wait_for(sampled)
+
+
+def test_expired_idempotency_keys_are_purged_by_the_periodic_task_and_live_ones_kept(
+    services: Services, broker_settings: Settings, worker_app: CrierCelery
+):
+    workspace, _ = make_workspace(services)
+    now = utcnow()
+    with services.sessions.begin() as session:
+        lifetimes = {"yesterday": now - timedelta(minutes=1), "today": now + timedelta(hours=23)}
+        for key, expires_at in lifetimes.items():
+            session.add(
+                IdempotencyKey(
+                    workspace_id=workspace.id,
+                    key=key,
+                    operation="create_post",
+                    request_hash="0" * 64,
+                    created_at=expires_at - timedelta(hours=24),
+                    expires_at=expires_at,
+                )
+            )
+
+    CeleryTaskQueue(broker_settings).send(PURGE_EXPIRED_IDEMPOTENCY_KEYS, {})
+
+    def keys_left() -> list[str]:
+        with services.sessions() as session:
+            return sorted(session.scalars(select(IdempotencyKey.key)))
+
+    wait_for(lambda: keys_left() == ["today"])
