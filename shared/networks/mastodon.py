@@ -332,10 +332,11 @@ class MastodonNetwork:
                     {**fields, "status": draft.thread[index - 1], "in_reply_to_id": parts[-1].external_id},
                     f"{idempotency_key}:{index}",
                 )
+                with reading(channel.host, write=True):
+                    part = _part(reply)
             except NetworkError as error:
                 raise error.after(parts) from None
-            with reading(channel.host, write=True):
-                parts.append(_part(reply))
+            parts.append(part)
         return PublishedPost.of(parts)
 
     def _post_status(
