@@ -43,8 +43,6 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.answers import answer_object, network_words, reading, refusal, sanitized
-from shared.networks.http import LEGACY_LOOPBACK_SETTING, check_server_url, transport_failure
 from shared.networks.outbound import UPLOAD, AddressPolicy, Outbound
 from shared.networks.ports import (
     Account,
@@ -65,6 +63,9 @@ from shared.networks.ports import (
     TextPreview,
     Transient,
 )
+from shared.networks.toolkit.answers import answer_object, network_words, reading, refusal, sanitized
+from shared.networks.toolkit.calls import transport_failure
+from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING, check_server_url
 from shared.text.bluesky import BLUESKY_MAX_BYTES, BLUESKY_MAX_GRAPHEMES, Facet, bluesky_length, detect_facets
 
 DEFAULT_PDS = "https://bsky.social"

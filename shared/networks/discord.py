@@ -25,8 +25,6 @@ from typing import Any
 import httpx
 
 from shared.config import Settings
-from shared.networks.answers import refusal, sanitized
-from shared.networks.http import keep_secrets_out_of_http_logs, retry_at, transport_failure
 from shared.networks.outbound import DEFAULT_TIMEOUT, Outbound
 from shared.networks.ports import (
     Account,
@@ -44,7 +42,9 @@ from shared.networks.ports import (
     Rejected,
     TextPreview,
 )
-from shared.networks.write_only import WriteOnly
+from shared.networks.toolkit.answers import refusal, retry_at, sanitized
+from shared.networks.toolkit.calls import keep_secrets_out_of_http_logs, transport_failure
+from shared.networks.toolkit.write_only import WriteOnly
 from shared.text.discord import DISCORD_LIMIT, discord_length
 
 API_BASE = "https://discord.com/api/v10"

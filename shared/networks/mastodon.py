@@ -33,15 +33,6 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
-from shared.networks.answers import (
-    answer_object,
-    identifier,
-    network_words,
-    reading,
-    refusal,
-    says_credentials_refused,
-)
-from shared.networks.http import LEGACY_LOOPBACK_SETTING, check_server_url, transport_failure
 from shared.networks.outbound import UPLOAD, AddressPolicy, Outbound
 from shared.networks.ports import (
     Account,
@@ -63,6 +54,16 @@ from shared.networks.ports import (
     TextPreview,
     Transient,
 )
+from shared.networks.toolkit.answers import (
+    answer_object,
+    identifier,
+    network_words,
+    reading,
+    refusal,
+    says_credentials_refused,
+)
+from shared.networks.toolkit.calls import transport_failure
+from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING, check_server_url
 from shared.text.mastodon import MASTODON_DEFAULT_LIMIT, MASTODON_DEFAULT_URL_WEIGHT, mastodon_length
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")

@@ -26,8 +26,6 @@ from typing import Any
 import httpx
 
 from shared.config import Settings
-from shared.networks.answers import network_words, refusal
-from shared.networks.http import keep_secrets_out_of_http_logs, transport_failure
 from shared.networks.outbound import DEFAULT_TIMEOUT, Outbound
 from shared.networks.ports import (
     Account,
@@ -40,7 +38,9 @@ from shared.networks.ports import (
     Rejected,
     TextPreview,
 )
-from shared.networks.write_only import WriteOnly
+from shared.networks.toolkit.answers import network_words, refusal
+from shared.networks.toolkit.calls import keep_secrets_out_of_http_logs, transport_failure
+from shared.networks.toolkit.write_only import WriteOnly
 from shared.text.slack import SLACK_TEXT_LIMIT, slack_length
 
 HOOKS_BASE = "https://hooks.slack.com"

@@ -31,14 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.config import Settings
-from shared.networks.answers import refusal
-from shared.networks.http import (
-    LEGACY_LOOPBACK_SETTING,
-    address_problem,
-    readable_url,
-    transport_failure,
-)
-from shared.networks.outbound import DEFAULT_TIMEOUT, AddressPolicy, Outbound
+from shared.networks.outbound import DEFAULT_TIMEOUT, AddressPolicy, Outbound, address_problem, readable_url
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -50,7 +43,10 @@ from shared.networks.ports import (
     Rejected,
     TextPreview,
 )
-from shared.networks.write_only import WriteOnly
+from shared.networks.toolkit.answers import refusal
+from shared.networks.toolkit.calls import transport_failure
+from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING
+from shared.networks.toolkit.write_only import WriteOnly
 
 SIGNATURE_HEADER = "X-Crier-Signature"
 TIMESTAMP_HEADER = "X-Crier-Timestamp"

@@ -31,8 +31,7 @@ from shared.channels.credentials import CredentialCipher
 from shared.db import affected_rows, utcnow
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.masking import masked_url
-from shared.networks.http import address_problem, readable_url
-from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy
+from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy, address_problem, readable_url
 from shared.notifications.models import (
     ALL_EVENTS,
     SUBSCRIBABLE_EVENTS,

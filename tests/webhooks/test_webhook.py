@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.http import retry_at, transport_failure
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -28,6 +27,8 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP
+from shared.networks.toolkit.answers import retry_at
+from shared.networks.toolkit.calls import transport_failure
 from shared.networks.webhook import WebhookNetwork
 from tests.networks.on_this_machine import outbound_here
 from tests.webhooks.fakes import FakeReceiver, free_port, hanging_up_server, serving

@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from shared.networks.outbound.addresses import PUBLIC_ONLY, AddressPolicy, AddressRefused, is_public
+from shared.networks.outbound.addresses import (
+    PUBLIC_ONLY,
+    AddressPolicy,
+    AddressRefused,
+    address_problem,
+    is_public,
+    readable_url,
+    split_url,
+)
 from shared.networks.outbound.deadlines import calls_within
 from shared.networks.outbound.transport import (
     DEFAULT_DEADLINE_SECONDS,
@@ -54,8 +62,11 @@ __all__ = [
     "AnswerTooLarge",
     "GuardedTransport",
     "Outbound",
+    "address_problem",
     "calls_within",
     "is_public",
+    "readable_url",
+    "split_url",
 ]
 
 USER_AGENT = "Crier (self-hosted social media scheduler)"

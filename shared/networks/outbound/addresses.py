@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import urllib.parse
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as LookupTimeout
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpcore
+import httpx
 
 from shared.networks.outbound.deadlines import time_left
 
@@ -160,3 +162,39 @@ class AddressPolicy:
 
 # No private address allowed: the policy of an operator who allowed none, and the safe default.
 PUBLIC_ONLY = AddressPolicy()
+
+
+def readable_url(url: str) -> bool:
+    """Whether the HTTP client can read the URL at all: it refuses some that urllib takes (0177.0.0.1),
+    and such a URL must be refused where it is given, not fail when it is called."""
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+    return True
+
+
+def split_url(url: str) -> urllib.parse.SplitResult | None:
+    """A URL's parts, once both urllib and the HTTP client can read it (a port that is a number among
+    them); None when either cannot, so that such a URL is refused where it is given."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    return parts if readable_url(url) else None
+
+
+def address_problem(scheme: str, host: str, policy: AddressPolicy, *, secret: str) -> str | None:
+    """Why a URL's scheme and host may not be called, as far as is known without looking the name up."""
+    if policy.refuses_as_written(host):
+        return (
+            "is an address on this machine or a private network, which this Crier does not connect to "
+            "(its operator may allow one with CRIER_ALLOWED_PRIVATE_HOSTS)"
+        )
+    if scheme == "http" and not policy.allows_plain_http(host):
+        return (
+            f"must use https: {secret} sent over plain http can be read on the way (http is allowed only "
+            "to a server the operator names in CRIER_ALLOWED_PRIVATE_HOSTS)"
+        )
+    return None

@@ -25,16 +25,17 @@ network said rather than a bare status code.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 
-from shared.networks.http import redact, retry_at
 from shared.networks.ports import (
     AuthExpired,
     NetworkError,
@@ -108,6 +109,33 @@ def refusal(
             said + " (the request may have been carried out before this answer; Crier checks)"
         )
     return Transient(said)
+
+
+def retry_at(headers: httpx.Headers, now: datetime, seconds: float | None = None) -> datetime | None:
+    """When a 429 says to come back: `seconds` (from a body) if given, else the Retry-After header."""
+    if seconds is None:
+        value = headers.get("Retry-After")
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return now + timedelta(seconds=seconds)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret replaced, so an error message can be stored and shown."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 def says_credentials_refused(words: str) -> bool:
