@@ -16,7 +16,7 @@ import pytest
 
 from shared.networks.bluesky import BlueskyNetwork
 from shared.networks.discord import DiscordNetwork
-from shared.networks.mastodon import MastodonNetwork
+from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import (
     Account,
     AuthExpired,

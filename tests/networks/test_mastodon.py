@@ -13,12 +13,8 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.mastodon import (
-    MastodonNetwork,
-    authorize_url,
-    exchange_code,
-    register_app,
-)
+from shared.networks.mastodon.adapter import MastodonNetwork
+from shared.networks.mastodon.oauth import authorize_url, exchange_code, register_app
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -35,6 +31,7 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
+from shared.networks.toolkit.calls import Calls
 from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
 from tests.networks.misbehaving_proxy import proxy_error_page
 from tests.networks.on_this_machine import outbound_here
@@ -87,7 +84,7 @@ def free_port() -> int:
 def test_the_entry_point_builds_an_adapter_that_satisfies_the_port() -> None:
     entry = EntryPoint(
         name="mastodon",
-        value="shared.networks.mastodon:MastodonNetwork.from_settings",
+        value="shared.networks.mastodon.adapter:MastodonNetwork.from_settings",
         group=ENTRY_POINT_GROUP,
     )
     adapter = NetworkRegistry(Settings(), entries=[entry]).get("mastodon")
@@ -554,7 +551,9 @@ def test_two_matching_posts_leave_the_decision_to_a_person(
     server.stall_next_posts = 1
     with pytest.raises(OutcomeUnknown):
         network.publish(account_on(server), Draft(text="Hello"), KEY)
-    network._sent[KEY] = network._sent["an-earlier-delivery"]  # both attempts in the same second
+    network._finder._sent[KEY] = network._finder._sent[
+        "an-earlier-delivery"
+    ]  # both attempts in the same second
 
     with pytest.raises(CannotTell, match="2 statuses since the attempt match the post"):
         network.find_published(account_on(server), KEY)
@@ -752,7 +751,7 @@ def test_reads_that_fail_in_flight_are_only_transient(error: Exception) -> None:
 def test_an_account_is_connected_by_registering_authorizing_and_exchanging_a_code(
     server: FakeMastodon, alice: FakeAccount, network: MastodonNetwork
 ) -> None:
-    app = register_app(server.base_url, policy=HERE.policy, http=HERE.client())
+    app = register_app(server.base_url, calls=Calls(HERE))
     url = httpx.URL(authorize_url(app, state="s1"))
     assert url.path == "/oauth/authorize"
     assert dict(url.params) == {
@@ -764,17 +763,17 @@ def test_an_account_is_connected_by_registering_authorizing_and_exchanging_a_cod
     }
     code = server.grant_code(app.client_id, alice, app.redirect_uri, app.scopes)
 
-    token = exchange_code(app, code, http=HERE.client())
+    token = exchange_code(app, code, calls=Calls(HERE))
 
     assert token.scope == "read write"
     assert network.verify(account_on(server, token=token.access_token)).handle == "alice"
     with pytest.raises(Rejected, match="authorization grant is invalid"):
-        exchange_code(app, code, http=HERE.client())
+        exchange_code(app, code, calls=Calls(HERE))
 
 
 def test_an_app_is_never_registered_over_plain_http_to_another_machine() -> None:
     with pytest.raises(Rejected, match="https"):
-        register_app("http://mastodon.example", policy=HERE.policy, http=HERE.client())
+        register_app("http://mastodon.example", calls=Calls(HERE))
 
 
 def test_a_share_of_posts_stored_then_unanswered_is_each_found_once_under_its_key(

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.mastodon import MastodonNetwork
+from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.outbound import (
     PUBLIC_ONLY,
     UPLOAD,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.mastodon import MastodonNetwork
+from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import Account, AuthorizationStart, AuthorizesWithOAuth, Rejected, Transient
 from shared.networks.registry import NetworkRegistry
 from shared.oauth.services import code_challenge, new_code_verifier

@@ -124,7 +124,7 @@ def retry_at(headers: httpx.Headers, now: datetime, seconds: float | None = None
                 when = parsedate_to_datetime(value)
             except (TypeError, ValueError):
                 return None
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
+            return as_utc(when)
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return now + timedelta(seconds=seconds)
@@ -218,6 +218,18 @@ def identifier(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         raise TypeError(f"an id must be a string or a number, not {type(value).__name__}")
     return str(value)
+
+
+def required_text(value: object) -> str:
+    """A field an answer must give as some text; TypeError (read inside `reading`) for anything else."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"expected text, not {type(value).__name__}")
+    return value
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time as an answer gave it, taken as UTC where it names no zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _json(response: httpx.Response) -> Any:
