@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.bluesky import BlueskyNetwork, record_key
+from shared.networks.bluesky.adapter import BlueskyNetwork
+from shared.networks.bluesky.record_keys import record_key
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -75,7 +76,9 @@ def byte_slice(text: str, start: int, end: int) -> str:
 
 def test_the_entry_point_builds_an_adapter_that_satisfies_the_port() -> None:
     entry = EntryPoint(
-        name="bluesky", value="shared.networks.bluesky:BlueskyNetwork.from_settings", group=ENTRY_POINT_GROUP
+        name="bluesky",
+        value="shared.networks.bluesky.adapter:BlueskyNetwork.from_settings",
+        group=ENTRY_POINT_GROUP,
     )
     adapter = NetworkRegistry(Settings(), entries=[entry]).get("bluesky")
     assert isinstance(adapter, Network)
@@ -341,8 +344,8 @@ def test_verify_names_the_account(network: BlueskyNetwork, pds: FakePds, alice: 
 
 def test_secrets_stay_out_of_reprs(network: BlueskyNetwork, pds: FakePds, alice: FakeAccount) -> None:
     network.verify(account_on(pds))
-    assert "app-password" not in repr(network._sessions)
-    assert "access-" not in repr(network._sessions)
+    assert "app-password" not in repr(network._sessions._by_key)
+    assert "access-" not in repr(network._sessions._by_key)
 
 
 # -- Errors --------------------------------------------------------------------------------------------

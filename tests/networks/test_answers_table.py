@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.networks.bluesky import BlueskyNetwork
+from shared.networks.bluesky.adapter import BlueskyNetwork
 from shared.networks.discord import DiscordNetwork
 from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import (

@@ -29,6 +29,16 @@ def part_key(idempotency_key: str, index: int) -> str:
     return idempotency_key if index == 0 else f"{idempotency_key}:{index}"
 
 
+def part_label(index: int) -> str:
+    """How a problem names part `index` of a draft to a person: "the text", "thread item 2"."""
+    return "the text" if index == 0 else f"thread item {index}"
+
+
+def labelled_texts(draft: Draft) -> list[tuple[str, str]]:
+    """Each text of the draft with its label, the post's first."""
+    return [(part_label(index), text) for index, text in enumerate((draft.text, *draft.thread))]
+
+
 def publish_in_parts(
     count: int, make_part: MakePart, *, published: Sequence[PublishedPart] = ()
 ) -> PublishedPost:
