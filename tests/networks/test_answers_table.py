@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from shared.networks.bluesky.adapter import BlueskyNetwork
-from shared.networks.discord import DiscordNetwork
+from shared.networks.discord.adapter import DiscordNetwork
 from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import (
     Account,

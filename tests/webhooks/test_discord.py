@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from shared.networks.discord import DiscordNetwork, parse_webhook_url
+from shared.networks.discord.adapter import DiscordNetwork
+from shared.networks.discord.webhooks import parse_webhook_url
 from shared.networks.ports import (
     Account,
     AuthExpired,

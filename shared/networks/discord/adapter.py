@@ -1,90 +1,48 @@
-"""Discord: posts through a channel's incoming webhook.
-
-Follows Discord's developer documentation: Webhook Resource (Execute Webhook with `?wait=true`, which
-answers with the created message; `thread_id` and `thread_name`; Get Webhook with Token; Delete Webhook
-Message), Rate Limits (a 429 carries `retry_after` in its JSON body, `Retry-After`,
-`X-RateLimit-Reset-After` and `X-RateLimit-Scope`; "if a webhook returns a 404 status you should not attempt
-to use it again"), and Opcodes and Status Codes (JSON error codes 10003 Unknown Channel, 10008 Unknown
-Message, 10015 Unknown Webhook, 50027 Invalid Webhook Token).
-
-The webhook URL is the credential: anyone holding it can post as the webhook. It is parsed into its id and
-token and rebuilt against Discord's API, so a stored URL can never send a request elsewhere, and neither the
-URL nor its token appears in any error.
-"""
+"""The `discord` network's adapter: a post and its thread as messages of a channel's incoming webhook."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from shared.config import Settings
+from shared.networks.discord.answers import DiscordDialect, message_of, object_of, pause_after
+from shared.networks.discord.webhooks import APP_URL, SNOWFLAKE, Webhook, message_part, parse_webhook_url
 from shared.networks.outbound import DEFAULT_TIMEOUT, Outbound
 from shared.networks.ports import (
     Account,
     AuthExpired,
     Draft,
     Engagement,
-    NetworkError,
     NetworkInfo,
     OutcomeUnknown,
     PostGone,
     Profile,
     PublishedPart,
-    PublishedPost,
     RateLimited,
     Rejected,
     TextPreview,
 )
-from shared.networks.toolkit.answers import refusal, retry_at, sanitized
-from shared.networks.toolkit.calls import keep_secrets_out_of_http_logs, transport_failure
+from shared.networks.toolkit.calls import Calls
+from shared.networks.toolkit.parts import MakePart, PartByPart, part_label
+from shared.networks.toolkit.settings import unknown_options
 from shared.networks.toolkit.write_only import WriteOnly
 from shared.text.discord import DISCORD_LIMIT, discord_length
 
 API_BASE = "https://discord.com/api/v10"
-APP_URL = "https://discord.com/channels"
-WEBHOOK_URL = re.compile(
-    r"https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/(?P<id>\d{1,25})/(?P<token>[\w-]{1,200})/?"
-)
-SNOWFLAKE = re.compile(r"\d{1,25}")
 THREAD_NAME_LIMIT = 100
 USERNAME_LIMIT = 80
 # Between the messages of one thread Crier waits out Discord's bucket when it says it is empty, but not
 # for longer than this: a longer wait would hold a worker thread, and the rest goes to a person instead.
 MAX_PAUSE_SECONDS = 5.0
 
-UNKNOWN_CHANNEL = 10003
-UNKNOWN_MESSAGE = 10008
-UNKNOWN_WEBHOOK = 10015
-INVALID_WEBHOOK_TOKEN = 50027
 
-
-@dataclass(frozen=True)
-class Webhook:
-    """The parts of a webhook URL; the token is the secret."""
-
-    id: str
-    token: str
-
-    def __repr__(self) -> str:
-        return f"Webhook(id={self.id!r}, token=[redacted])"
-
-
-def parse_webhook_url(url: object) -> Webhook | None:
-    """The webhook a Discord webhook URL names, or None if it is not one."""
-    if not isinstance(url, str):
-        return None
-    match = WEBHOOK_URL.fullmatch(url.strip())
-    return Webhook(match["id"], match["token"]) if match else None
-
-
-class DiscordNetwork(WriteOnly):
+class DiscordNetwork(WriteOnly, PartByPart):
     """The `discord` network's adapter."""
 
     cannot_look_up = "a webhook cannot list the channel's messages"
@@ -120,8 +78,7 @@ class DiscordNetwork(WriteOnly):
         max_pause_seconds: float = MAX_PAUSE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        keep_secrets_out_of_http_logs()
-        self._http = (outbound or Outbound()).client(timeout)
+        self._calls = Calls(outbound or Outbound(), timeout, dialect=DiscordDialect())
         self._api_base = api_base.rstrip("/")
         self._max_pause = max_pause_seconds
         self._sleep = sleep
@@ -134,7 +91,7 @@ class DiscordNetwork(WriteOnly):
         return cls(Outbound.from_settings(settings))
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
-        problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]
+        problems = unknown_options(settings, self.SETTINGS)
         thread_id = settings.get("thread_id")
         if thread_id is not None and not (isinstance(thread_id, str) and SNOWFLAKE.fullmatch(thread_id)):
             problems.append("thread_id must be a Discord id (digits, as a string)")
@@ -182,15 +139,8 @@ class DiscordNetwork(WriteOnly):
             for number, text in enumerate((draft.text, *draft.thread))
         ]
 
-    def publish(
-        self,
-        account: Account,
-        draft: Draft,
-        idempotency_key: str,
-        *,
-        published: Sequence[PublishedPart] = (),
-    ) -> PublishedPost:
-        """Post the text, then each thread item, each a message of its own; go on after `published`."""
+    def part_maker(self, account: Account, draft: Draft, idempotency_key: str) -> MakePart:
+        """Post the text, then each thread item, each a message of its own."""
         webhook = self._webhook(account)
         problems = self.check_settings(account.settings) + self.validate(draft)
         if problems:
@@ -201,25 +151,23 @@ class DiscordNetwork(WriteOnly):
         guild_id = self._guild_of(webhook)
         thread_id: str | None = settings.get("thread_id")
         in_thread = thread_id is not None or forum
-        parts = list(published[: 1 + len(draft.thread)])
         pause = 0.0
-        if not parts:
-            first_payload = self._payload(account, draft.text)
-            if forum:
-                first_payload["thread_name"] = _thread_name(draft)
-            first, pause = self._execute(webhook, first_payload, thread_id)
-            parts.append(_part(first, guild_id, in_thread))
-        if forum:
-            # The forum post's thread is the channel its first message went to.
-            thread_id = parts[0].external_id.partition("/")[0]
-        for number in range(len(parts), len(draft.thread) + 1):
-            try:
-                payload = self._payload(account, draft.thread[number - 1])
-                message, pause = self._execute_later(webhook, payload, thread_id, pause)
-            except NetworkError as error:
-                raise error.after(parts) from None
-            parts.append(_part(message, guild_id, in_thread))
-        return PublishedPost.of(parts)
+
+        def send(index: int, parts: Sequence[PublishedPart]) -> PublishedPart:
+            nonlocal pause
+            if index == 0:
+                payload = self._payload(account, draft.text)
+                if forum:
+                    payload["thread_name"] = _thread_name(draft)
+                message, pause = self._execute(webhook, payload, thread_id)
+            else:
+                # A forum post's thread is the channel its first message went to.
+                into = parts[0].external_id.partition("/")[0] if forum else thread_id
+                payload = self._payload(account, draft.thread[index - 1])
+                message, pause = self._execute_later(webhook, payload, into, pause)
+            return message_part(message, guild_id, in_thread)
+
+        return send
 
     def fetch_engagement(
         self, account: Account, external_ids: Sequence[str]
@@ -230,13 +178,7 @@ class DiscordNetwork(WriteOnly):
         for external_id in external_ids:
             url, params = self._message_url(webhook, external_id)
             try:
-                response = self._http.get(url, params=params)
-            except httpx.TransportError as error:
-                raise transport_failure(
-                    error, what="Discord metrics", secrets=[webhook.token], sent_a_write=False
-                ) from None
-            try:
-                _raise_for(response, "Discord metrics", sent_a_write=False)
+                response = self._call("GET", webhook, url, what="Discord metrics", params=params)
             except PostGone as gone:
                 readings[external_id] = gone
                 continue
@@ -259,35 +201,28 @@ class DiscordNetwork(WriteOnly):
         if problems:
             raise Rejected("Discord: not edited: " + "; ".join(problems))
         url, params = self._message_url(webhook, external_id)
-        try:
-            response = self._http.patch(url, params=params, json={"content": draft.text})
-        except httpx.TransportError as error:
-            raise transport_failure(error, what="Discord edit", secrets=[webhook.token]) from None
-        _raise_for(response, "Discord edit", sent_a_write=True)
-        message = _json_object(response, published=True)
-        return _part(message, self._guild_of(webhook), "/" in external_id)
+        response = self._call(
+            "PATCH",
+            webhook,
+            url,
+            what="Discord edit",
+            write=True,
+            params=params,
+            json={"content": draft.text},
+        )
+        return message_part(message_of(response), self._guild_of(webhook), "/" in external_id)
 
     def reads_as(self, account: Account, external_id: str, draft: Draft) -> bool:
         """Whether the message's content is the draft's text now (Get Webhook Message)."""
         webhook = self._webhook(account)
         url, params = self._message_url(webhook, external_id)
-        try:
-            response = self._http.get(url, params=params)
-        except httpx.TransportError as error:
-            raise transport_failure(
-                error, what="Discord", secrets=[webhook.token], sent_a_write=False
-            ) from None
-        _raise_for(response, "Discord", sent_a_write=False)
-        return _json_object(response).get("content") == draft.text
+        response = self._call("GET", webhook, url, what="Discord", params=params)
+        return object_of(response).get("content") == draft.text
 
     def delete(self, account: Account, external_id: str) -> None:
         webhook = self._webhook(account)
         url, params = self._message_url(webhook, external_id)
-        try:
-            response = self._http.delete(url, params=params)
-        except httpx.TransportError as error:
-            raise transport_failure(error, what="Discord delete", secrets=[webhook.token]) from None
-        _raise_for(response, "Discord delete", sent_a_write=True)
+        self._call("DELETE", webhook, url, what="Discord delete", write=True, params=params)
 
     def verify(self, account: Account) -> Profile:
         webhook = self._webhook(account)
@@ -307,6 +242,14 @@ class DiscordNetwork(WriteOnly):
             raise AuthExpired("Discord: the channel's webhook URL is missing or malformed; reconnect it.")
         return webhook
 
+    def _call(
+        self, method: str, webhook: Webhook, url: str, *, what: str, write: bool = False, **request: Any
+    ) -> httpx.Response:
+        """One call with the webhook's token in its URL; the error an unsuccessful answer means."""
+        response = self._calls.send(method, url, what=what, write=write, secrets=[webhook.token], **request)
+        self._calls.check(response, what=what, write=write)
+        return response
+
     def _webhook_url(self, webhook: Webhook) -> str:
         return f"{self._api_base}/webhooks/{webhook.id}/{webhook.token}"
 
@@ -320,14 +263,7 @@ class DiscordNetwork(WriteOnly):
         return payload
 
     def _get_webhook(self, webhook: Webhook) -> dict[str, Any]:
-        try:
-            response = self._http.get(self._webhook_url(webhook))
-        except httpx.TransportError as error:
-            raise transport_failure(
-                error, what="Discord", secrets=[webhook.token], sent_a_write=False
-            ) from None
-        _raise_for(response, "Discord", sent_a_write=False)
-        found = _json_object(response)
+        found = object_of(self._call("GET", webhook, self._webhook_url(webhook), what="Discord"))
         with self._guilds_lock:
             self._guilds[webhook.id] = _optional_str(found.get("guild_id"))
         return found
@@ -345,15 +281,19 @@ class DiscordNetwork(WriteOnly):
         params = {"wait": "true"}
         if thread_id:
             params["thread_id"] = thread_id
-        try:
-            response = self._http.post(self._webhook_url(webhook), params=params, json=payload)
-        except httpx.TransportError as error:
-            raise transport_failure(error, what="Discord", secrets=[webhook.token]) from None
-        _raise_for(response, "Discord", sent_a_write=True)
-        message = _json_object(response, published=True)
+        response = self._call(
+            "POST",
+            webhook,
+            self._webhook_url(webhook),
+            what="Discord",
+            write=True,
+            params=params,
+            json=payload,
+        )
+        message = message_of(response)
         if not isinstance(message.get("id"), str) or not message.get("channel_id"):
             raise OutcomeUnknown("Discord: answered without the message's id; look in the channel.")
-        return message, _pause_after(response)
+        return message, pause_after(response)
 
     def _execute_later(
         self, webhook: Webhook, payload: dict[str, Any], thread_id: str | None, pause: float
@@ -371,102 +311,8 @@ class DiscordNetwork(WriteOnly):
             return self._execute(webhook, payload, thread_id)
 
 
-def _raise_for(response: httpx.Response, what: str, *, sent_a_write: bool) -> None:
-    """Raise the port's error for a Discord answer that is not a success (shared.networks.answers)."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    body = _json_object(response) if _is_json(response) else {}
-    code = body.get("code")
-    if status == 404 and code == UNKNOWN_MESSAGE:
-        raise PostGone(f"{what}: the message no longer exists ({_describe(body)}).")
-    # Discord's JSON errors name a code and the fields at fault; anything else (a proxy's page, another
-    # server's JSON) is read as it comes, so its words count too: a token said to be invalid is one.
-    words = (_describe(body) if body else "") or None
-    if status == 429:
-        scope = response.headers.get("X-RateLimit-Scope") or ("global" if body.get("global") else "webhook")
-        words = f"rate limited ({scope} limit): {words or 'You are being rate limited.'}"
-    raise refusal(
-        response,
-        what=what,
-        write=sent_a_write,
-        words=words,
-        # A deleted webhook (10015) or a reset token (50027): only a new webhook URL helps.
-        credentials_refused=(status == 404 and code == UNKNOWN_WEBHOOK) or code == INVALID_WEBHOOK_TOKEN,
-        reset_at=(
-            retry_at(response.headers, datetime.now(UTC), _retry_after_seconds(response, body))
-            if status == 429
-            else None
-        ),
-    )
-
-
-def _retry_after_seconds(response: httpx.Response, body: Mapping[str, Any]) -> float | None:
-    """The wait a 429 asks for: the body's `retry_after` (to the millisecond), else X-RateLimit-Reset-After.
-
-    None leaves retry_at to read the Retry-After header, in whole seconds.
-    """
-    seconds = body.get("retry_after")
-    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
-        return float(seconds)
-    try:
-        return float(response.headers["X-RateLimit-Reset-After"])
-    except (KeyError, ValueError):
-        return None
-
-
-def _describe(body: Mapping[str, Any]) -> str:
-    """`code 50035: Invalid Form Body (content: Must be 2000 or fewer in length.)`"""
-    said = f"code {body['code']}" if "code" in body else ""
-    if isinstance(body.get("message"), str):
-        said += f": {body['message']}" if said else body["message"]
-    details = list(_field_errors(body.get("errors"), ""))
-    if details:
-        said += " (" + "; ".join(details[:3]) + ")"
-    return sanitized(said)
-
-
-def _field_errors(errors: object, path: str) -> list[str]:
-    """The leaf messages of Discord's nested `errors` object, each with its field path."""
-    if not isinstance(errors, dict):
-        return []
-    found: list[str] = []
-    for key, value in errors.items():
-        if key == "_errors" and isinstance(value, list):
-            found += [f"{path or 'body'}: {item.get('message')}" for item in value if isinstance(item, dict)]
-        else:
-            found += _field_errors(value, f"{path}.{key}" if path else str(key))
-    return found
-
-
-def _is_json(response: httpx.Response) -> bool:
-    return response.headers.get("Content-Type", "").startswith("application/json")
-
-
-def _json_object(response: httpx.Response, *, published: bool = False) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        return body
-    if published:
-        raise OutcomeUnknown("Discord: answered 2xx with an unreadable body; the message is probably out.")
-    return {}
-
-
-def _pause_after(response: httpx.Response) -> float:
-    """How long to wait before the next message, when Discord says the bucket is empty."""
-    if response.headers.get("X-RateLimit-Remaining") != "0":
-        return 0.0
-    try:
-        return max(float(response.headers.get("X-RateLimit-Reset-After", "0")), 0.0)
-    except ValueError:
-        return 0.0
-
-
 def _text_problems(text: str, number: int) -> list[str]:
-    where = "the text" if number == 0 else f"thread item {number}"
+    where = part_label(number)
     if not text.strip():
         return [f"{where} is empty"]
     length = discord_length(text)
@@ -481,30 +327,6 @@ def _thread_name(draft: Draft) -> str:
         return name.strip()
     first_line = draft.text.strip().splitlines()[0]
     return first_line if len(first_line) <= THREAD_NAME_LIMIT else first_line[: THREAD_NAME_LIMIT - 1] + "…"
-
-
-def _reference(message: Mapping[str, Any], in_thread: bool) -> str:
-    """The external id: the message id, prefixed by its thread's id when it is in one (delete needs it)."""
-    return f"{message['channel_id']}/{message['id']}" if in_thread else str(message["id"])
-
-
-def _part(message: Mapping[str, Any], guild_id: str | None, in_thread: bool) -> PublishedPart:
-    """A sent message as one part of a delivery, dated by Discord's `timestamp`."""
-    try:
-        created_at: datetime | None = datetime.fromisoformat(str(message["timestamp"]))
-    except (KeyError, ValueError):
-        created_at = None
-    if created_at is not None and created_at.tzinfo is None:
-        created_at = created_at.replace(tzinfo=UTC)
-    return PublishedPart(
-        external_id=_reference(message, in_thread), url=_message_url(guild_id, message), created_at=created_at
-    )
-
-
-def _message_url(guild_id: str | None, message: Mapping[str, Any]) -> str:
-    if guild_id is None:
-        return ""
-    return f"{APP_URL}/{guild_id}/{message['channel_id']}/{message['id']}"
 
 
 def _optional_str(value: object) -> str | None:
