@@ -29,7 +29,7 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
-from shared.networks.slack import SlackNetwork
+from shared.networks.slack.adapter import SlackNetwork
 from shared.networks.webhook import WebhookNetwork
 from tests.bluesky.fake_pds import FakePds
 from tests.networks.fake_mastodon import FakeMastodon

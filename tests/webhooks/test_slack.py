@@ -20,7 +20,8 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
-from shared.networks.slack import SlackNetwork, parse_webhook_url
+from shared.networks.slack.adapter import SlackNetwork
+from shared.networks.slack.webhooks import parse_webhook_url
 from tests.networks.on_this_machine import outbound_here
 from tests.webhooks.fakes import FakeSlack, free_port, serving
 

@@ -331,7 +331,7 @@ def test_a_request_body_is_exactly_what_was_signed_even_with_non_ascii_text(rece
     ("name", "target"),
     [
         ("discord", "shared.networks.discord.adapter:DiscordNetwork.from_settings"),
-        ("slack", "shared.networks.slack:SlackNetwork.from_settings"),
+        ("slack", "shared.networks.slack.adapter:SlackNetwork.from_settings"),
         ("webhook", "shared.networks.webhook:WebhookNetwork.from_settings"),
     ],
 )

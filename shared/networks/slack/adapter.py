@@ -1,26 +1,8 @@
-"""Slack: posts through a channel's incoming webhook.
-
-Follows Slack's documentation: "Sending messages using incoming webhooks" (POST `{"text": …}` as JSON to the
-hooks.slack.com URL; a success answers 200 `ok`; failures answer a plain-text code: invalid_payload,
-no_text, too_many_attachments, user_not_found (400), action_prohibited, posting_to_general_channel_denied,
-invalid_token (403), channel_not_found, no_service, no_team, team_disabled (404), channel_is_archived (410),
-rollup_error (500)), the changelog "Improving error conditions for Incoming Webhooks" (2016-05-17, the
-status codes for those strings), "Rate limits" (incoming webhooks: one message per second, short bursts;
-beyond that a 429 with Retry-After), and "Formatting text for app surfaces" (&, < and > are control
-characters, escaped as &amp; &lt; &gt;).
-
-An incoming webhook answers `ok` and nothing more: no message id, no timestamp. So Crier cannot link to the
-message, find it after an uncertain attempt, delete it, or read its reactions.
-
-The webhook URL is the credential. It is checked to be a Slack hooks URL, so a stored value can never send a
-request elsewhere, and it never appears in an error.
-"""
+"""The `slack` network's adapter: a post as one message of a channel's incoming webhook."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -38,15 +20,13 @@ from shared.networks.ports import (
     Rejected,
     TextPreview,
 )
-from shared.networks.toolkit.answers import network_words, refusal
-from shared.networks.toolkit.calls import keep_secrets_out_of_http_logs, transport_failure
+from shared.networks.slack.webhooks import IncomingWebhook, escape, parse_webhook_url
+from shared.networks.toolkit.answers import network_words
+from shared.networks.toolkit.calls import Calls, Dialect
+from shared.networks.toolkit.settings import unknown_options
 from shared.networks.toolkit.write_only import WriteOnly
 from shared.text.slack import SLACK_TEXT_LIMIT, slack_length
 
-HOOKS_BASE = "https://hooks.slack.com"
-WEBHOOK_URL = re.compile(
-    r"https://hooks\.slack(?:-gov)?\.com(?P<path>/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+)/?"
-)
 # The answers that mean the webhook itself no longer works: removed, its app or workspace gone, its
 # channel deleted or archived. Every later post would fail the same way until the channel is reconnected.
 WEBHOOK_GONE = frozenset(
@@ -62,34 +42,11 @@ WEBHOOK_GONE = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class IncomingWebhook:
-    """A Slack incoming webhook; its path holds the secret."""
+class SlackDialect(Dialect):
+    """Slack answers a refusal in plain text: a code such as `no_service` or `invalid_payload`."""
 
-    base: str
-    path: str
-
-    def __repr__(self) -> str:
-        return "IncomingWebhook([redacted])"
-
-    @property
-    def secret(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-
-def parse_webhook_url(url: object) -> IncomingWebhook | None:
-    """The incoming webhook a Slack hooks URL names, or None if it is not one."""
-    if not isinstance(url, str):
-        return None
-    match = WEBHOOK_URL.fullmatch(url.strip())
-    if match is None:
-        return None
-    return IncomingWebhook(base=url.strip()[: match.start("path")], path=match["path"])
-
-
-def escape(text: str) -> str:
-    """The text as Slack shows it literally: & < > escaped, so `<!channel>` cannot ping anyone."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    def credentials_refused(self, response: httpx.Response) -> bool:
+        return network_words(response) in WEBHOOK_GONE
 
 
 class SlackNetwork(WriteOnly):
@@ -117,8 +74,7 @@ class SlackNetwork(WriteOnly):
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         hooks_base: str | None = None,
     ) -> None:
-        keep_secrets_out_of_http_logs()
-        self._http = (outbound or Outbound()).client(timeout)
+        self._calls = Calls(outbound or Outbound(), timeout, dialect=SlackDialect())
         # Tests point this at a fake; in production each URL's own Slack host is used.
         self._hooks_base = hooks_base.rstrip("/") if hooks_base else None
 
@@ -127,7 +83,7 @@ class SlackNetwork(WriteOnly):
         return cls(Outbound.from_settings(settings))
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
-        problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]
+        problems = unknown_options(settings, self.SETTINGS)
         if "slack_markup" in settings and not isinstance(settings["slack_markup"], bool):
             problems.append("slack_markup must be true or false")
         return problems
@@ -165,24 +121,13 @@ class SlackNetwork(WriteOnly):
         problems = self.check_settings(account.settings) + _problems(draft, text)
         if problems:
             raise Rejected("Slack: not sent: " + "; ".join(problems))
-        try:
-            response = self._http.post(self._url(webhook), json={"text": text})
-        except httpx.TransportError as error:
-            raise transport_failure(error, what="Slack", secrets=[webhook.secret]) from None
-        status = response.status_code
-        if 200 <= status < 300:
-            # Slack gives no id or link: the key stands in, so the delivery still records an id.
-            return PublishedPost(external_id=idempotency_key, url="")
-        # Slack answers a refusal in plain text: a code such as `no_service` or `invalid_payload`.
-        code = network_words(response, secrets=[webhook.secret])
-        raise refusal(
-            response,
-            what="Slack",
-            write=True,
-            words=code,
-            credentials_refused=code in WEBHOOK_GONE,
-            secrets=[webhook.secret],
+        secrets = [webhook.secret]
+        response = self._calls.send(
+            "POST", self._url(webhook), what="Slack", write=True, secrets=secrets, json={"text": text}
         )
+        self._calls.check(response, what="Slack", write=True, secrets=secrets)
+        # Slack gives no id or link: the key stands in, so the delivery still records an id.
+        return PublishedPost(external_id=idempotency_key, url="")
 
     def delete(self, account: Account, external_id: str) -> None:
         raise Rejected("Slack: an incoming webhook cannot delete its messages; delete it in Slack.")
