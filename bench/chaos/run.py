@@ -43,7 +43,7 @@ from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import create_db_engine, utcnow
 from shared.migrations import upgrade
-from shared.networks.sandbox import SandboxStore
+from shared.networks.sandbox.store import SandboxStore
 from tests.networks.fake_mastodon import FakeMastodon
 
 STARTUP_TIMEOUT = 60.0

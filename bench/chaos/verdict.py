@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, text
 
-from shared.networks.sandbox import SandboxStore, sandbox_posts
+from shared.networks.sandbox.store import SandboxStore, sandbox_posts
 from tests.networks.fake_mastodon import FakeMastodon
 
 # States are strings here, not DeliveryState members: the run must work while the state machine grows.

@@ -37,9 +37,9 @@ import httpx
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
 from shared.networks.outbound import AddressPolicy
+from shared.networks.post_receiver.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from shared.networks.toolkit.answers import body_words, redact, retry_at
 from shared.networks.toolkit.calls import NOT_SENT
-from shared.networks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from shared.notifications.models import MessageState
 from shared.notifications.services import (
     AttemptResult,

@@ -25,7 +25,7 @@ from shared.deliveries.services import (
     finish_attempt,
     reclaim_lost,
 )
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 from tests.integration.fake_networks import scripted_channel
 

@@ -21,7 +21,8 @@ from shared.db import utcnow
 from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
 from shared.deliveries.services import Claim, claim_due, mark_missed
-from shared.networks.sandbox import SandboxNetwork, sandbox_posts
+from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.networks.sandbox.store import sandbox_posts
 from shared.posts.services import PostRequest, TargetRequest, create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace

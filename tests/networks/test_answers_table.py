@@ -29,8 +29,8 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
+from shared.networks.post_receiver.adapter import PostReceiverNetwork
 from shared.networks.slack.adapter import SlackNetwork
-from shared.networks.webhook import WebhookNetwork
 from tests.bluesky.fake_pds import FakePds
 from tests.networks.fake_mastodon import FakeMastodon
 from tests.networks.misbehaving_proxy import (
@@ -221,7 +221,7 @@ def webhook_stage() -> Iterator[Stage]:
     secret = "a-secret-of-at-least-16-characters"
     with serving(FakeReceiver(secret=secret)) as receiver, MisbehavingProxy(receiver.base_url) as proxy:
         yield Stage(
-            network=WebhookNetwork(HERE, timeout=QUICK),
+            network=PostReceiverNetwork(HERE, timeout=QUICK),
             proxy=proxy,
             account=Account(
                 channel_id="webhook",

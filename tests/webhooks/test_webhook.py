@@ -26,10 +26,10 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
+from shared.networks.post_receiver.adapter import PostReceiverNetwork
 from shared.networks.registry import ENTRY_POINT_GROUP
 from shared.networks.toolkit.answers import retry_at
 from shared.networks.toolkit.calls import transport_failure
-from shared.networks.webhook import WebhookNetwork
 from tests.networks.on_this_machine import outbound_here
 from tests.webhooks.fakes import FakeReceiver, free_port, hanging_up_server, serving
 
@@ -45,8 +45,8 @@ def receiver() -> Iterator[FakeReceiver]:
 
 
 @pytest.fixture
-def network() -> WebhookNetwork:
-    return WebhookNetwork(HERE, timeout=QUICK)
+def network() -> PostReceiverNetwork:
+    return PostReceiverNetwork(HERE, timeout=QUICK)
 
 
 def account_for(url: str, secret: str = SECRET, **settings: object) -> Account:
@@ -332,7 +332,7 @@ def test_a_request_body_is_exactly_what_was_signed_even_with_non_ascii_text(rece
     [
         ("discord", "shared.networks.discord.adapter:DiscordNetwork.from_settings"),
         ("slack", "shared.networks.slack.adapter:SlackNetwork.from_settings"),
-        ("webhook", "shared.networks.webhook:WebhookNetwork.from_settings"),
+        ("webhook", "shared.networks.post_receiver.adapter:PostReceiverNetwork.from_settings"),
     ],
 )
 def test_each_adapter_loads_from_its_entry_point_and_satisfies_the_port(name, target, tmp_path):

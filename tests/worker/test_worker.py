@@ -20,7 +20,7 @@ from shared.db import utcnow
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.services import claim_due
 from shared.metrics.models import MetricSample
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES
 from shared.taskqueue import CeleryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery

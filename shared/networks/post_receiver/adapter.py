@@ -1,27 +1,7 @@
-"""The generic webhook: Crier POSTs each post, signed, to a URL of the channel owner's choosing.
-
-The contract is Crier's own (there is no network to follow), written for receivers to implement:
-
-- `POST <url>` with a JSON body `{"id", "text", "thread", "media", "options", "created_at"}`. `id` is the
-  delivery's idempotency key, the same on every attempt, so a receiver can drop a repeat; `media` lists each
-  item's type, size, SHA-256 and description, never its bytes; `created_at` is when this request was made
-  (UTC, ISO 8601), so a receiver may refuse stale replays.
-- `X-Crier-Signature: sha256=<hex>`: HMAC-SHA256 of the exact body bytes with the channel's secret.
-  `X-Crier-Timestamp: <unix seconds>` is `created_at` again, for receivers that refuse stale requests
-  (say, older than five minutes) before parsing the body; it is signed through the body's `created_at`.
-  `Idempotency-Key: <id>` repeats the key for receivers that dedupe on headers.
-- A 2xx answer means published. A JSON body with `"id"` (and `"url"`) names the post; otherwise its id is
-  the idempotency key. 401 means the receiver no longer accepts the secret; 408 means try again, 429 try
-  again after its Retry-After; any other 3xx or 4xx is a refusal. A 5xx, or no answer once the request was
-  sent, leaves it unknown whether the receiver took the post: Crier cannot ask, so a person decides (a
-  receiver that drops a repeated `id` makes their "republish" harmless).
-
-"""
+"""The `webhook` network's adapter: each post, signed, to the channel's receiver (see the package)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.config import Settings
-from shared.networks.outbound import DEFAULT_TIMEOUT, AddressPolicy, Outbound, address_problem, readable_url
+from shared.networks.outbound import DEFAULT_TIMEOUT, AddressPolicy, Outbound, address_problem, split_url
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -43,23 +23,16 @@ from shared.networks.ports import (
     Rejected,
     TextPreview,
 )
-from shared.networks.toolkit.answers import refusal
-from shared.networks.toolkit.calls import transport_failure
-from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING
+from shared.networks.post_receiver.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from shared.networks.toolkit.calls import Calls
+from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING, unknown_options
 from shared.networks.toolkit.write_only import WriteOnly
 
-SIGNATURE_HEADER = "X-Crier-Signature"
-TIMESTAMP_HEADER = "X-Crier-Timestamp"
 MIN_SECRET_LENGTH = 16
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The X-Crier-Signature value for a body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class WebhookNetwork(WriteOnly):
-    """The `webhook` network's adapter."""
+class PostReceiverNetwork(WriteOnly):
+    """The `webhook` network's adapter: one per process, for every channel's receiver."""
 
     cannot_look_up = "Crier's webhook contract has no lookup"
     info = NetworkInfo(
@@ -80,20 +53,19 @@ class WebhookNetwork(WriteOnly):
     SETTINGS = ("url", "max_length", LEGACY_LOOPBACK_SETTING)
 
     def __init__(self, outbound: Outbound | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
-        self._outbound = outbound or Outbound()
-        self._http = self._outbound.client(timeout)
+        self._calls = Calls(outbound or Outbound(), timeout)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WebhookNetwork:
+    def from_settings(cls, settings: Settings) -> PostReceiverNetwork:
         return cls(Outbound.from_settings(settings))
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
-        problems = [f"unknown option {key!r}" for key in settings if key not in self.SETTINGS]
+        problems = unknown_options(settings, self.SETTINGS)
         url = settings.get("url")
         if not isinstance(url, str) or not url:
             problems.append("url is required: where Crier sends each post")
         else:
-            problems += _url_problems(url, self._outbound.policy)
+            problems += _url_problems(url, self._calls.outbound.policy)
         if "max_length" in settings:
             limit = settings["max_length"]
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -153,11 +125,11 @@ class WebhookNetwork(WriteOnly):
             SIGNATURE_HEADER: signature(secret, body),
             TIMESTAMP_HEADER: str(int(sent_at.timestamp())),
         }
-        try:
-            response = self._http.post(url, content=body, headers=headers)
-        except httpx.TransportError as error:
-            raise transport_failure(error, what="Webhook", secrets=[secret]) from None
-        return self._published(response, idempotency_key, secret)
+        response = self._calls.send(
+            "POST", url, what="Webhook", write=True, secrets=[secret], content=body, headers=headers
+        )
+        self._calls.check(response, what="Webhook receiver", write=True, secrets=[secret])
+        return _published(response, idempotency_key)
 
     def delete(self, account: Account, external_id: str) -> None:
         raise Rejected("Webhook: Crier's webhook contract has no delete; remove the post at the receiver.")
@@ -173,36 +145,16 @@ class WebhookNetwork(WriteOnly):
         if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
             raise AuthExpired(f"Webhook: the signing secret must be at least {MIN_SECRET_LENGTH} characters.")
         url = account.settings.get("url")
-        if not isinstance(url, str) or _url_problems(url, self._outbound.policy):
+        if not isinstance(url, str) or _url_problems(url, self._calls.outbound.policy):
             raise Rejected(
                 "Webhook: the channel's url is missing or not allowed; fix the channel's settings."
             )
         return url, secret
 
-    def _published(self, response: httpx.Response, idempotency_key: str, secret: str) -> PublishedPost:
-        status = response.status_code
-        if 200 <= status < 300:
-            external_id, url = idempotency_key, ""
-            try:
-                answer = response.json()
-            except ValueError:
-                answer = None
-            if isinstance(answer, dict):
-                if isinstance(answer.get("id"), str | int) and not isinstance(answer.get("id"), bool):
-                    external_id = str(answer["id"])
-                if isinstance(answer.get("url"), str):
-                    url = answer["url"]
-            return PublishedPost(external_id=external_id, url=url)
-        raise refusal(response, what="Webhook receiver", write=True, secrets=[secret])
-
 
 def _url_problems(url: str, policy: AddressPolicy) -> list[str]:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return ["url is not a valid URL"]
-    if not readable_url(url):
+    parts = split_url(url)
+    if parts is None:
         return ["url is not a valid URL"]
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ["url must be an absolute https URL with a host"]
@@ -225,3 +177,18 @@ def _max_length(settings: Mapping[str, Any]) -> int | None:
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         return limit
     return None
+
+
+def _published(response: httpx.Response, idempotency_key: str) -> PublishedPost:
+    """The post a receiver's 2xx names: its JSON `id` (and `url`), else the delivery's key."""
+    external_id, url = idempotency_key, ""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        if isinstance(answer.get("id"), str | int) and not isinstance(answer.get("id"), bool):
+            external_id = str(answer["id"])
+        if isinstance(answer.get("url"), str):
+            url = answer["url"]
+    return PublishedPost(external_id=external_id, url=url)
