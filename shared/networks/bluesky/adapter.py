@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,7 +40,8 @@ from shared.networks.ports import (
 )
 from shared.networks.toolkit.answers import reading, required_text
 from shared.networks.toolkit.calls import SERVER_TIMEOUT, Calls
-from shared.networks.toolkit.parts import FindPart, FoundByKey, MakePart, PartByPart
+from shared.networks.toolkit.counts import BatchReads, counts_in_batches
+from shared.networks.toolkit.parts import FindPart, FoundByKey, MakePart, PartByPart, text_previews
 from shared.text.bluesky import BLUESKY_MAX_GRAPHEMES, bluesky_length
 
 # app.bsky.feed.getPosts takes at most 25 URIs.
@@ -87,9 +87,7 @@ class BlueskyNetwork(PartByPart, FoundByKey):
     def __init__(self, outbound: Outbound | None = None, *, http: httpx.Client | None = None) -> None:
         self._calls = Calls(outbound or Outbound(), SERVER_TIMEOUT, dialect=BlueskyDialect(), http=http)
         self._sessions = Sessions(self._calls)
-        self._lock = threading.Lock()
-        # Servers that refused getPosts for want of it: read one post at a time there.
-        self._no_batch_read: set[str] = set()
+        self._batch_reads = BatchReads()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlueskyNetwork:
@@ -113,18 +111,12 @@ class BlueskyNetwork(PartByPart, FoundByKey):
         return draft_problems(draft)
 
     def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
-        previews = []
-        for text in (draft.text, *draft.thread):
-            graphemes, _ = bluesky_length(text)
-            previews.append(
-                TextPreview(
-                    text=text,
-                    length=graphemes,
-                    limit=BLUESKY_MAX_GRAPHEMES,
-                    problems=tuple(f"the text {problem}" for problem in length_problems(text)),
-                )
-            )
-        return previews
+        return text_previews(
+            draft,
+            limit=BLUESKY_MAX_GRAPHEMES,
+            length=lambda text: bluesky_length(text)[0],
+            problems=lambda _, text: [f"the text {problem}" for problem in length_problems(text)],
+        )
 
     # -- Publishing ----------------------------------------------------------------------------------
 
@@ -231,39 +223,30 @@ class BlueskyNetwork(PartByPart, FoundByKey):
     ) -> Mapping[str, Engagement | PostGone]:
         """Counts in batches of 25 (app.bsky.feed.getPosts); a post it leaves out is looked up in the repo.
 
-        A server that refuses the batch read for want of it (405, 501, another 4xx that is not about the
-        session or the pace) is read one post at a time with getPostThread from then on.
+        A server without the batch read is read one post at a time with getPostThread.
         """
         channel = self._channel(account)
         credentials = credentials_of(account)
-        result: dict[str, Engagement | PostGone] = {}
-        uris = list(dict.fromkeys(external_ids))
-        for start in range(0, len(uris), GET_POSTS_LIMIT):
-            chunk = uris[start : start + GET_POSTS_LIMIT]
-            seen = self._read_batch(channel, credentials, chunk)
-            if seen is None:
-                seen = self._read_each(channel, credentials, chunk)
-            for uri in chunk:
-                post = seen.get(uri)
-                if post is None:
-                    result[uri] = self._missing(channel, uri)
-                    continue
-                with reading(channel.host, write=False):
-                    result[uri] = engagement(post)
-        return result
+        return counts_in_batches(
+            external_ids,
+            batch_size=GET_POSTS_LIMIT,
+            read_batch=lambda uris: self._read_batch(channel, credentials, uris),
+            read_each=lambda uris: self._read_each(channel, credentials, uris),
+            engagement=engagement,
+            missing=lambda uri: self._missing(channel, uri),
+            what=channel.host,
+        )
 
     def _read_batch(
         self, channel: ChannelSettings, credentials: Credentials, uris: list[str]
     ) -> dict[str, Mapping[str, Any]] | None:
-        with self._lock:
-            if channel.pds_url in self._no_batch_read:
-                return None
+        if not self._batch_reads.offered_by(channel.pds_url):
+            return None
         response = self._sessions.call(
             channel, credentials, "GET", "app.bsky.feed.getPosts", params={"uris": uris}
         )
         if read_missing(response):
-            with self._lock:
-                self._no_batch_read.add(channel.pds_url)
+            self._batch_reads.refused_by(channel.pds_url)
             return None
         posts = self._calls.answer(response, what=channel.host).get("posts")
         if not isinstance(posts, list):

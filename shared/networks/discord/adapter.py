@@ -29,7 +29,7 @@ from shared.networks.ports import (
     TextPreview,
 )
 from shared.networks.toolkit.calls import Calls
-from shared.networks.toolkit.parts import MakePart, PartByPart, part_label
+from shared.networks.toolkit.parts import MakePart, PartByPart, part_label, text_previews
 from shared.networks.toolkit.settings import unknown_options
 from shared.networks.toolkit.write_only import WriteOnly
 from shared.text.discord import DISCORD_LIMIT, discord_length
@@ -129,15 +129,12 @@ class DiscordNetwork(WriteOnly, PartByPart):
         return problems
 
     def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
-        return [
-            TextPreview(
-                text=text,
-                length=discord_length(text),
-                limit=DISCORD_LIMIT,
-                problems=tuple(_text_problems(text, number)),
-            )
-            for number, text in enumerate((draft.text, *draft.thread))
-        ]
+        return text_previews(
+            draft,
+            limit=DISCORD_LIMIT,
+            length=discord_length,
+            problems=lambda index, text: _text_problems(text, index),
+        )
 
     def part_maker(self, account: Account, draft: Draft, idempotency_key: str) -> MakePart:
         """Post the text, then each thread item, each a message of its own."""

@@ -57,14 +57,15 @@ from shared.networks.ports import (
 )
 from shared.networks.toolkit.answers import identifier, reading, required_text
 from shared.networks.toolkit.calls import SERVER_TIMEOUT, Calls
-from shared.networks.toolkit.parts import MakePart, PartByPart, part_key
+from shared.networks.toolkit.counts import BatchReads, counts_in_batches
+from shared.networks.toolkit.parts import Attempt, FindsPublished, MakePart, PartByPart, part_key
 from shared.text.mastodon import MASTODON_DEFAULT_LIMIT, MASTODON_DEFAULT_URL_WEIGHT, mastodon_length
 
 # GET /api/v1/statuses refuses more ids than this with a 422 (Api::BaseController::DEFAULT_STATUSES_LIMIT).
 BATCH_READ_LIMIT = 20
 
 
-class MastodonNetwork(PartByPart):
+class MastodonNetwork(PartByPart, FindsPublished):
     """The `mastodon` network's adapter: one per process, for every Mastodon server and account."""
 
     info = NetworkInfo(
@@ -113,7 +114,7 @@ class MastodonNetwork(PartByPart):
         self._instance_ttl = instance_ttl
         self._lock = threading.Lock()
         self._instances: dict[str, tuple[float, InstanceLimits]] = {}
-        self._no_batch_read: set[str] = set()
+        self._batch_reads = BatchReads()
         self._finder = StatusFinder(self._calls, clock=clock, settle=settle)
         self._authorizations = Authorizations(self._calls)
 
@@ -266,22 +267,13 @@ class MastodonNetwork(PartByPart):
 
     # -- Finding what an uncertain attempt made ------------------------------------------------------
 
-    def find_published(
-        self,
-        account: Account,
-        idempotency_key: str,
-        *,
-        draft: Draft | None = None,
-        attempted_at: datetime | None = None,
-        last_attempted_at: datetime | None = None,
-        published: Sequence[PublishedPart] = (),
-    ) -> PublishedPost | None:
+    def find_made(self, account: Account, idempotency_key: str, attempt: Attempt) -> PublishedPost | None:
         """Whether the uncertain attempt under this key made the post, read back from the account's
         statuses: see shared.networks.mastodon.finding."""
         channel = self._channel(account)
         access_token = token(account)
-        sent = self._finder.expected(idempotency_key, draft, attempted_at)
-        return self._finder.find(channel, access_token, sent, last_attempted_at, published)
+        sent = self._finder.expected(idempotency_key, attempt.draft, attempt.attempted_at)
+        return self._finder.find(channel, access_token, sent, attempt.last_attempted_at, attempt.published)
 
     # -- Reading and removing posts ------------------------------------------------------------------
 
@@ -291,38 +283,30 @@ class MastodonNetwork(PartByPart):
         """Counts in batches of 20 (GET /api/v1/statuses?id[]=, Mastodon 4.3+), else one status at a time."""
         channel = self._channel(account)
         access_token = token(account)
-        result: dict[str, Engagement | PostGone] = {}
-        ids = list(dict.fromkeys(external_ids))
-        for start in range(0, len(ids), BATCH_READ_LIMIT):
-            chunk = ids[start : start + BATCH_READ_LIMIT]
-            statuses = self._read_batch(channel, access_token, chunk)
-            if statuses is None:
-                statuses = self._read_each(channel, access_token, chunk)
-            for status_id in chunk:
-                status = statuses.get(status_id)
-                if status is None:
-                    result[status_id] = PostGone(
-                        f"{channel.host}: status {status_id} is gone, or no longer visible"
-                    )
-                    continue
-                with reading(channel.host, write=False):
-                    result[status_id] = engagement(status)
-        return result
+        return counts_in_batches(
+            external_ids,
+            batch_size=BATCH_READ_LIMIT,
+            read_batch=lambda ids: self._read_batch(channel, access_token, ids),
+            read_each=lambda ids: self._read_each(channel, access_token, ids),
+            engagement=engagement,
+            missing=lambda status_id: PostGone(
+                f"{channel.host}: status {status_id} is gone, or no longer visible"
+            ),
+            what=channel.host,
+        )
 
     def _read_batch(
         self, channel: ChannelSettings, access_token: str, ids: list[str]
     ) -> dict[str, dict[str, Any]] | None:
-        with self._lock:
-            if channel.base_url in self._no_batch_read:
-                return None
+        if not self._batch_reads.offered_by(channel.base_url):
+            return None
         response = self._calls.send(
             "GET", f"{channel.base_url}/api/v1/statuses", token=access_token, params={"id[]": ids}
         )
         if batch_read_missing(response):
             # Before 4.3 there is no such route (a 404 page), and other servers of the Mastodon API answer
-            # 405, 501 or another refusal: remember, so later reads go straight to one at a time.
-            with self._lock:
-                self._no_batch_read.add(channel.base_url)
+            # 405, 501 or another refusal.
+            self._batch_reads.refused_by(channel.base_url)
             return None
         self._calls.check(response, what=channel.host)
         statuses = response.json()

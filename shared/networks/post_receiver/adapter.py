@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,20 +18,20 @@ from shared.networks.ports import (
     Draft,
     NetworkInfo,
     Profile,
-    PublishedPart,
     PublishedPost,
     Rejected,
     TextPreview,
 )
 from shared.networks.post_receiver.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from shared.networks.toolkit.calls import Calls
+from shared.networks.toolkit.parts import InOneRequest, text_previews
 from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING, unknown_options
 from shared.networks.toolkit.write_only import WriteOnly
 
 MIN_SECRET_LENGTH = 16
 
 
-class PostReceiverNetwork(WriteOnly):
+class PostReceiverNetwork(WriteOnly, InOneRequest):
     """The `webhook` network's adapter: one per process, for every channel's receiver."""
 
     cannot_look_up = "Crier's webhook contract has no lookup"
@@ -88,19 +88,11 @@ class PostReceiverNetwork(WriteOnly):
 
     def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
         limit = _max_length(account.settings)
-        return [
-            TextPreview(text=text, length=len(text), limit=limit, problems=tuple(_text_problems(text, limit)))
-            for text in (draft.text, *draft.thread)
-        ]
+        return text_previews(
+            draft, limit=limit, length=len, problems=lambda _, text: _text_problems(text, limit)
+        )
 
-    def publish(
-        self,
-        account: Account,
-        draft: Draft,
-        idempotency_key: str,
-        *,
-        published: Sequence[PublishedPart] = (),
-    ) -> PublishedPost:
+    def publish_whole(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
         url, secret = self._endpoint(account)
         problems = [problem for preview in self.preview(account, draft) for problem in preview.problems]
         problems += self.check_settings(account.settings)

@@ -31,7 +31,16 @@ from shared.networks.ports import (
 from shared.networks.sandbox.behaviour import SandboxOptions, audience_on, engagement_at
 from shared.networks.sandbox.store import SandboxStore
 from shared.networks.toolkit.answers import as_utc
-from shared.networks.toolkit.parts import FindPart, FoundByKey, MakePart, PartByPart, labelled_texts, part_key
+from shared.networks.toolkit.parts import (
+    FindPart,
+    FoundByKey,
+    MakePart,
+    PartByPart,
+    labelled_texts,
+    part_key,
+    part_label,
+    text_previews,
+)
 
 TEXT_LIMIT = 500
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -86,15 +95,12 @@ class SandboxNetwork(PartByPart, FoundByKey):
         return problems + _media_problems(draft.media)
 
     def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
-        return [
-            TextPreview(
-                text=text,
-                length=_graphemes(text),
-                limit=TEXT_LIMIT,
-                problems=tuple(_length_problems(label, text)),
-            )
-            for label, text in labelled_texts(draft)
-        ]
+        return text_previews(
+            draft,
+            limit=TEXT_LIMIT,
+            length=_graphemes,
+            problems=lambda index, text: _length_problems(part_label(index), text),
+        )
 
     def delete(self, account: Account, external_id: str) -> None:
         options, _ = SandboxOptions.parse(account.settings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -15,7 +15,6 @@ from shared.networks.ports import (
     Draft,
     NetworkInfo,
     Profile,
-    PublishedPart,
     PublishedPost,
     Rejected,
     TextPreview,
@@ -23,6 +22,7 @@ from shared.networks.ports import (
 from shared.networks.slack.webhooks import IncomingWebhook, escape, parse_webhook_url
 from shared.networks.toolkit.answers import network_words
 from shared.networks.toolkit.calls import Calls, Dialect
+from shared.networks.toolkit.parts import InOneRequest
 from shared.networks.toolkit.settings import unknown_options
 from shared.networks.toolkit.write_only import WriteOnly
 from shared.text.slack import SLACK_TEXT_LIMIT, slack_length
@@ -49,7 +49,7 @@ class SlackDialect(Dialect):
         return network_words(response) in WEBHOOK_GONE
 
 
-class SlackNetwork(WriteOnly):
+class SlackNetwork(WriteOnly, InOneRequest):
     """The `slack` network's adapter."""
 
     cannot_look_up = "an incoming webhook cannot read the channel"
@@ -108,14 +108,7 @@ class SlackNetwork(WriteOnly):
             )
         ]
 
-    def publish(
-        self,
-        account: Account,
-        draft: Draft,
-        idempotency_key: str,
-        *,
-        published: Sequence[PublishedPart] = (),
-    ) -> PublishedPost:
+    def publish_whole(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
         webhook = self._webhook(account)
         text = self._as_sent(account, draft.text)
         problems = self.check_settings(account.settings) + _problems(draft, text)

@@ -6,17 +6,19 @@ the last part made. A failure after some parts were made carries them (NetworkEr
 records them at once, whatever the failure says about the part that failed: a thread stopped midway is
 finished exactly once, never started again.
 
-An adapter says how one part is made (`PartByPart.part_maker`) and, where each part is kept under a key of
-the delivery's own, how one is found (`FoundByKey.part_finder`); these mixins do the rest.
+An adapter says how one part is made (`PartByPart.part_maker`), or sends the whole draft at once
+(`InOneRequest`); it finds what an uncertain attempt made from an `Attempt` (`FindsPublished`), or, where
+each part is kept under a key of the delivery's own, says how one is found (`FoundByKey.part_finder`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from shared.networks.ports import Account, Draft, NetworkError, PublishedPart, PublishedPost
+from shared.networks.ports import Account, Draft, NetworkError, PublishedPart, PublishedPost, TextPreview
 
 # Makes part `index` of a draft (0: the post; n: its nth reply), after `parts`, those made before it.
 MakePart = Callable[[int, Sequence[PublishedPart]], PublishedPart]
@@ -37,6 +39,20 @@ def part_label(index: int) -> str:
 def labelled_texts(draft: Draft) -> list[tuple[str, str]]:
     """Each text of the draft with its label, the post's first."""
     return [(part_label(index), text) for index, text in enumerate((draft.text, *draft.thread))]
+
+
+def text_previews(
+    draft: Draft,
+    *,
+    limit: int | None,
+    length: Callable[[str], int],
+    problems: Callable[[int, str], Iterable[str]],
+) -> list[TextPreview]:
+    """Each text of the draft, the post's first, counted by `length`, with `problems(index, text)`."""
+    return [
+        TextPreview(text=text, length=length(text), limit=limit, problems=tuple(problems(index, text)))
+        for index, text in enumerate((draft.text, *draft.thread))
+    ]
 
 
 def publish_in_parts(
@@ -93,9 +109,39 @@ class PartByPart(ABC):
         (raising Rejected when the network would refuse the draft)."""
 
 
-class FoundByKey(ABC):
-    """Mixed into an adapter that keeps each part under a key of the delivery's own (Bluesky's record keys,
-    the sandbox's idempotency keys): it is the adapter's find_published, certain either way."""
+class InOneRequest(ABC):
+    """Mixed into an adapter whose network takes a whole draft in one request (its thread too, where it
+    takes one): an attempt made all of it or nothing Crier can know of, so there are no parts to go on
+    from and `published` is not read."""
+
+    def publish(
+        self,
+        account: Account,
+        draft: Draft,
+        idempotency_key: str,
+        *,
+        published: Sequence[PublishedPart] = (),
+    ) -> PublishedPost:
+        return self.publish_whole(account, draft, idempotency_key)
+
+    @abstractmethod
+    def publish_whole(self, account: Account, draft: Draft, idempotency_key: str) -> PublishedPost:
+        """Send the draft in one request; the post the network made of it."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What find_published is told of an uncertain attempt (see the port): the draft it sent, when the
+    delivery was first attempted and when the uncertain attempt began, and the parts already recorded."""
+
+    draft: Draft | None = None
+    attempted_at: datetime | None = None
+    last_attempted_at: datetime | None = None
+    published: tuple[PublishedPart, ...] = ()
+
+
+class FindsPublished(ABC):
+    """Mixed into every adapter: the port's find_published, which hands what it is told on as an Attempt."""
 
     def find_published(
         self,
@@ -107,12 +153,25 @@ class FoundByKey(ABC):
         last_attempted_at: datetime | None = None,
         published: Sequence[PublishedPart] = (),
     ) -> PublishedPost | None:
+        attempt = Attempt(draft, attempted_at, last_attempted_at, tuple(published))
+        return self.find_made(account, idempotency_key, attempt)
+
+    @abstractmethod
+    def find_made(self, account: Account, idempotency_key: str, attempt: Attempt) -> PublishedPost | None:
+        """What the attempt under this key made (see Network.find_published)."""
+
+
+class FoundByKey(FindsPublished):
+    """Mixed into an adapter that keeps each part under a key of the delivery's own (Bluesky's record keys,
+    the sandbox's idempotency keys): what an attempt made is found there, certain either way."""
+
+    def find_made(self, account: Account, idempotency_key: str, attempt: Attempt) -> PublishedPost | None:
         """The post at the delivery's key and each reply at its own, up to the first key that holds
         nothing; None when the post's holds nothing.
 
         A thread found in part comes back in part, and publishing goes on from its last reply.
         """
-        replies = len(draft.thread) if draft is not None else 0
+        replies = len(attempt.draft.thread) if attempt.draft is not None else 0
         return find_in_parts(1 + replies, self.part_finder(account, idempotency_key))
 
     @abstractmethod

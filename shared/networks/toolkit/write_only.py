@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
-from shared.networks.ports import (
-    Account,
-    CannotTell,
-    Draft,
-    Engagement,
-    NetworkInfo,
-    PostGone,
-    PublishedPart,
-    PublishedPost,
-)
+from shared.networks.ports import Account, CannotTell, Engagement, NetworkInfo, PostGone, PublishedPost
+from shared.networks.toolkit.parts import Attempt, FindsPublished
 
 
-class WriteOnly:
+class WriteOnly(FindsPublished):
     """Mixed into an adapter that cannot look a post up or read its counts.
 
     Its NetworkInfo says can_find_published=False, so an uncertain delivery goes to a person; should anything
@@ -28,16 +19,7 @@ class WriteOnly:
     # Why a person must check, in the network's words: "an incoming webhook cannot read the channel".
     cannot_look_up: str
 
-    def find_published(
-        self,
-        account: Account,
-        idempotency_key: str,
-        *,
-        draft: Draft | None = None,
-        attempted_at: datetime | None = None,
-        last_attempted_at: datetime | None = None,
-        published: Sequence[PublishedPart] = (),
-    ) -> PublishedPost | None:
+    def find_made(self, account: Account, idempotency_key: str, attempt: Attempt) -> PublishedPost | None:
         raise CannotTell(f"{self.info.display_name}: {self.cannot_look_up}; a person must check.")
 
     def fetch_engagement(
