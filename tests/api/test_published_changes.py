@@ -33,8 +33,8 @@ from tests.factories import (
     read_delivery,
 )
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon
-from tests.networks.fake_mastodon import serve as serve_mastodon
+from tests.networks.mastodon.fake import FakeAccount, FakeMastodon
+from tests.networks.mastodon.fake import serve as serve_mastodon
 from tests.networks.on_this_machine import allowing_here
 
 

@@ -28,7 +28,7 @@ from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of, script, scripted_channel
-from tests.networks.fake_mastodon import serve as serve_mastodon
+from tests.networks.mastodon.fake import serve as serve_mastodon
 from tests.networks.on_this_machine import allowing_here
 
 

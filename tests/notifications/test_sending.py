@@ -41,8 +41,8 @@ from shared.notifications.services import (
 from shared.task_names import QUEUE_OF_TASK, SEND_DUE_WEBHOOKS
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
+from tests.networks.raw_servers import free_port
 from tests.notifications.receiver import Answer, Receiver, receiving
-from tests.webhooks.fakes import free_port
 
 AddEndpoint = Callable[..., EndpointSecret]
 

@@ -55,7 +55,6 @@ import hashlib
 import html
 import itertools
 import random
-import socket
 import threading
 import urllib.parse
 import uuid
@@ -66,9 +65,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.text.mastodon import mastodon_length
+from tests.networks.fake_servers import FakeServer
 from tests.networks.misbehaving_proxy import proxy_error_page
 
 SUPPORTED_MEDIA = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4")
@@ -121,7 +120,7 @@ class RecordedRequest:
     form: dict[str, list[str]]
 
 
-class FakeMastodon:
+class FakeMastodon(FakeServer):
     """One Mastodon server, served in a thread on a free port of 127.0.0.1."""
 
     def __init__(
@@ -172,29 +171,7 @@ class FakeMastodon:
         self.codes: dict[str, Grant] = {}
         self.requests: list[RecordedRequest] = []
         self._ids = itertools.count(113_000_000_000_000_000)
-        self._release = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.app = self._build_app()
-
-    # -- Running ---------------------------------------------------------------------------------------
-
-    def start(self) -> FakeMastodon:
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(self._build_app())
 
     # -- What a test does to it ------------------------------------------------------------------------
 
@@ -432,7 +409,7 @@ class FakeMastodon:
                 lost = self._lost_answer() if proxy_answer is None and not stall else None
                 body = self._status_json(status)
             if lost == "disconnect":
-                self._hang_up()
+                self.hang_up()
             elif lost is not None:
                 return _proxy_page(int(lost))
             if proxy_answer is not None:
@@ -789,16 +766,9 @@ class FakeMastodon:
 
     def _stall(self) -> None:
         if self.stall_mode == "disconnect":
-            self._hang_up()
+            self.hang_up()
             return
-        self._release.wait(self.stall_seconds)
-
-    @staticmethod
-    def _hang_up() -> None:
-        """Close the request's connection without a byte of answer."""
-        connection = request.environ.get("werkzeug.socket")
-        assert isinstance(connection, socket.socket)
-        connection.shutdown(socket.SHUT_RDWR)
+        self.stall(self.stall_seconds)
 
     def _lost_answer(self) -> int | str | None:
         """What answers a stored post instead of the status, drawn at `lose_answer_rate`; None: the status."""

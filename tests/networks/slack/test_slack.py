@@ -22,8 +22,10 @@ from shared.networks.ports import (
 )
 from shared.networks.slack.adapter import SlackNetwork
 from shared.networks.slack.webhooks import parse_webhook_url
+from tests.networks.fake_servers import serving
 from tests.networks.on_this_machine import outbound_here
-from tests.webhooks.fakes import FakeSlack, free_port, serving
+from tests.networks.raw_servers import free_port
+from tests.networks.slack.fake import FakeSlack
 
 QUICK = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
 HERE = outbound_here()

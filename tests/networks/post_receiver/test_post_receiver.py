@@ -30,8 +30,10 @@ from shared.networks.post_receiver.adapter import PostReceiverNetwork
 from shared.networks.registry import ENTRY_POINT_GROUP
 from shared.networks.toolkit.answers import retry_at
 from shared.networks.toolkit.calls import transport_failure
+from tests.networks.fake_servers import serving
 from tests.networks.on_this_machine import outbound_here
-from tests.webhooks.fakes import FakeReceiver, free_port, hanging_up_server, serving
+from tests.networks.post_receiver.fake import FakePostReceiver
+from tests.networks.raw_servers import free_port, hanging_up, raw_server
 
 SECRET = "s3cret-Of-This-Channel-0123456789"
 QUICK = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
@@ -39,8 +41,8 @@ HERE = outbound_here()
 
 
 @pytest.fixture
-def receiver() -> Iterator[FakeReceiver]:
-    with serving(FakeReceiver(secret=SECRET)) as fake:
+def receiver() -> Iterator[FakePostReceiver]:
+    with serving(FakePostReceiver(secret=SECRET)) as fake:
         yield fake
 
 
@@ -191,12 +193,12 @@ def test_a_receiver_that_took_the_post_and_stalled_leaves_the_outcome_unknown(re
 
 
 def test_a_receiver_that_hangs_up_without_answering_leaves_the_outcome_unknown(network, caplog):
-    with hanging_up_server() as (base_url, received), pytest.raises(OutcomeUnknown) as raised:
-        network.publish(account_for(f"{base_url}/hook"), Draft(text="Hello"), "key-1")
+    with raw_server(hanging_up) as server, pytest.raises(OutcomeUnknown) as raised:
+        network.publish(account_for(f"http://127.0.0.1:{server.port}/hook"), Draft(text="Hello"), "key-1")
 
     assert "may have gone through" in str(raised.value)
     assert "RemoteProtocolError" in caplog.text
-    assert b'"text":"Hello"' in received[0]
+    assert b'"text":"Hello"' in server.requests[0]
 
 
 REQUEST = httpx.Request("POST", "https://example.invalid/hook")

@@ -44,9 +44,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.text.bluesky import bluesky_length
+from tests.networks.fake_servers import FakeServer
 from tests.networks.misbehaving_proxy import proxy_error_page
 
 POST = "app.bsky.feed.post"
@@ -81,7 +81,7 @@ class RecordedRequest:
     headers: dict[str, str]
 
 
-class FakePds:
+class FakePds(FakeServer):
     """One PDS with its AppView's getPosts, served in a thread on a free port of 127.0.0.1."""
 
     def __init__(self, *, access_ttl: float = 7200.0, points_per_hour: int = 5000) -> None:
@@ -108,27 +108,7 @@ class FakePds:
         self.requests: list[RecordedRequest] = []
         self.sessions_created = 0
         self._counter = itertools.count(1)
-        self._release = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self.app = self._build_app()
-
-    # -- Running ---------------------------------------------------------------------------------------
-
-    def start(self) -> FakePds:
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(self._build_app())
 
     # -- What a test does to it ------------------------------------------------------------------------
 
@@ -275,7 +255,7 @@ class FakePds:
             if proxy_answer is not None:
                 return _proxy_page(proxy_answer)
             if stall:
-                self._release.wait(self.stall_seconds)
+                self.stall(self.stall_seconds)
             return self._with_rate_headers(jsonify({"uri": uri, "cid": cid}), account.did)
 
         @app.get("/xrpc/com.atproto.repo.getRecord")

@@ -32,7 +32,7 @@ from shared.networks.ports import (
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
 from shared.networks.toolkit.calls import Calls
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.mastodon.fake import FakeAccount, FakeMastodon, serve
 from tests.networks.misbehaving_proxy import proxy_error_page
 from tests.networks.on_this_machine import outbound_here
 

@@ -24,8 +24,10 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
+from tests.networks.discord.fake import FakeDiscord
+from tests.networks.fake_servers import serving
 from tests.networks.on_this_machine import outbound_here
-from tests.webhooks.fakes import FakeDiscord, free_port, serving
+from tests.networks.raw_servers import free_port
 
 QUICK = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
 HERE = outbound_here()

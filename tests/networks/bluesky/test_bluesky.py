@@ -31,7 +31,7 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
-from tests.bluesky.fake_pds import FakeAccount, FakePds, serve
+from tests.networks.bluesky.fake import FakeAccount, FakePds, serve
 from tests.networks.on_this_machine import outbound_here
 
 KEY = "2f1d6c1e-0000-4000-8000-000000000001"
@@ -62,7 +62,7 @@ def account_on(pds: FakePds, password: str = "app-password", **settings: Any) ->
     return Account(
         channel_id="channel-1",
         handle="alice.test",
-        settings={"pds_url": pds.url, **settings},
+        settings={"pds_url": pds.base_url, **settings},
         credentials={"identifier": "alice.test", "app_password": password},
     )
 
