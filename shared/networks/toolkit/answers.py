@@ -18,6 +18,16 @@ Several Mastodon-API servers ignore Idempotency-Key, and a proxy answers 502 or 
 behind it stored the post: that is why no 5xx to a write is ever retried blind. A 2xx to a write whose
 body cannot be read is OutcomeUnknown for the same reason.
 
+The rest of what "the network may have stored it" means is applied elsewhere in the toolkit, and listed
+here so that it is read in one place:
+
+- No answer at all (shared.networks.toolkit.calls.transport_failure): only a connection that was never
+  made (refused, a failed lookup, a connect or pool timeout, an address this Crier does not connect to)
+  proves a write did not arrive: Transient. A timeout, a reset or a hang-up after sending, or an answer
+  longer than Crier reads, may follow a write that landed: OutcomeUnknown. To a read, Transient.
+- A thread (shared.networks.toolkit.parts): each part the network confirmed is passed on with any later
+  failure, so Crier records it; a later attempt makes only the parts after the last one recorded.
+
 The network's own words are kept with every error (JSON fields the adapter names, or the plain-text or
 HTML body), trimmed and stripped of markup, control characters and secrets, so a person reads what the
 network said rather than a bare status code.

@@ -1,12 +1,11 @@
 """Sending a network's requests: each through the outbound client (the address policy, a deadline, a cap on
 the answer's size), each failure as the NetworkError it means, each refusal read by the one ladder.
 
-Whether a failed request may be sent again decides whether Crier double-posts. A failure below HTTP is
-sorted here (`transport_failure`): only a connection that was never made (NOT_SENT) proves a write did not
-arrive; anything later may have delivered it. An unsuccessful answer is read by shared.networks.toolkit.
-answers (`refusal`), with what only the network can say supplied by its `Dialect`: its own words, its own
-sign of dead credentials, its own rate-limit header. Secrets (a webhook's token, a signing key) are kept out
-of every message, and out of httpx's own request log.
+A failure below HTTP is sorted here (`transport_failure`), an unsuccessful answer by the ladder of
+shared.networks.toolkit.answers (`refusal`), whose docstring lists what each means for a retry; what only
+the network can say is supplied by its `Dialect`: its own words, its own sign of dead credentials, its own
+rate-limit header. Secrets (a webhook's token, a signing key) are kept out of every message, and out of
+httpx's own request log.
 """
 
 from __future__ import annotations
