@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -146,7 +146,7 @@ class Calls:
         what: str | None = None,
         write: bool = False,
         token: str | None = None,
-        secrets: Iterable[str] = (),
+        secrets: Sequence[str] = (),
         upload: bool = False,
         **request: Any,
     ) -> httpx.Response:
@@ -166,7 +166,7 @@ class Calls:
             raise failure from (None if secrets else error)
 
     def refusal(
-        self, response: httpx.Response, *, what: str, write: bool, secrets: Iterable[str] = ()
+        self, response: httpx.Response, *, what: str, write: bool, secrets: Sequence[str] = ()
     ) -> NetworkError:
         """The error an unsuccessful answer means: the network's own reading first, then the ladder."""
         own = self.dialect.own_error(response, what)
@@ -183,7 +183,7 @@ class Calls:
         )
 
     def check(
-        self, response: httpx.Response, *, what: str, write: bool = False, secrets: Iterable[str] = ()
+        self, response: httpx.Response, *, what: str, write: bool = False, secrets: Sequence[str] = ()
     ) -> None:
         """Raise the error an unsuccessful answer means; nothing for a success."""
         if not response.is_success:
