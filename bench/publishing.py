@@ -39,7 +39,8 @@ from shared.db import create_db_engine, create_session_factory
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.migrations import upgrade
 from shared.networks.ports import Account, Draft
-from shared.networks.sandbox import SandboxNetwork, SandboxStore
+from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.networks.sandbox.store import SandboxStore
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 STARTUP_SECONDS = 8.0

@@ -47,7 +47,7 @@ from bench.chaos.verdict import FINAL_STATES, Verdict, read_deliveries, sandbox_
 from bench.fleet import free_port, spawn, stop_groups
 from shared.config import Settings
 from shared.db import create_db_engine
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.process_table import descendants, resident_bytes, supervised_children
 
 CRIER = str(Path(sys.executable).parent / "crier")

@@ -6,8 +6,8 @@ then prove that no post or thread reply was published twice and none was lost.
                                     [--seed N] [--keep]
 
 It starts a PostgreSQL cluster of its own (initdb into a temporary folder) and a redis-server of its own
-(the broker), so it can kill both, and a fake Mastodon server in this process (tests/networks/
-fake_mastodon.py) that the workers reach over HTTP. It seeds posts through the core, a fifth of them with
+(the broker), so it can kill both, and a fake Mastodon server in this process (tests/networks/mastodon/
+fake.py) that the workers reach over HTTP. It seeds posts through the core, a fifth of them with
 a thread of 2 or 3 replies, on sandbox channels that are slow, fail, lose replies and do NOT honour
 idempotency keys, and on accounts of the Mastodon server, which ignores idempotency keys too and loses a
 share of answers after storing (a proxy's 502 or 504, or a closed connection): a second publish of one

@@ -43,8 +43,8 @@ from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import create_db_engine, utcnow
 from shared.migrations import upgrade
-from shared.networks.sandbox import SandboxStore
-from tests.networks.fake_mastodon import FakeMastodon
+from shared.networks.sandbox.store import SandboxStore
+from tests.networks.mastodon.fake import FakeMastodon
 
 STARTUP_TIMEOUT = 60.0
 FIRST_DUE_AFTER = timedelta(seconds=5)

@@ -21,7 +21,7 @@ from shared.posts.requests import PostRequest, TargetRequest
 from shared.posts.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.services import get_or_create_workspace
-from tests.networks.fake_mastodon import FakeMastodon
+from tests.networks.mastodon.fake import FakeMastodon
 
 SANDBOX_CHANNELS = 10
 # Crier posts at most 20 statuses at once on one Mastodon account (its limit is 80 an hour, 20 at once):

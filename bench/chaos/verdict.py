@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, text
 
-from shared.networks.sandbox import SandboxStore, sandbox_posts
-from tests.networks.fake_mastodon import FakeMastodon
+from shared.networks.sandbox.store import SandboxStore, sandbox_posts
+from tests.networks.mastodon.fake import FakeMastodon
 
 # States are strings here, not DeliveryState members: the run must work while the state machine grows.
 FINAL_STATES = ("published", "failed", "needs_review", "cancelled", "missed")

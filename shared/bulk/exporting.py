@@ -27,7 +27,7 @@ from shared.bulk.checking import (
 )
 from shared.channels.models import Channel, ChannelState
 from shared.deliveries.models import Delivery
-from shared.networks.answers import post_address_problem
+from shared.networks.toolkit.answers import post_address_problem
 from shared.posts.calendar import CalendarEntry, calendar
 from shared.posts.listing import list_posts
 from shared.posts.models import Post, PostStage, PostState, Timing

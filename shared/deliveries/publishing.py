@@ -36,9 +36,9 @@ from shared.monitoring.recording import (
     count_token_refresh_failure,
     observe_scheduling_lag,
 )
-from shared.networks.answers import storable_parts, storable_post
 from shared.networks.ports import AuthExpired, NetworkError, OutcomeUnknown, PublishedPost, Transient
 from shared.networks.registry import UnknownNetwork
+from shared.networks.toolkit.answers import storable_parts, storable_post
 
 log = logging.getLogger(__name__)
 

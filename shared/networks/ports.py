@@ -1,8 +1,9 @@
 """The contract between Crier and a social network, and the errors a network may raise.
 
-Adapters receive plain values, never database rows, so a network package needs nothing of Crier but this
-module. Every failure an adapter raises is one of the `NetworkError` kinds below: the publishing service
-decides what each means for the delivery (retry, wait, fail, or ask a person).
+Adapters receive plain values, never database rows: a network package needs none of Crier's models or
+services, only this module, the toolkit it is built from (shared.networks.toolkit), and the settings and
+quota types it is configured with. Every failure an adapter raises is one of the `NetworkError` kinds below:
+the publishing service decides what each means for the delivery (retry, wait, fail, or ask a person).
 """
 
 from __future__ import annotations

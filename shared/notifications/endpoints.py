@@ -20,8 +20,7 @@ from shared.audit.services import record
 from shared.channels.credentials import CredentialCipher
 from shared.errors import InvalidInput, NotFound, Problem
 from shared.masking import masked_url
-from shared.networks.http import address_problem, readable_url
-from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy
+from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy, address_problem, readable_url
 from shared.notifications.models import ALL_EVENTS, SUBSCRIBABLE_EVENTS, WebhookEndpoint
 from shared.workspaces.access import Actor
 

@@ -1,7 +1,7 @@
 """Sending owed webhook messages: claim in one transaction, POST outside any, record in another.
 
-The contract receivers implement. It signs the way the webhook network does (shared/networks/webhook.py),
-so a receiver of both implements one check:
+The contract receivers implement. It signs the way the webhook network does
+(shared/networks/post_receiver/signing.py), so a receiver of both implements one check:
 
 - `POST <url>` with a JSON body `{"id", "type", "created_at", "occurred_at", "data"}`. `id` is the
   message's id, the same on every attempt, so a receiver can drop a repeat; `type` is the event type
@@ -36,10 +36,10 @@ import httpx
 
 from shared.bootstrap import Services
 from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
-from shared.networks.answers import body_words
-from shared.networks.http import NOT_SENT, redact, retry_at
 from shared.networks.outbound import AddressPolicy
-from shared.networks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from shared.networks.post_receiver.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from shared.networks.toolkit.answers import body_words, redact, retry_at
+from shared.networks.toolkit.calls import NOT_SENT
 from shared.notifications.attempts import AttemptResult, ClaimedMessage, claim_due_messages, record_attempt
 from shared.notifications.endpoints import open_secret, url_problems
 from shared.notifications.models import MessageState
@@ -139,8 +139,8 @@ class Sender:
                 status = response.status_code
                 quoted = "" if response.is_success else _quote_answer(response, secret)
         except httpx.TransportError as error:
-            # The same words whatever happened, as for channels (shared.networks.http.transport_failure):
-            # the endpoint's admin must not learn from them what listens at an address. The log has it.
+            # The same words whatever happened, as for channels (toolkit.calls.transport_failure): the
+            # endpoint's admin must not learn from them what listens at an address. The log has it.
             detail = redact(f"{type(error).__name__}: {error}".rstrip(": "), [secret])
             log.warning("webhook message %s to endpoint %s: %s", claim.message_id, claim.endpoint_id, detail)
             said = "No connection could be made" if isinstance(error, NOT_SENT) else "No complete answer"

@@ -38,18 +38,16 @@ from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, get_channel, store_credentials
 from shared.config import Settings
 from shared.db import affected_rows
-from shared.errors import CrierError, Forbidden, InvalidInput, NotFound, Problem, Unavailable
-from shared.networks.answers import storable_profile
+from shared.errors import CrierError, Forbidden, InvalidInput, NotFound, Problem
 from shared.networks.ports import (
     Account,
-    AuthExpired,
     AuthorizesWithOAuth,
     Network,
-    NetworkError,
     Profile,
-    Rejected,
 )
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
+from shared.networks.toolkit.answers import storable_profile
+from shared.networks.toolkit.api_errors import as_api_errors
 from shared.oauth.models import PendingAuthorization
 from shared.workspaces.access import ROLE_PERMISSIONS, Actor, Permission
 from shared.workspaces.models import Member
@@ -153,7 +151,11 @@ def complete_authorization(
     except CredentialsUnreadable as error:
         raise _expired() from error
     display = adapter.info.display_name
-    try:
+    with as_api_errors(
+        pointer="/code",
+        refused=f"{display} refused the authorization code",
+        unreachable=f"{display} could not be reached to complete the authorization",
+    ):
         credentials = authorizing.complete_authorization(
             pending.settings,
             sealed["app_credentials"],
@@ -161,12 +163,6 @@ def complete_authorization(
             redirect_uri=pending.redirect_uri,
             code_verifier=sealed["code_verifier"],
         )
-    except (AuthExpired, Rejected) as error:
-        raise InvalidInput(
-            [Problem("/code", f"{display} refused the authorization code: {error}")]
-        ) from error
-    except NetworkError as error:
-        raise Unavailable(f"{display} could not be reached to complete the authorization: {error}") from error
     profile = _verify(adapter, pending.settings, credentials)
     with services.sessions.begin() as session:
         if pending.channel_id is None:
@@ -225,16 +221,14 @@ def _begin(
     state, verifier = secrets.token_urlsafe(32), new_code_verifier()
     redirect_uri = callback_url(services.settings)
     display = adapter.info.display_name
-    try:
+    with as_api_errors(
+        pointer="/settings",
+        refused=f"{display} refused to authorize Crier",
+        unreachable=f"{display} could not be reached to begin the authorization",
+    ):
         start = authorizing.begin_authorization(
             settings, redirect_uri=redirect_uri, state=state, code_challenge=code_challenge(verifier)
         )
-    except (AuthExpired, Rejected) as error:
-        raise InvalidInput(
-            [Problem("/settings", f"{display} refused to authorize Crier: {error}")]
-        ) from error
-    except NetworkError as error:
-        raise Unavailable(f"{display} could not be reached to begin the authorization: {error}") from error
     expires_at = now + AUTHORIZATION_LIFETIME
     with services.sessions.begin() as session:
         session.execute(
@@ -302,15 +296,13 @@ def _authorizing_adapter(networks: NetworkRegistry, network: str) -> tuple[Netwo
 def _verify(adapter: Network, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> Profile:
     account = Account(channel_id="", handle="", settings=dict(settings), credentials=dict(credentials))
     display = adapter.info.display_name
-    try:
+    with as_api_errors(
+        pointer="/code",
+        refused=f"{display} refused the credentials it had just issued",
+        unreachable=f"{display} could not be reached to check the new credentials",
+    ):
         # The account's name becomes the channel's handle: checked as any answer that is kept.
         return storable_profile(adapter.verify(account), what=display)
-    except (AuthExpired, Rejected) as error:
-        raise InvalidInput(
-            [Problem("/code", f"{display} refused the credentials it had just issued: {error}")]
-        ) from error
-    except NetworkError as error:
-        raise Unavailable(f"{display} could not be reached to check the new credentials: {error}") from error
 
 
 def _reconnect(

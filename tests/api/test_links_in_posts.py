@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.api.test_posts import publish_everything_due
 
 RULES = {"shorten": True, "utm": {"utm_source": "{network}", "utm_campaign": "{label}"}}

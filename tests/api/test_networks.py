@@ -14,7 +14,7 @@ from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.limits.ports import Rate
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
 

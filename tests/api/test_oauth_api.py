@@ -1,6 +1,6 @@
 """Connecting a channel by authorizing Crier on Mastodon, over HTTP: begin, the way back, and completion.
 
-The server is tests/networks/fake_mastodon.py over real HTTP on this machine; the test plays the person
+The server is tests/networks/mastodon/fake.py over real HTTP on this machine; the test plays the person
 who approves (or declines) on its authorize page and follows the redirect back to Crier.
 """
 
@@ -24,7 +24,7 @@ from shared.oauth.models import PendingAuthorization
 from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
 from tests.factories import make_member_token, make_workspace
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.mastodon.fake import FakeAccount, FakeMastodon, serve
 from tests.networks.on_this_machine import allowing_here
 
 

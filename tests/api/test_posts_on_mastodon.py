@@ -1,6 +1,6 @@
 """Scheduling checks a text as the channel's own server counts it: a Mastodon server's limit, via the API.
 
-The server is tests/networks/fake_mastodon.py, serving over real HTTP on this machine.
+The server is tests/networks/mastodon/fake.py, serving over real HTTP on this machine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.posts.models import Post
-from tests.networks.fake_mastodon import FakeMastodon, serve
+from tests.networks.mastodon.fake import FakeMastodon, serve
 from tests.networks.misbehaving_proxy import Answer, MisbehavingProxy, Mode, Rule, nginx_page
 from tests.networks.on_this_machine import allowing_here
 

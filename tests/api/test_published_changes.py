@@ -21,7 +21,7 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.changing import apply_due_changes
 from shared.deliveries.models import ChangeState, Delivery, DeliveryChange, DeliveryState
-from shared.networks.sandbox import sandbox_posts
+from shared.networks.sandbox.store import sandbox_posts
 from shared.task_names import APPLY_DUE_CHANGES
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
@@ -33,8 +33,8 @@ from tests.factories import (
     read_delivery,
 )
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon
-from tests.networks.fake_mastodon import serve as serve_mastodon
+from tests.networks.mastodon.fake import FakeAccount, FakeMastodon
+from tests.networks.mastodon.fake import serve as serve_mastodon
 from tests.networks.on_this_machine import allowing_here
 
 

@@ -1,6 +1,6 @@
 """One post to Mastodon, Bluesky and a webhook at once, through `crier up`'s real processes.
 
-The networks are this suite's faithful fakes (tests/networks, tests/bluesky, tests/webhooks), serving over
+The networks are this suite's faithful fakes (tests/networks/<network>/fake.py), serving over
 HTTP on this machine; the worker processes reach them as they would reach the real ones.
 """
 
@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bluesky.fake_pds import FakePds
-from tests.bluesky.fake_pds import serve as serve_pds
 from tests.e2e.conftest import RunningStack
-from tests.networks.fake_mastodon import FakeMastodon
-from tests.networks.fake_mastodon import serve as serve_mastodon
-from tests.webhooks.fakes import FakeReceiver, serving
+from tests.networks.bluesky.fake import FakePds
+from tests.networks.bluesky.fake import serve as serve_pds
+from tests.networks.fake_servers import serving
+from tests.networks.mastodon.fake import FakeMastodon
+from tests.networks.mastodon.fake import serve as serve_mastodon
+from tests.networks.post_receiver.fake import FakePostReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +39,8 @@ def pds() -> Iterator[FakePds]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[FakeReceiver]:
-    with serving(FakeReceiver(secret=WEBHOOK_SECRET)) as fake:
+def receiver() -> Iterator[FakePostReceiver]:
+    with serving(FakePostReceiver(secret=WEBHOOK_SECRET)) as fake:
         yield fake
 
 
@@ -53,7 +54,7 @@ def poll(fetch: Any, done: Any, timeout: float) -> Any:
 
 
 def test_one_post_goes_out_once_on_each_network_and_its_metrics_are_collected(
-    stack: RunningStack, mastodon: FakeMastodon, pds: FakePds, receiver: FakeReceiver
+    stack: RunningStack, mastodon: FakeMastodon, pds: FakePds, receiver: FakePostReceiver
 ):
     alice_on_mastodon = mastodon.add_account("alice", token="alice-token")
     alice_on_bluesky = pds.add_account("alice.test", "app-password")
@@ -72,7 +73,7 @@ def test_one_post_goes_out_once_on_each_network_and_its_metrics_are_collected(
             "network": "bluesky",
             "name": "Alice on Bluesky",
             "handle": "alice.test",
-            "settings": {"pds_url": pds.url},
+            "settings": {"pds_url": pds.base_url},
             "credentials": {"identifier": "alice.test", "app_password": "app-password"},
         },
         {

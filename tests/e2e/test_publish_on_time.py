@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bench.soak import restarts_on_metrics
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_publish_on_time import poll
 from tests.process_table import descendants, in_sessions, supervised_children, wait_until_gone

@@ -55,13 +55,15 @@ from shared.networks.ports import (
     Transient,
 )
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.taskqueue import TaskQueue
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel
 
 SANDBOX_ENTRY = EntryPoint(
-    name="sandbox", value="shared.networks.sandbox:SandboxNetwork.from_settings", group=ENTRY_POINT_GROUP
+    name="sandbox",
+    value="shared.networks.sandbox.adapter:SandboxNetwork.from_settings",
+    group=ENTRY_POINT_GROUP,
 )
 SCRIPTED_ENTRY = EntryPoint(
     name="scripted", value="tests.integration.fake_networks:ScriptedNetwork", group=ENTRY_POINT_GROUP

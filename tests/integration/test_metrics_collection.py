@@ -34,7 +34,8 @@ from shared.metrics.models import (
     MetricSample,
 )
 from shared.metrics.schedule import CollectionSchedule
-from shared.networks.sandbox import SandboxNetwork, sandbox_posts
+from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.networks.sandbox.store import sandbox_posts
 from shared.workspaces.models import Workspace
 from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id

@@ -12,7 +12,7 @@ import pytest
 from shared.config import Settings
 from shared.networks.ports import Network
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry, UnknownNetwork
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.integration import fake_networks
 from tests.integration.fake_networks import COUNTED_ENTRY, SANDBOX_ENTRY, ScriptedNetwork
 

@@ -19,7 +19,7 @@ from shared.deliveries.attempts import begin_attempt, finish_attempt
 from shared.deliveries.claiming import Claim, claim_due, expire_stalled_attempts, reclaim_lost
 from shared.deliveries.models import AttemptOutcome, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 from tests.integration.fake_networks import scripted_channel
 

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from shared.db import create_db_engine
 from shared.networks.ports import Account, Draft, Engagement, MediaItem, OutcomeUnknown, Transient
-from shared.networks.sandbox import SandboxNetwork, SandboxOptions, SandboxStore, engagement_at
+from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.networks.sandbox.behaviour import SandboxOptions, engagement_at
+from shared.networks.sandbox.store import SandboxStore
 from tests.integration.fake_networks import ScriptedRandom
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # man, woman, girl, boy: one grapheme

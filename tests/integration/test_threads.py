@@ -21,14 +21,15 @@ from shared.db import utcnow
 from shared.deliveries.claiming import Claim, claim_due, mark_missed
 from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
-from shared.networks.sandbox import SandboxNetwork, sandbox_posts
+from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.networks.sandbox.store import sandbox_posts
 from shared.posts.requests import PostRequest, TargetRequest
 from shared.posts.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of, script, scripted_channel
-from tests.networks.fake_mastodon import serve as serve_mastodon
+from tests.networks.mastodon.fake import serve as serve_mastodon
 from tests.networks.on_this_machine import allowing_here
 
 

@@ -8,7 +8,8 @@ from importlib.metadata import EntryPoint
 
 from shared.networks.ports import Account, Draft, MediaRule, PublishedPart, PublishedPost
 from shared.networks.registry import ENTRY_POINT_GROUP
-from shared.networks.sandbox import SandboxNetwork, SandboxStore
+from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.networks.sandbox.store import SandboxStore
 
 PICTURES_ENTRY = EntryPoint(
     name="sandbox_pictures",

@@ -32,12 +32,12 @@ import socket
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import httpx
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.networks.fake_servers import FakeServer
 
 # Headers of one connection, not of the message: a proxy never passes them on (RFC 9110 section 7.6.1).
 # Content-Length is recomputed for the body as forwarded, and httpx has already undone Content-Encoding.
@@ -169,7 +169,7 @@ def proxy_error_page(status: int) -> Answer:
     return cloudflare_page(status) if status in CLOUDFLARE_REASONS else nginx_page(status)
 
 
-class MisbehavingProxy:
+class MisbehavingProxy(FakeServer):
     """The proxy, served in a thread on a free port of 127.0.0.1 until stop()."""
 
     def __init__(self, upstream: str, *, timeout: float = 10.0) -> None:
@@ -178,31 +178,11 @@ class MisbehavingProxy:
         self._rules: list[Rule] = []
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._serve, threaded=True)
-        # A short poll keeps stop() quick.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> MisbehavingProxy:
-        self._thread.start()
-        return self
+        super().__init__(self._serve)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().stop()
         self._http.close()
-
-    def __enter__(self) -> MisbehavingProxy:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- What a test tells it ------------------------------------------------------------------------
 

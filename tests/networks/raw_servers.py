@@ -104,6 +104,39 @@ def read_request(connection: socket.socket) -> bytes:
     return data
 
 
+def read_whole_request(connection: socket.socket) -> bytes:
+    """The request's head and its body (as long as Content-Length says), so that closing afterwards is a
+    clean hang-up, not a reset."""
+    data = read_request(connection)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def free_port() -> int:
+    """A port nothing listens on (it was free a moment ago): connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def hanging_up(server: RawServer, connection: socket.socket) -> None:
+    """Reads the request whole and closes the connection without answering: it arrived, no answer did."""
+    server.requests.append(read_whole_request(connection))
+
+
 def silent(server: RawServer, connection: socket.socket) -> None:
     """Accepts and says nothing, until the client leaves (a firewall that drops, a service that waits)."""
     connection.settimeout(30)

@@ -7,15 +7,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from shared.networks.answers import (
-    WORDS_LIMIT,
-    answer_object,
-    network_words,
-    refusal,
-    sanitized,
-    says_credentials_refused,
-    storable_post,
-)
 from shared.networks.ports import (
     AuthExpired,
     OutcomeUnknown,
@@ -24,6 +15,15 @@ from shared.networks.ports import (
     RateLimited,
     Rejected,
     Transient,
+)
+from shared.networks.toolkit.answers import (
+    WORDS_LIMIT,
+    answer_object,
+    network_words,
+    refusal,
+    sanitized,
+    says_credentials_refused,
+    storable_post,
 )
 
 NGINX_502 = (

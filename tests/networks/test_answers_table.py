@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.networks.bluesky import BlueskyNetwork
-from shared.networks.discord import DiscordNetwork
-from shared.networks.mastodon import MastodonNetwork
+from shared.networks.bluesky.adapter import BlueskyNetwork
+from shared.networks.discord.adapter import DiscordNetwork
+from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -29,10 +29,12 @@ from shared.networks.ports import (
     Rejected,
     Transient,
 )
-from shared.networks.slack import SlackNetwork
-from shared.networks.webhook import WebhookNetwork
-from tests.bluesky.fake_pds import FakePds
-from tests.networks.fake_mastodon import FakeMastodon
+from shared.networks.post_receiver.adapter import PostReceiverNetwork
+from shared.networks.slack.adapter import SlackNetwork
+from tests.networks.bluesky.fake import FakePds
+from tests.networks.discord.fake import FakeDiscord
+from tests.networks.fake_servers import serving
+from tests.networks.mastodon.fake import FakeMastodon
 from tests.networks.misbehaving_proxy import (
     Answer,
     MisbehavingProxy,
@@ -42,7 +44,8 @@ from tests.networks.misbehaving_proxy import (
     nginx_page,
 )
 from tests.networks.on_this_machine import outbound_here
-from tests.webhooks.fakes import FakeDiscord, FakeReceiver, FakeSlack, serving
+from tests.networks.post_receiver.fake import FakePostReceiver
+from tests.networks.slack.fake import FakeSlack
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "networks.md"
 QUICK = httpx.Timeout(2.0)
@@ -162,7 +165,7 @@ def bluesky_stage() -> Iterator[Stage]:
     pds = FakePds().start()
     alice = pds.add_account("alice.test", "app-password")
     try:
-        with MisbehavingProxy(pds.url) as proxy:
+        with MisbehavingProxy(pds.base_url) as proxy:
             yield Stage(
                 network=BlueskyNetwork(HERE, http=HERE.client(QUICK)),
                 proxy=proxy,
@@ -219,9 +222,9 @@ def slack_stage() -> Iterator[Stage]:
 @contextmanager
 def webhook_stage() -> Iterator[Stage]:
     secret = "a-secret-of-at-least-16-characters"
-    with serving(FakeReceiver(secret=secret)) as receiver, MisbehavingProxy(receiver.base_url) as proxy:
+    with serving(FakePostReceiver(secret=secret)) as receiver, MisbehavingProxy(receiver.base_url) as proxy:
         yield Stage(
-            network=WebhookNetwork(HERE, timeout=QUICK),
+            network=PostReceiverNetwork(HERE, timeout=QUICK),
             proxy=proxy,
             account=Account(
                 channel_id="webhook",

@@ -69,6 +69,23 @@ def test_a_mastodon_publish_answered_with_a_malformed_status_is_an_unknown_outco
     assert "cannot read" in str(outcome)
 
 
+def test_a_mastodon_reply_answered_malformed_carries_the_parts_made_before_it(mastodon: Stage) -> None:
+    mastodon.proxy.reset()
+    key = str(uuid.uuid4())
+    root = mastodon.network.publish(mastodon.account, Draft(text="The start"), key)
+    mastodon.proxy.add(Rule("POST", "/api/v1/statuses", Mode.ANSWER_AFTER_FORWARDING, json_answer({})))
+
+    outcome = outcome_of(
+        lambda: mastodon.network.publish(
+            mastodon.account, Draft(text="The start", thread=("The reply",)), key, published=root.parts
+        )
+    )
+
+    # The reply may exist; the post certainly does, and Crier records it before looking for the reply.
+    assert isinstance(outcome, OutcomeUnknown), outcome
+    assert outcome.published == root.parts
+
+
 @pytest.mark.parametrize(
     "body",
     [{"acct": None}, {"acct": ["alice"]}, ["alice"], {}],

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from flask import Flask, Response, request
 
+from tests.networks.fake_servers import FakeServer, serving
 from tests.networks.misbehaving_proxy import (
     Answer,
     Forwarded,
@@ -19,17 +20,16 @@ from tests.networks.misbehaving_proxy import (
     cloudflare_page,
     nginx_page,
 )
-from tests.webhooks.fakes import serving
 
 
-class Echo:
+class Echo(FakeServer):
     """An upstream that keeps each request and answers with what it got."""
 
     def __init__(self) -> None:
-        self.base_url = ""  # set by serving()
         self.got: list[dict[str, Any]] = []
-        self.app = Flask("echo")
-        self.app.add_url_rule("/<path:path>", view_func=self.echo, methods=["GET", "POST", "DELETE"])
+        app = Flask("echo")
+        app.add_url_rule("/<path:path>", view_func=self.echo, methods=["GET", "POST", "DELETE"])
+        super().__init__(app)
 
     def echo(self, path: str) -> Response:
         got = {

@@ -21,8 +21,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.http import transport_failure
-from shared.networks.mastodon import MastodonNetwork
+from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.outbound import (
     PUBLIC_ONLY,
     UPLOAD,
@@ -36,6 +35,7 @@ from shared.networks.outbound import (
     is_public,
 )
 from shared.networks.ports import Account, Draft, OutcomeUnknown, Transient
+from shared.networks.toolkit.calls import transport_failure
 from tests.networks.raw_servers import (
     RawServer,
     answering,

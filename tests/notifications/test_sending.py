@@ -38,8 +38,8 @@ from shared.notifications.sending import send_due_webhooks
 from shared.task_names import QUEUE_OF_TASK, SEND_DUE_WEBHOOKS
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
+from tests.networks.raw_servers import free_port
 from tests.notifications.receiver import Answer, Receiver, receiving
-from tests.webhooks.fakes import free_port
 
 AddEndpoint = Callable[..., EndpointSecret]
 

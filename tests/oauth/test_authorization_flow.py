@@ -41,7 +41,7 @@ from shared.workspaces.access import Actor, Role
 from shared.workspaces.models import Member, Workspace
 from shared.workspaces.services import authenticate
 from tests.factories import make_member_token, make_workspace
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.mastodon.fake import FakeAccount, FakeMastodon, serve
 from tests.networks.on_this_machine import allowing_here
 
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.networks.mastodon import MastodonNetwork
+from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import Account, AuthorizationStart, AuthorizesWithOAuth, Rejected, Transient
 from shared.networks.registry import NetworkRegistry
 from shared.oauth.services import code_challenge, new_code_verifier
-from tests.networks.fake_mastodon import FakeAccount, FakeMastodon, serve
+from tests.networks.mastodon.fake import FakeAccount, FakeMastodon, serve
 from tests.networks.on_this_machine import outbound_here
 
 REDIRECT_URI = "https://crier.example.org/oauth/callback"

@@ -21,7 +21,7 @@ from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.idempotency.models import IdempotencyKey
 from shared.metrics.models import MetricSample
-from shared.networks.sandbox import SandboxNetwork
+from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES, PURGE_EXPIRED_IDEMPOTENCY_KEYS
 from shared.taskqueue import CeleryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery

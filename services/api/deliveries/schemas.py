@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.api.fields import UTCDateTime
 from shared.deliveries.models import AttemptOutcome, ChangeKind, ChangeState, Delivery, DeliveryState
-from shared.networks.answers import POST_ID_LIMIT, POST_URL_LIMIT
+from shared.networks.toolkit.answers import POST_ID_LIMIT, POST_URL_LIMIT
 
 
 class DeliverySchema(Schema):
