@@ -12,8 +12,8 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.channels.opening import account_with_credentials
 from shared.channels.services import account_of, check_connection, connect_channel, get_channel
-from shared.errors import InvalidInput, Problem, Unavailable
-from shared.networks.ports import Account, AuthExpired, Network, NetworkError, Profile, Rejected
+from shared.networks.ports import Account, AuthExpired, Network, NetworkError, Profile
+from shared.networks.toolkit.api_errors import as_api_errors
 from shared.notifications.models import EventType
 from shared.notifications.outbox import emit
 from shared.workspaces.access import Actor
@@ -106,12 +106,10 @@ def verify_channel(
 
 
 def _verify(adapter: Network, account: Account) -> None:
-    try:
+    name = adapter.info.display_name
+    with as_api_errors(
+        pointer="/credentials",
+        refused=f"{name} refused these credentials",
+        unreachable=f"{name} could not be reached to check the credentials",
+    ):
         adapter.verify(account)
-    except (AuthExpired, Rejected) as error:
-        problem = Problem("/credentials", f"{adapter.info.display_name} refused these credentials: {error}")
-        raise InvalidInput([problem]) from error
-    except NetworkError as error:
-        raise Unavailable(
-            f"{adapter.info.display_name} could not be reached to check the credentials: {error}"
-        ) from error
