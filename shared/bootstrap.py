@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.broker import CeleryTaskQueue
 from shared.channels.credentials import CredentialCipher, cipher_from_settings
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
@@ -17,7 +18,7 @@ from shared.media import MediaStorage, create_media_storage
 from shared.monitoring.recording import use_folder
 from shared.networks.outbound import Outbound
 from shared.networks.registry import NetworkRegistry
-from shared.taskqueue import CeleryTaskQueue, TaskQueue
+from shared.taskqueue import TaskQueue
 
 # What a process's new files and folders leave out: everything for anyone but the user Crier runs as.
 PRIVATE_UMASK = 0o077
