@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.broker import CeleryTaskQueue
+from shared.adapters import MEDIA_STORAGES, RATE_LIMITERS, TASK_QUEUES, adapter_factory
 from shared.channels.credentials import CredentialCipher, cipher_from_settings
 from shared.config import Settings
 from shared.db import create_db_engine, create_session_factory
-from shared.limits import RateLimiter, create_rate_limiter
-from shared.media import MediaStorage, create_media_storage
+from shared.limits.ports import RateLimiter
+from shared.media.ports import MediaStorage
 from shared.monitoring.recording import use_folder
 from shared.networks.outbound import Outbound
 from shared.networks.registry import NetworkRegistry
@@ -33,6 +33,24 @@ def keep_new_files_private() -> None:
     not each call. Processes started from this one inherit it.
     """
     os.umask(PRIVATE_UMASK)
+
+
+def create_task_queue(settings: Settings) -> TaskQueue:
+    """The task queue CRIER_TASK_QUEUE names: Celery unless told otherwise."""
+    created: TaskQueue = adapter_factory(TASK_QUEUES, settings.task_queue)(settings)
+    return created
+
+
+def create_rate_limiter(settings: Settings, sessions: sessionmaker[Session]) -> RateLimiter:
+    """The limiter CRIER_RATE_LIMITER names: unset, Redis when CRIER_REDIS_URL is set, else the database."""
+    created: RateLimiter = adapter_factory(RATE_LIMITERS, settings.resolved_rate_limiter)(settings, sessions)
+    return created
+
+
+def create_media_storage(settings: Settings) -> MediaStorage:
+    """The storage CRIER_MEDIA_STORAGE names: a folder in the data directory unless told otherwise."""
+    created: MediaStorage = adapter_factory(MEDIA_STORAGES, settings.media_storage)(settings)
+    return created
 
 
 @dataclass(frozen=True)
@@ -76,7 +94,7 @@ def bootstrap(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        tasks=tasks if tasks is not None else CeleryTaskQueue(settings),
+        tasks=tasks if tasks is not None else create_task_queue(settings),
         networks=networks if networks is not None else NetworkRegistry(settings),
         limits=limits if limits is not None else create_rate_limiter(settings, sessions),
         network_calls=ThreadPoolExecutor(settings.network_call_threads, thread_name_prefix="crier-network"),

@@ -21,7 +21,9 @@ from shared.db import utcnow
 from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
 from shared.deliveries.publishing import publish_deliveries
-from shared.limits import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
+from shared.limits.database import DatabaseRateLimiter
+from shared.limits.ports import RateLimiter
+from shared.limits.redis import RedisRateLimiter
 from shared.posts.models import Post
 from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
