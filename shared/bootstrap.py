@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.adapters import MEDIA_STORAGES, RATE_LIMITERS, TASK_QUEUES, adapter_factory
-from shared.channels.credentials import CredentialCipher, cipher_from_settings
 from shared.config import Settings
+from shared.credentials import CredentialCipher, cipher_from_settings
 from shared.db import create_db_engine, create_session_factory
 from shared.limits.ports import RateLimiter
 from shared.media.ports import MediaStorage

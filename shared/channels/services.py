@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
-from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel, ChannelState
 from shared.channels.slots import PostingSchedule
+from shared.credentials import CredentialCipher
 from shared.deliveries.services import cancel_waiting
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.networks.ports import Account, Network

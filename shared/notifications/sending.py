@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from shared.bootstrap import Services
-from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
+from shared.credentials import CredentialCipher, CredentialsUnreadable
 from shared.networks.answers import body_words
 from shared.networks.http import NOT_SENT, redact, retry_at
 from shared.networks.outbound import AddressPolicy

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from shared.audit.services import record
 from shared.bootstrap import Services
-from shared.channels.credentials import CredentialsUnreadable
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, get_channel, store_credentials
 from shared.config import Settings
+from shared.credentials import CredentialsUnreadable
 from shared.db import affected_rows
 from shared.errors import CrierError, Forbidden, InvalidInput, NotFound, Problem, Unavailable
 from shared.networks.answers import storable_profile

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from shared.bootstrap import Services
-from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, reseal_credentials
+from shared.credentials import CredentialCipher
 from shared.db import utcnow
 from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
