@@ -1,6 +1,6 @@
 """The Celery broker: the configuration both ends of the queue share, and the queue that sends through it.
 
-Built at each process's edge (shared.bootstrap); the core knows only the port, shared.taskqueue.TaskQueue.
+Built by each process's composition root; the core knows only the port, shared.taskqueue.TaskQueue.
 """
 
 from __future__ import annotations

@@ -2,5 +2,5 @@
 
 The port is `ports.RateLimiter`. Its adapters keep the buckets in Redis (`redis`), shared by every host, or
 in the database (`database`), the embedded mode's only shared store; CRIER_RATE_LIMITER chooses one at the
-process's edge (shared.bootstrap).
+process's edge, in the composition root.
 """

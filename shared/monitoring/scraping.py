@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -13,11 +14,15 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.bootstrap import Services
 from shared.db import utcnow
+from shared.dependencies import HasSessions, HasSettings
 from shared.monitoring.services import count_queued, find_overdue
 
 log = logging.getLogger(__name__)
+
+
+class Scraping(HasSettings, HasSessions, Protocol):
+    """What answering a scrape uses: the settings' folder of counts, and sessions to read the queue."""
 
 
 class QueueCollector(Collector):
@@ -60,7 +65,7 @@ class QueueCollector(Collector):
         )
 
 
-def render_metrics(services: Services) -> bytes:
+def render_metrics(services: Scraping) -> bytes:
     """The text exposition format: every process count in the host's folder, then the queue."""
     registry = CollectorRegistry()
     folder = services.settings.prometheus_folder

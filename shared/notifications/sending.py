@@ -31,11 +31,12 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import httpx
 
-from shared.bootstrap import Services
 from shared.credentials import CredentialCipher, CredentialsUnreadable
+from shared.dependencies import HasCredentials, HasNetworkCalls, HasOutbound, HasSessions, HasSettings
 from shared.networks.answers import body_words
 from shared.networks.http import NOT_SENT, redact, retry_at
 from shared.networks.outbound import AddressPolicy
@@ -58,8 +59,12 @@ ANSWER_READ_LIMIT = 4096
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
+class SendingWebhooks(HasSettings, HasSessions, HasCredentials, HasNetworkCalls, HasOutbound, Protocol):
+    """What sending webhook messages uses of its process."""
+
+
 def send_due_webhooks(
-    services: Services,
+    services: SendingWebhooks,
     now: datetime,
     *,
     limit: int = SEND_BATCH_SIZE,
