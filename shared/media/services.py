@@ -2,7 +2,7 @@
 
 An upload is checked before anything is kept: its size against the upload limit, its type read from its
 bytes, and that type against what the installed networks take. Whether an asset fits a given network (its
-count, size and description limits) is checked when a post attaches it (shared.media.attaching).
+count, size and description limits) is checked when a post attaches it (shared.posts.attaching).
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from shared.media.detecting import READABLE, detect_type
 from shared.media.models import MediaAsset
 from shared.media.ports import MediaStorage
 from shared.networks.registry import NetworkRegistry
-from shared.posts.checking import require
 from shared.posts.models import Post, PostStage, PostTarget
 from shared.posts.services import send_back_for_approval
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 FILENAME_LIMIT = 255
 # Control characters (C0, DEL, C1, Unicode's line and paragraph separators) and lone surrogates.
@@ -165,7 +164,7 @@ def delete_media(session: Session, actor: Actor, asset: MediaAsset) -> str | Non
     """
     _check_may_change(actor, asset)
     # Locked first, so a post attaching it at the same time either commits before this looks (and is seen)
-    # or, once this commits, finds no asset to attach (shared.media.attaching reads it FOR SHARE).
+    # or, once this commits, finds no asset to attach (shared.posts.attaching reads it FOR SHARE).
     session.refresh(asset, with_for_update=True)
     user = _post_still_sending(session, asset)
     if user is not None:

@@ -18,14 +18,14 @@ from shared.channels.models import Channel
 from shared.channels.slots import PostingSchedule
 from shared.deliveries.models import DeliveryState
 from shared.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed, Problem
-from shared.media.attaching import media_problems
 from shared.networks.registry import NetworkRegistry
+from shared.posts.attaching import media_problems
 from shared.posts.lengths import draft_texts, length_problems
 from shared.posts.models import Post, PostStage, Timing
 from shared.posts.recurrence import Recurrence, check_series, parse_rule
 from shared.posts.requests import PostRequest
 from shared.timezones import check_timezone
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 # Clocks drift and requests take time: a time this recent counts as "now" rather than as a mistake.
 PAST_TOLERANCE = timedelta(seconds=60)
@@ -36,14 +36,6 @@ def check_version(post: Post, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != post.version:
         raise PreconditionFailed(
             "Someone changed the post since you read it: fetch it again and reapply your change."
-        )
-
-
-def require(actor: Actor, permission: Permission) -> None:
-    if not actor.can(permission):
-        raise Forbidden(
-            f"This needs the {permission.value!r} permission, which your role or your token's scope "
-            "does not grant."
         )
 
 

@@ -20,12 +20,11 @@ from shared.deliveries.models import ChangeKind, Delivery, DeliveryChange, Deliv
 from shared.deliveries.services import get_delivery
 from shared.dependencies import HasTasks
 from shared.errors import Conflict, InvalidInput, Problem
-from shared.posts.checking import require
 from shared.posts.models import Post, PostTarget
 from shared.posts.previewing import Previewing, preview_drafts
 from shared.posts.services import get_post
 from shared.task_names import APPLY_DUE_CHANGES
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,10 @@ from shared.posts.checking import (
     check_request,
     check_time_is_ahead,
     check_version,
-    require,
 )
 from shared.posts.models import Post, PostLabel, PostStage, PostTarget, Timing
 from shared.posts.requests import PostRequest, apply_request
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 EXPIRED_REASON = "Its time came before anyone approved it, so it was not published."
 CHANGED_AFTER_APPROVAL = "It was changed after its approval by a member whose changes need approval."

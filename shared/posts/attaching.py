@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +18,7 @@ from shared.errors import Problem
 from shared.media.models import MediaAsset
 from shared.networks.ports import NetworkInfo
 from shared.networks.registry import NetworkRegistry
-
-if TYPE_CHECKING:
-    from shared.posts.requests import PostRequest
+from shared.posts.requests import PostRequest
 
 
 def media_problems(
