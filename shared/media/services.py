@@ -26,7 +26,8 @@ from shared.media.models import MediaAsset
 from shared.media.ports import MediaStorage
 from shared.networks.registry import NetworkRegistry
 from shared.posts.models import Post, PostStage, PostTarget
-from shared.posts.services import send_back_for_approval
+from shared.workflow.services import send_back_for_approval
+from shared.workflow.states import post_state
 from shared.workspaces.access import Actor, Permission, require
 
 FILENAME_LIMIT = 255
@@ -169,8 +170,8 @@ def delete_media(session: Session, actor: Actor, asset: MediaAsset) -> str | Non
     user = _post_still_sending(session, asset)
     if user is not None:
         raise Conflict(
-            f"Post {user.id} ({user.state}) attaches this media and has not gone out yet: remove the media "
-            "from it, or wait until it is published."
+            f"Post {user.id} ({post_state(user)}) attaches this media and has not gone out yet: remove the "
+            "media from it, or wait until it is published."
         )
     key = asset.storage_key
     record(session, actor, "media.deleted", "media", asset.id, filename=asset.filename)

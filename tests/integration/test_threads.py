@@ -23,7 +23,7 @@ from shared.deliveries.models import DeliveryPart, DeliveryState
 from shared.deliveries.publishing import publish_delivery, reconcile_unknown
 from shared.networks.sandbox import SandboxNetwork, sandbox_posts
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery

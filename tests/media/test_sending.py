@@ -20,8 +20,8 @@ from shared.media.services import describe_media, get_media
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
 from shared.taskqueue import MemoryTaskQueue
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_workspace

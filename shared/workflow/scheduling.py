@@ -18,7 +18,8 @@ from shared.idempotency.services import IdempotentRequest, find_or_reserve
 from shared.posts.models import Post
 from shared.posts.previewing import Previewing, preview_drafts
 from shared.posts.requests import PostRequest
-from shared.posts.services import create_post, get_post, update_post
+from shared.posts.services import get_post
+from shared.workflow.services import create_post, update_post
 from shared.workspaces.access import Actor
 
 
