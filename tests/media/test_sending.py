@@ -16,11 +16,12 @@ from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_deliveries
 from shared.media.models import MediaAsset
-from shared.media.services import describe_media, get_media
+from shared.media.services import get_media
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
 from shared.posts.requests import PostRequest, TargetRequest
 from shared.taskqueue import MemoryTaskQueue
+from shared.workflow.media import describe_media
 from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
