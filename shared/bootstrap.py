@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.adapters import MEDIA_STORAGES, RATE_LIMITERS, TASK_QUEUES, adapter_factory
 from shared.config import Settings
 from shared.credentials import CredentialCipher, cipher_from_settings
-from shared.db import create_db_engine, create_session_factory
+from shared.db import create_db_engine
 from shared.limits.ports import RateLimiter
 from shared.media.ports import MediaStorage
+from shared.models import create_session_factory
 from shared.monitoring.recording import use_folder
 from shared.networks.outbound import Outbound
 from shared.networks.registry import NetworkRegistry

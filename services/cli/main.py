@@ -26,9 +26,10 @@ from shared.bulk.services import store_import
 from shared.channels.services import reseal_credentials
 from shared.config import Settings, local_url
 from shared.credentials import cipher_from_settings
-from shared.db import create_db_engine, create_session_factory, utcnow
+from shared.db import create_db_engine, utcnow
 from shared.errors import InvalidInput
 from shared.migrations import upgrade
+from shared.models import create_session_factory
 from shared.monitoring.recording import count_process_restart, expect_process_restarts, use_folder
 from shared.networks.registry import NetworkRegistry
 from shared.wording import counted
