@@ -56,7 +56,11 @@ def create_media_storage(settings: Settings) -> MediaStorage:
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a process needs, built once from its settings."""
+    """Everything a process needs, built once from its settings.
+
+    The edge passes it to the use cases, each of which names only what it reads by a protocol of
+    shared.dependencies (Publishing, Collecting…): any of them takes this.
+    """
 
     settings: Settings
     engine: Engine
