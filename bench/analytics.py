@@ -39,11 +39,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from shared.config import Settings
-from shared.db import create_db_engine, create_session_factory
+from shared.db import create_db_engine
 from shared.metrics.analytics import Period, Selection
 from shared.metrics.series import Bucket, engagement_series
 from shared.metrics.summary import engagement_summary
 from shared.migrations import upgrade
+from shared.models import create_session_factory
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 NETWORKS = ("mastodon", "bluesky", "sandbox")

@@ -44,10 +44,10 @@ from celery import Celery
 from kombu.transport import sqlalchemy
 from sqlalchemy import Engine, event
 
+from shared.broker import celery_config, prepare_broker
 from shared.config import Settings
 from shared.db import SQLITE_BUSY_TIMEOUT_SECONDS
 from shared.task_names import PUBLISH_DELIVERIES, PUBLISH_QUEUE
-from shared.taskqueue import celery_config, prepare_broker
 
 KOMBU_FILESYSTEM = "kombu-filesystem"
 CRIER_FILESYSTEM = "crier-filesystem"

@@ -27,13 +27,13 @@ from sqlalchemy import select, tuple_, update
 from bench.seeding import seed_deliveries
 from services.scheduler.dispatcher import Dispatcher
 from shared.bootstrap import Services, bootstrap
+from shared.broker import CeleryTaskQueue
 from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.migrations import upgrade
 from shared.task_names import PUBLISH_DELIVERIES
-from shared.taskqueue import CeleryTaskQueue
 from tests.conftest import REDIS_URL, create_postgres_database, drop_postgres_database
 
 BATCH = 1000

@@ -30,7 +30,7 @@ from shared.channels.models import Channel
 from shared.config import Settings
 from shared.db import utcnow
 from shared.migrations import upgrade
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace
 from tests.conftest import create_postgres_database, drop_postgres_database

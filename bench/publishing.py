@@ -35,9 +35,10 @@ from sqlalchemy import Engine, func, select, text
 from bench.fleet import Fleet, RedisServer, crier_environment, free_port
 from bench.seeding import seed_deliveries
 from shared.config import Settings
-from shared.db import create_db_engine, create_session_factory
+from shared.db import create_db_engine
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.migrations import upgrade
+from shared.models import create_session_factory
 from shared.networks.ports import Account, Draft
 from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.networks.sandbox.store import SandboxStore

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.channels.credentials import CredentialCipher, cipher_from_settings
+from shared.adapters import MEDIA_STORAGES, RATE_LIMITERS, TASK_QUEUES, adapter_factory
 from shared.config import Settings
-from shared.db import create_db_engine, create_session_factory
-from shared.limits import RateLimiter, create_rate_limiter
-from shared.media import MediaStorage, create_media_storage
+from shared.credentials import CredentialCipher, cipher_from_settings
+from shared.db import create_db_engine
+from shared.limits.ports import RateLimiter
+from shared.media.ports import MediaStorage
+from shared.models import create_session_factory
 from shared.monitoring.recording import use_folder
 from shared.networks.outbound import Outbound
 from shared.networks.registry import NetworkRegistry
-from shared.taskqueue import CeleryTaskQueue, TaskQueue
+from shared.taskqueue import TaskQueue
 
 # What a process's new files and folders leave out: everything for anyone but the user Crier runs as.
 PRIVATE_UMASK = 0o077
@@ -34,9 +36,31 @@ def keep_new_files_private() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+def create_task_queue(settings: Settings) -> TaskQueue:
+    """The task queue CRIER_TASK_QUEUE names: Celery unless told otherwise."""
+    created: TaskQueue = adapter_factory(TASK_QUEUES, settings.task_queue)(settings)
+    return created
+
+
+def create_rate_limiter(settings: Settings, sessions: sessionmaker[Session]) -> RateLimiter:
+    """The limiter CRIER_RATE_LIMITER names: unset, Redis when CRIER_REDIS_URL is set, else the database."""
+    created: RateLimiter = adapter_factory(RATE_LIMITERS, settings.resolved_rate_limiter)(settings, sessions)
+    return created
+
+
+def create_media_storage(settings: Settings) -> MediaStorage:
+    """The storage CRIER_MEDIA_STORAGE names: a folder in the data directory unless told otherwise."""
+    created: MediaStorage = adapter_factory(MEDIA_STORAGES, settings.media_storage)(settings)
+    return created
+
+
 @dataclass(frozen=True)
 class Services:
-    """Everything a process needs, built once from its settings."""
+    """Everything a process needs, built once from its settings.
+
+    The edge passes it to the use cases, each of which names only what it reads by a protocol of
+    shared.dependencies (Publishing, Collecting…): any of them takes this.
+    """
 
     settings: Settings
     engine: Engine
@@ -75,7 +99,7 @@ def bootstrap(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        tasks=tasks if tasks is not None else CeleryTaskQueue(settings),
+        tasks=tasks if tasks is not None else create_task_queue(settings),
         networks=networks if networks is not None else NetworkRegistry(settings),
         limits=limits if limits is not None else create_rate_limiter(settings, sessions),
         network_calls=ThreadPoolExecutor(settings.network_call_threads, thread_name_prefix="crier-network"),

@@ -146,6 +146,20 @@ class Settings(BaseSettings):
         default=None,
         description="Redis for shared limits and locks; /readyz checks it when set.",
     )
+    task_queue: str = Field(
+        default="celery",
+        description="How the API and the scheduler send tasks: `celery`, through CRIER_BROKER_URL; or "
+        "`memory`, kept in the process and never run, for tests and tools.",
+    )
+    rate_limiter: str | None = Field(
+        default=None,
+        description="Where Crier's own posting and reading limits keep their buckets: `redis` (at "
+        "CRIER_REDIS_URL) or `database`. Unset: `redis` when CRIER_REDIS_URL is set, else `database`.",
+    )
+    media_storage: str = Field(
+        default="filesystem",
+        description="Where uploaded media are kept: `filesystem`, in the data directory's `media/`.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Seals channel credentials and signs the dashboard's cookie; several, comma-separated, "
@@ -413,6 +427,11 @@ class Settings(BaseSettings):
     def metrics_steps(self) -> tuple[timedelta, ...]:
         """When metrics are collected, as time since publication, in order."""
         return parse_schedule(self.metrics_schedule)
+
+    @property
+    def resolved_rate_limiter(self) -> str:
+        """The rate limiter's name, with the default filled in: Redis when there is one."""
+        return self.rate_limiter or ("redis" if self.redis_url else "database")
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,4 +1,7 @@
-"""The declarative base, the column types every model shares, and the engine and session factories."""
+"""The declarative base, the column types every model shares, and the engine factory.
+
+Sessions are made by shared.models, which imports every model first: this module is below every feature.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
-from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, mapped_column
 from sqlalchemy.orm import Session as Session
 from sqlalchemy.types import TypeDecorator
 
@@ -126,16 +129,6 @@ def insert_on_conflict(session: Session, target: Any) -> SQLiteInsert:
     if session.get_bind().dialect.name == "postgresql":
         return cast(SQLiteInsert, postgresql_insert(target))
     return sqlite_insert(target)
-
-
-def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    # Every model is mapped before the first session: relationships name the models of other features as
-    # strings (a channel's collection health lives in shared.metrics), and a process that imported only
-    # some features (the scheduler, a CLI command) would fail to configure the mappers at its first query.
-    import shared.models  # noqa: F401 - imported for its side effect, late to avoid a cycle
-
-    # expire_on_commit=False: views serialize objects after their transaction has committed.
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 # PostgreSQL gets JSONB (indexable, compact); SQLite stores the same documents as JSON text.

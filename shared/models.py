@@ -1,4 +1,7 @@
-"""Imports every model, so the metadata (and Alembic) sees the whole schema."""
+"""Imports every model, so the metadata (and Alembic) sees the whole schema, and makes the sessions."""
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared.audit.models import AuditEntry
 from shared.bulk.models import PostImport
@@ -64,3 +67,14 @@ __all__ = [
     "WebhookMessage",
     "Workspace",
 ]
+
+
+def create_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine`, made here so that every model is mapped before the first one.
+
+    Relationships name the models of other features as strings (a channel's collection health lives in
+    shared.metrics), and a process that imported only some features (the scheduler, a CLI command) would
+    fail to configure the mappers at its first query.
+    """
+    # expire_on_commit=False: views serialize objects after their transaction has committed.
+    return sessionmaker(engine, expire_on_commit=False)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -23,6 +21,7 @@ from shared.config import Settings
 from shared.db import create_db_engine
 from shared.migrations import upgrade
 from shared.models import Base
+from shared.taskqueue import MemoryTaskQueue
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CRIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -107,34 +106,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@dataclass
-class SentTask:
-    name: str
-    kwargs: dict[str, Any]
-
-
-@dataclass
-class RecordingTaskQueue:
-    """A task queue that keeps what it was asked to send, for tests that check what would be queued."""
-
-    sent: list[SentTask] = field(default_factory=list)
-    reachable: bool = True
-
-    def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
-        self.sent.append(SentTask(task_name, kwargs))
-
-    def check_reachable(self) -> None:
-        if not self.reachable:
-            raise ConnectionError("the broker is down (RecordingTaskQueue.reachable is False)")
+@pytest.fixture
+def task_queue() -> MemoryTaskQueue:
+    return MemoryTaskQueue()
 
 
 @pytest.fixture
-def task_queue() -> RecordingTaskQueue:
-    return RecordingTaskQueue()
-
-
-@pytest.fixture
-def services(settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+def services(settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """The services a process would build, with sent tasks recorded; every table is emptied afterwards."""
     built = bootstrap(settings, tasks=task_queue)
     yield built

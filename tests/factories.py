@@ -15,7 +15,7 @@ from shared.deliveries.models import Delivery
 from shared.deliveries.publishing import publish_delivery
 from shared.posts.models import Post
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace, issue_token

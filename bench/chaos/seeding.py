@@ -18,7 +18,7 @@ from shared.bootstrap import Services
 from shared.channels.services import connect_channel
 from shared.db import utcnow
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.services import get_or_create_workspace
 from tests.networks.mastodon.fake import FakeMastodon

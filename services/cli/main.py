@@ -23,12 +23,13 @@ from shared.bootstrap import keep_new_files_private
 from shared.bulk.checking import InvalidRows, check_import
 from shared.bulk.reading import describe_pointer, guess_format, read_source
 from shared.bulk.services import store_import
-from shared.channels.credentials import cipher_from_settings
 from shared.channels.services import reseal_credentials
 from shared.config import Settings, local_url
-from shared.db import create_db_engine, create_session_factory, utcnow
+from shared.credentials import cipher_from_settings
+from shared.db import create_db_engine, utcnow
 from shared.errors import InvalidInput
 from shared.migrations import upgrade
+from shared.models import create_session_factory
 from shared.monitoring.recording import count_process_restart, expect_process_restarts, use_folder
 from shared.networks.registry import NetworkRegistry
 from shared.wording import counted

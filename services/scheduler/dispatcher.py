@@ -16,10 +16,10 @@ from shared.db import utcnow
 from shared.deliveries.claiming import Claim, claim_due, expire_stalled_attempts, mark_missed, reclaim_lost
 from shared.monitoring.recording import count_expired_attempts, count_missed_deliveries
 from shared.periodic.services import take_due_run
-from shared.posts.recurring import RECURRENCE_HORIZON, make_due_occurrences
-from shared.posts.services import expire_unapproved
 from shared.task_names import PUBLISH_DELIVERIES
 from shared.wording import counted
+from shared.workflow.recurring import RECURRENCE_HORIZON, make_due_occurrences
+from shared.workflow.services import expire_unapproved
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Any
 from celery import Celery, Task, signals
 
 from shared.bootstrap import Services, bootstrap, keep_new_files_private
+from shared.broker import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_broker
 from shared.config import Settings
 from shared.monitoring.logs import configure_logging
-from shared.taskqueue import TASK_TIME_LIMIT_SECONDS, celery_config, prepare_broker
 
 TASK_MODULES = [
     "services.worker.tasks.deliveries",

@@ -23,12 +23,12 @@ from shared.channels.models import Channel, ChannelState
 from shared.deliveries.queueing import free_queue_slots
 from shared.errors import InvalidInput, Problem
 from shared.networks.registry import NetworkRegistry
-from shared.posts.checking import PAST_TOLERANCE, check_request, require
+from shared.posts.checking import PAST_TOLERANCE, check_request
 from shared.posts.models import Timing
 from shared.posts.requests import PostRequest, TargetRequest
 from shared.timezones import check_timezone, to_utc
 from shared.wording import counted
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 TEXT = "text"
 CHANNELS = "channels"

@@ -28,11 +28,12 @@ from shared.bulk.checking import (
 from shared.channels.models import Channel, ChannelState
 from shared.deliveries.models import Delivery
 from shared.networks.toolkit.answers import post_address_problem
-from shared.posts.calendar import CalendarEntry, calendar
-from shared.posts.listing import list_posts
 from shared.posts.models import Post, PostStage, PostState, Timing
 from shared.spreadsheets import to_spreadsheet
 from shared.timezones import stored_zone
+from shared.workflow.calendar import CalendarEntry, calendar
+from shared.workflow.listing import list_posts
+from shared.workflow.states import post_state
 
 PAGE = 1_000
 EXCERPT_LENGTH = 60
@@ -108,7 +109,7 @@ def export_posts_csv(
             RECURRENCE: post.recurrence_rule or "",
             DRAFT: "true" if post.stage is PostStage.DRAFT else "false",
             **{VARIANT_PREFIX + network: _variant(post, network) for network in networks},
-            "state": post.state.value,
+            "state": post_state(post).value,
             "id": str(post.id),
         }
         writer.writerow({column: to_spreadsheet(cell) for column, cell in row.items()})

@@ -146,7 +146,7 @@ class _Rows:
         post["stage"] = PostStage.SCHEDULED
         timing = planned.request.timing
         if timing is Timing.RECURRENCE:
-            # The scheduler makes each occurrence's deliveries as its time nears (shared.posts.recurring).
+            # The scheduler makes each occurrence's deliveries as its time nears (shared.workflow.recurring).
             post["next_occurrence_at"] = post["scheduled_at"]
             return
         due = {

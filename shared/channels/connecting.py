@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from shared.audit.services import record
-from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
-from shared.channels.opening import account_with_credentials
+from shared.channels.opening import Opening, account_with_credentials
 from shared.channels.services import account_of, check_connection, connect_channel, get_channel
+from shared.dependencies import HasNetworks
 from shared.networks.ports import Account, AuthExpired, Network, NetworkError, Profile
 from shared.networks.toolkit.api_errors import as_api_errors
 from shared.notifications.models import EventType
@@ -19,8 +19,12 @@ from shared.notifications.outbox import emit
 from shared.workspaces.access import Actor
 
 
+class Connecting(Opening, HasNetworks, Protocol):
+    """What connecting, reconnecting and verifying a channel use."""
+
+
 def verify_and_connect(
-    services: Services,
+    services: Connecting,
     actor: Actor,
     *,
     network: str,
@@ -55,7 +59,7 @@ def verify_and_connect(
 
 
 def reconnect(
-    services: Services, actor: Actor, channel_id: uuid.UUID, credentials: Mapping[str, Any]
+    services: Connecting, actor: Actor, channel_id: uuid.UUID, credentials: Mapping[str, Any]
 ) -> Channel:
     """New credentials for a channel (expired, revoked or disconnected): checked, sealed, made active."""
     with services.sessions.begin() as session:
@@ -75,7 +79,7 @@ def reconnect(
 
 
 def verify_channel(
-    services: Services, actor: Actor, channel_id: uuid.UUID
+    services: Connecting, actor: Actor, channel_id: uuid.UUID
 ) -> tuple[Channel, Profile | None, str | None]:
     """Ask the network whether the channel's credentials still work: who they post as, or why not.
 

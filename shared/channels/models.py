@@ -31,7 +31,7 @@ class Channel(Base):
     handle: Mapped[str] = mapped_column(String(200))
     # Non-secret, network-specific options, checked by the network's adapter.
     settings: Mapped[json_document]
-    # Tokens, passwords, webhook URLs: sealed by shared.channels.credentials, never returned by the API.
+    # Tokens, passwords, webhook URLs: sealed by shared.credentials, never returned by the API.
     sealed_credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
     state: Mapped[ChannelState] = mapped_column(
         enum_column(ChannelState),

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from shared.bootstrap import Services
 from shared.channels.services import store_credentials
+from shared.dependencies import HasCredentials, HasSessions
 from shared.networks.ports import Account
 
 
-def account_with_credentials(services: Services, account: Account, sealed: bytes | None) -> Account:
+class Opening(HasSessions, HasCredentials, Protocol):
+    """What opening a channel's credentials uses: the cipher, and sessions to keep renewed ones."""
+
+
+def account_with_credentials(services: Opening, account: Account, sealed: bytes | None) -> Account:
     """The account ready for a call; credentials the adapter renews are stored in a transaction of their own.
 
     Called from network-call threads, which hold no transaction: the save never nests inside one.

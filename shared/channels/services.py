@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
-from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel, ChannelState
 from shared.channels.slots import PostingSchedule
-from shared.deliveries.services import cancel_waiting
+from shared.credentials import CredentialCipher
 from shared.errors import Conflict, InvalidInput, NotFound, Problem
 from shared.networks.ports import Account, Network
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
@@ -149,10 +147,8 @@ def change_channel(
     return channel
 
 
-def disconnect_channel(session: Session, actor: Actor, channel: Channel, now: datetime) -> Channel:
-    """Forget the credentials and cancel what was waiting to go out; what went out stays on record."""
+def mark_disconnected(channel: Channel) -> None:
+    """Forget the channel's credentials and mark it disconnected (shared.workflow.channels.disconnect_channel
+    also cancels what it had waiting to go out)."""
     channel.sealed_credentials = None
     channel.state = ChannelState.DISCONNECTED
-    cancelled = cancel_waiting(session, channel, now=now, reason="The channel was disconnected.")
-    record(session, actor, "channel.disconnected", "channel", channel.id, cancelled=cancelled)
-    return channel

@@ -1,7 +1,8 @@
 """Deliveries: one post on one channel, with its own state, due time and attempts.
 
-This package is the only writer of delivery rows (and of their attempts, parts and changes): posts,
-imports, channels and the metrics collector call the functions below. Every transition is a conditional
+This package is the only writer of delivery rows (and of their attempts, parts and changes): the
+workflow (shared/workflow: posts scheduled, changed, cancelled, published now; channels disconnected),
+imports and the metrics collector call the functions below. Every transition is a conditional
 UPDATE (compare-and-set) that names the state, and where there is one the claim number, it expects, so
 two schedulers, a redelivered message or a message for an old claim change nothing.
 

@@ -63,7 +63,7 @@ class PublishJob:
     network: str
     account: Account
     draft: Draft
-    # The channel's credentials as stored: opened only for the network call (shared.channels.credentials).
+    # The channel's credentials as stored: opened only for the network call (shared.credentials).
     sealed_credentials: bytes | None = field(default=None, repr=False)
     # The parts an earlier attempt made (a thread stopped midway): this attempt makes only the rest.
     published: tuple[PublishedPart, ...] = ()

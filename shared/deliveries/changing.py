@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import Protocol
 
-from shared.bootstrap import Services
-from shared.channels.opening import account_with_credentials
+from shared.channels.opening import Opening, account_with_credentials
 from shared.db import utcnow
 from shared.deliveries.changes import ChangeJob, claim_due_changes, finish_changes
 from shared.deliveries.models import ChangeKind, ChangeState
+from shared.dependencies import HasNetworkCalls, HasNetworks, HasSettings
+from shared.media.ports import HasMedia
 from shared.networks.ports import (
     Account,
     EditsPosts,
@@ -34,7 +36,11 @@ CHANGES_PER_RUN = 100
 CHANGE_LEASE = timedelta(minutes=5)
 
 
-def apply_due_changes(services: Services) -> dict[uuid.UUID, ChangeState | None]:
+class Changing(Opening, HasSettings, HasNetworks, HasNetworkCalls, HasMedia, Protocol):
+    """What applying changes to published deliveries uses of its process."""
+
+
+def apply_due_changes(services: Changing) -> dict[uuid.UUID, ChangeState | None]:
     """Claim the changes that are due, apply each on its network, and record what each met."""
     settings = services.settings
     with services.sessions.begin() as session:
@@ -71,7 +77,7 @@ def apply_due_changes(services: Services) -> dict[uuid.UUID, ChangeState | None]
     return states
 
 
-def _apply(services: Services, job: ChangeJob) -> PublishedPart | NetworkError | None:
+def _apply(services: Changing, job: ChangeJob) -> PublishedPart | NetworkError | None:
     try:
         network = services.networks.get(job.network)
     except UnknownNetwork as error:

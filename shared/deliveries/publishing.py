@@ -12,9 +12,9 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from shared.bootstrap import Services
-from shared.channels.opening import account_with_credentials
+from shared.channels.opening import Opening, account_with_credentials
 from shared.db import utcnow
 from shared.deliveries.attempts import (
     PublishJob,
@@ -31,6 +31,8 @@ from shared.deliveries.reconciling import (
     send_to_review,
     unknown_deliveries,
 )
+from shared.dependencies import HasLimits, HasNetworkCalls, HasNetworks, HasSettings
+from shared.media.ports import HasMedia
 from shared.monitoring.recording import (
     count_publish_attempt,
     count_token_refresh_failure,
@@ -45,8 +47,12 @@ log = logging.getLogger(__name__)
 RECONCILE_BATCH = 200
 
 
+class Publishing(Opening, HasSettings, HasNetworks, HasNetworkCalls, HasLimits, HasMedia, Protocol):
+    """What publishing and settling deliveries use of their process."""
+
+
 def publish_deliveries(
-    services: Services, claims: Sequence[tuple[uuid.UUID, int]]
+    services: Publishing, claims: Sequence[tuple[uuid.UUID, int]]
 ) -> dict[uuid.UUID, DeliveryState | None]:
     """Attempt each claimed delivery once; the new state of each, or None for a stale claim.
 
@@ -108,7 +114,7 @@ def _about(job: PublishJob | ReconcileJob) -> dict[str, str]:
 
 
 def _within_limits(
-    services: Services, jobs: Sequence[PublishJob]
+    services: Publishing, jobs: Sequence[PublishJob]
 ) -> tuple[list[PublishJob], list[tuple[PublishJob, float, str]]]:
     """The jobs Crier's own rate limits let through now; the others with how long they must wait."""
     allowed: list[PublishJob] = []
@@ -135,12 +141,12 @@ def _within_limits(
     return allowed, deferred
 
 
-def publish_delivery(services: Services, delivery_id: uuid.UUID, attempt: int) -> DeliveryState | None:
+def publish_delivery(services: Publishing, delivery_id: uuid.UUID, attempt: int) -> DeliveryState | None:
     """publish_deliveries for one claim."""
     return publish_deliveries(services, [(delivery_id, attempt)])[delivery_id]
 
 
-def _call_network(services: Services, job: PublishJob) -> PublishedPost | NetworkError:
+def _call_network(services: Publishing, job: PublishJob) -> PublishedPost | NetworkError:
     try:
         network = services.networks.get(job.network)
     except UnknownNetwork as error:
@@ -174,7 +180,7 @@ def _with_storable_parts(error: NetworkError, what: str) -> NetworkError:
     return OutcomeUnknown(said, published=parts)
 
 
-def reconcile_unknown(services: Services) -> dict[uuid.UUID, DeliveryState | None]:
+def reconcile_unknown(services: Publishing) -> dict[uuid.UUID, DeliveryState | None]:
     """Ask each uncertain delivery's network whether the post exists, and settle what it answers."""
     with services.sessions.begin() as session:
         jobs = unknown_deliveries(
@@ -186,7 +192,7 @@ def reconcile_unknown(services: Services) -> dict[uuid.UUID, DeliveryState | Non
     return settled
 
 
-def _reconcile_one(services: Services, job: ReconcileJob) -> DeliveryState | None:
+def _reconcile_one(services: Publishing, job: ReconcileJob) -> DeliveryState | None:
     settings = services.settings
     try:
         network = services.networks.get(job.network)

@@ -19,6 +19,8 @@ from shared.channels.models import Channel
 from shared.db import affected_rows
 from shared.deliveries.models import Delivery, DeliveryPart, DeliveryState
 from shared.errors import Conflict, NotFound
+from shared.links.models import ShortLink
+from shared.links.services import links_of_delivery
 from shared.posts.models import Post
 
 
@@ -54,6 +56,12 @@ def get_delivery(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UU
     if delivery is None or delivery.post.workspace_id != workspace_id:
         raise NotFound("delivery", delivery_id)
     return delivery
+
+
+def delivery_links(session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID) -> Sequence[ShortLink]:
+    """The delivery's short links, oldest first; NotFound for a delivery of another workspace."""
+    get_delivery(session, workspace_id, delivery_id)
+    return links_of_delivery(session, delivery_id)
 
 
 RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.CANCELLED})

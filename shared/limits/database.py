@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.config import Settings
 from shared.db import insert_on_conflict
 from shared.limits.models import RateBucket
 from shared.limits.ports import Rate
@@ -21,6 +22,11 @@ class DatabaseRateLimiter:
     def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], float] = time.time) -> None:
         self._sessions = sessions
         self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, sessions: sessionmaker[Session]) -> DatabaseRateLimiter:
+        """The limiter on the process's database (CRIER_RATE_LIMITER=database)."""
+        return cls(sessions)
 
     def try_acquire(self, key: str, rate: Rate) -> float:
         # PostgreSQL would refuse a longer key and SQLite would quietly keep it; both refuse it here alike.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
+from shared.config import Settings
 from shared.limits.ports import Rate
 
 # One script, so refill-and-take is atomic without a lock. The time is Redis's own, so hosts whose clocks
@@ -49,6 +51,13 @@ class RedisRateLimiter:
     def from_url(cls, url: str, prefix: str = "crier:bucket:") -> RedisRateLimiter:
         """A limiter on the Redis server at `url`."""
         return cls(redis.Redis.from_url(url), prefix)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, sessions: sessionmaker[Session]) -> RedisRateLimiter:
+        """The limiter on CRIER_REDIS_URL's server (CRIER_RATE_LIMITER=redis)."""
+        if not settings.redis_url:
+            raise ValueError("CRIER_RATE_LIMITER is redis, and CRIER_REDIS_URL names no Redis server")
+        return cls.from_url(settings.redis_url)
 
     def try_acquire(self, key: str, rate: Rate) -> float:
         wait = self._take_token(keys=[self._prefix + key], args=[rate.burst, repr(rate.per_second)])

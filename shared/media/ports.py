@@ -35,3 +35,10 @@ class MediaStorage(Protocol):
     def delete(self, key: str) -> None:
         """Forget the bytes under `key`; nothing happens when there are none."""
         ...
+
+
+class HasMedia(Protocol):
+    """A process's media storage, for the use cases that read media (shared.dependencies has the others)."""
+
+    @property
+    def media(self) -> MediaStorage: ...

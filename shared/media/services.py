@@ -2,7 +2,8 @@
 
 An upload is checked before anything is kept: its size against the upload limit, its type read from its
 bytes, and that type against what the installed networks take. Whether an asset fits a given network (its
-count, size and description limits) is checked when a post attaches it (shared.media.attaching).
+count, size and description limits) is checked when a post attaches it (shared.posts.attaching). What a
+change to an asset does to the posts that attach it is shared.workflow.media's.
 """
 
 from __future__ import annotations
@@ -15,28 +16,20 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import IO
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
-from shared.deliveries.models import Delivery, DeliveryState
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from shared.errors import Forbidden, InvalidInput, NotFound, Problem
 from shared.media.detecting import READABLE, detect_type
 from shared.media.models import MediaAsset
 from shared.media.ports import MediaStorage
 from shared.networks.registry import NetworkRegistry
-from shared.posts.checking import require
-from shared.posts.models import Post, PostStage, PostTarget
-from shared.posts.services import send_back_for_approval
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 FILENAME_LIMIT = 255
 # Control characters (C0, DEL, C1, Unicode's line and paragraph separators) and lone surrogates.
 _NOT_PRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-# A post in one of these stages goes out when it is submitted, which checks nothing again.
-UNSENT_STAGES = (PostStage.DRAFT, PostStage.PENDING_APPROVAL, PostStage.REJECTED)
-# A scheduled post's delivery in one of these states may still send: by itself, or when a person says so.
-SENDING_STATES = DeliveryState.in_progress() | {DeliveryState.NEEDS_REVIEW}
 
 
 def accepted_types(networks: NetworkRegistry) -> list[str]:
@@ -138,82 +131,41 @@ def get_media(session: Session, workspace_id: uuid.UUID, media_id: uuid.UUID) ->
     return asset
 
 
-def describe_media(session: Session, actor: Actor, asset: MediaAsset, alt_text: str | None) -> MediaAsset:
-    """Set or clear the asset's alt text; posts that attach it send the new one from then on.
-
-    The alt text goes out with the post, so for a member who may not publish, each scheduled post that
-    attaches the asset goes back to an approver (a conflict if one of them is going out already).
-    """
+def set_alt_text(session: Session, actor: Actor, asset: MediaAsset, alt_text: str | None) -> bool:
+    """Set or clear the asset's alt text; whether it changed (shared.workflow.media.describe_media also
+    sends the posts that attach it back for approval)."""
     _check_may_change(actor, asset)
     if (alt_text or None) == asset.alt_text:
-        return asset
+        return False
     asset.alt_text = alt_text or None
     record(session, actor, "media.described", "media", asset.id)
-    if not actor.can(Permission.PUBLISH):
-        reason = f"The alt text of {asset.filename} changed after its approval."
-        for post in _scheduled_posts_attaching(session, asset):
-            send_back_for_approval(session, actor, post, reason=reason)
-    return asset
+    return True
 
 
-def delete_media(session: Session, actor: Actor, asset: MediaAsset) -> str | None:
-    """Delete the asset, unless a post that may still go out attaches it.
+def lock_for_change(session: Session, actor: Actor, asset: MediaAsset) -> None:
+    """Check the actor may change the asset, and lock its row until the transaction ends.
+
+    Locked before anything looks at the posts that attach it, so a post attaching it at the same time
+    either commits before that look (and is seen) or, once the change commits, finds no asset to attach
+    (shared.posts.attaching reads it FOR SHARE).
+    """
+    _check_may_change(actor, asset)
+    session.refresh(asset, with_for_update=True)
+
+
+def remove_media(session: Session, actor: Actor, asset: MediaAsset) -> str | None:
+    """Delete the asset (locked by lock_for_change, no post that may still go out attaching it).
 
     Returns the storage key whose bytes no asset uses any more, for the caller to remove once the deletion
     is committed (never before: a rolled-back deletion would leave an asset without its bytes); None when
     another asset has the same bytes.
     """
-    _check_may_change(actor, asset)
-    # Locked first, so a post attaching it at the same time either commits before this looks (and is seen)
-    # or, once this commits, finds no asset to attach (shared.media.attaching reads it FOR SHARE).
-    session.refresh(asset, with_for_update=True)
-    user = _post_still_sending(session, asset)
-    if user is not None:
-        raise Conflict(
-            f"Post {user.id} ({user.state}) attaches this media and has not gone out yet: remove the media "
-            "from it, or wait until it is published."
-        )
     key = asset.storage_key
     record(session, actor, "media.deleted", "media", asset.id, filename=asset.filename)
     session.delete(asset)
     session.flush()
     shared = session.scalar(select(func.count()).where(MediaAsset.storage_key == key))
     return None if shared else key
-
-
-def _post_still_sending(session: Session, asset: MediaAsset) -> Post | None:
-    may_send = or_(Post.stage.in_(UNSENT_STAGES), _scheduled_and_sending())
-    return session.scalars(
-        select(Post).where(Post.workspace_id == asset.workspace_id, _attaches(asset), may_send).limit(1)
-    ).first()
-
-
-def _scheduled_posts_attaching(session: Session, asset: MediaAsset) -> Sequence[Post]:
-    """The scheduled posts that attach the asset and have something still to send, oldest first."""
-    return session.scalars(
-        select(Post)
-        .where(Post.workspace_id == asset.workspace_id, _attaches(asset), _scheduled_and_sending())
-        .order_by(Post.created_at, Post.id)
-    ).all()
-
-
-def _attaches(asset: MediaAsset) -> ColumnElement[bool]:
-    mention = str(asset.id)
-    # Ids are kept as JSON text lists; a UUID has no LIKE wildcards, so a substring match is an exact one.
-    return or_(
-        cast(Post.media, Text).contains(mention),
-        exists().where(PostTarget.post_id == Post.id, cast(PostTarget.media, Text).contains(mention)),
-    )
-
-
-def _scheduled_and_sending() -> ColumnElement[bool]:
-    return and_(
-        Post.stage == PostStage.SCHEDULED,
-        or_(
-            Post.next_occurrence_at.is_not(None),
-            exists().where(Delivery.post_id == Post.id, Delivery.state.in_(SENDING_STATES)),
-        ),
-    )
 
 
 def _check_may_change(actor: Actor, asset: MediaAsset) -> None:

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from shared.config import Settings
 from shared.media.ports import ContentMissing, StoredContent
 
 CHUNK_BYTES = 1024 * 1024
@@ -20,6 +21,11 @@ class FileSystemMediaStorage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileSystemMediaStorage:
+        """The storage in the data directory's `media/` (CRIER_MEDIA_STORAGE=filesystem)."""
+        return cls(settings.media_folder)
 
     def put(self, source: IO[bytes]) -> StoredContent:
         incoming = self.root / "incoming"

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
-from shared.bootstrap import Services
-from shared.channels.opening import account_with_credentials
+from shared.channels.opening import Opening, account_with_credentials
 from shared.db import utcnow
+from shared.dependencies import HasLimits, HasNetworkCalls, HasNetworks, HasSettings
 from shared.metrics.schedule import CollectionSchedule
 from shared.metrics.services import (
     CollectionBatch,
@@ -51,6 +52,10 @@ PRUNE_BATCH = 5000
 PRUNE_ROUNDS = 100
 
 
+class Collecting(Opening, HasSettings, HasNetworks, HasNetworkCalls, HasLimits, Protocol):
+    """What collecting metrics and audiences uses of its process."""
+
+
 @dataclass(frozen=True)
 class ReadFailed:
     """A read that did not happen or did not succeed; `wait` is how long a rate limit asked for.
@@ -64,7 +69,7 @@ class ReadFailed:
     limited: bool = False
 
 
-def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int:
+def collect_metrics(services: Collecting, post_id: uuid.UUID | None = None) -> int:
     """Collect the metrics that are due (or all of one post's, now). Returns the number of samples stored.
 
     One request per channel and batch of the network's size, the requests side by side on the process's
@@ -97,7 +102,7 @@ def collect_metrics(services: Services, post_id: uuid.UUID | None = None) -> int
     return stored
 
 
-def _requests(services: Services, batch: CollectionBatch) -> list[CollectionBatch]:
+def _requests(services: Collecting, batch: CollectionBatch) -> list[CollectionBatch]:
     """The batch in parts the network takes in one request each."""
     try:
         size = services.networks.get(batch.network).info.engagement_batch_size
@@ -106,7 +111,7 @@ def _requests(services: Services, batch: CollectionBatch) -> list[CollectionBatc
     return batch.split(size or DEFAULT_BATCH_SIZE)
 
 
-def _read(services: Services, request: CollectionBatch) -> Mapping[str, Engagement | PostGone] | ReadFailed:
+def _read(services: Collecting, request: CollectionBatch) -> Mapping[str, Engagement | PostGone] | ReadFailed:
     context = {"channel_id": request.account.channel_id, "network": request.network}
     if not request.readable:
         return ReadFailed("the channel must be reconnected before its metrics can be read")
@@ -130,7 +135,7 @@ def _read(services: Services, request: CollectionBatch) -> Mapping[str, Engageme
         return _adapter_failed(request.network, error, "collecting metrics", context)
 
 
-def _within_read_limits(services: Services, info: NetworkInfo, channel_id: str) -> ReadFailed | None:
+def _within_read_limits(services: Collecting, info: NetworkInfo, channel_id: str) -> ReadFailed | None:
     """Take a read from the channel's and the network's buckets; how long to wait if one is empty."""
     buckets = [
         (f"reads:channel:{channel_id}", info.account_read_rate),
@@ -147,7 +152,7 @@ def _within_read_limits(services: Services, info: NetworkInfo, channel_id: str) 
     return None
 
 
-def take_snapshots(services: Services) -> int:
+def take_snapshots(services: Collecting) -> int:
     """Read the followers, follows and posts of each channel not yet read today. Returns how many were kept.
 
     Run every hour: a channel whose network failed is tried again at the next run, and one read today is
@@ -171,7 +176,7 @@ def take_snapshots(services: Services) -> int:
     return kept
 
 
-def _reports_audience(services: Services, name: str) -> bool:
+def _reports_audience(services: Collecting, name: str) -> bool:
     try:
         return isinstance(services.networks.get(name), ReportsAudience)
     except Exception:
@@ -179,7 +184,7 @@ def _reports_audience(services: Services, name: str) -> bool:
         return False
 
 
-def _audience(services: Services, job: SnapshotJob) -> Audience | ReadFailed | None:
+def _audience(services: Collecting, job: SnapshotJob) -> Audience | ReadFailed | None:
     """The account's counts; the failure to keep as the channel's error; None when held back by a limit."""
     network = services.networks.get(job.network)
     if not isinstance(network, ReportsAudience) or _within_read_limits(
@@ -217,7 +222,7 @@ def _adapter_failed(network: str, error: Exception, doing: str, context: Mapping
     return ReadFailed(f"{type(error).__name__}: {error}")
 
 
-def prune_metric_samples(services: Services) -> int:
+def prune_metric_samples(services: Collecting) -> int:
     """Delete raw samples past the retention period, in batches. Returns how many were deleted."""
     before = utcnow() - timedelta(days=services.settings.metrics_retention_days)
     deleted = 0

@@ -11,9 +11,10 @@ children), one or more schedulers. What each number is decides where it comes fr
   compose), and the API's `/metrics` adds up every file in it. A file outlives its process and is never
   deleted, so a restarted worker takes nothing away: a counter never goes down, and Prometheus's rate()
   sees no false reset.
-- What the queue holds right now is read from the database when Prometheus scrapes (`scraping`,
-  `services`): the same answer from every API replica, whatever process moved the deliveries, and cheap,
-  because it counts only deliveries still on their way, through indexes, never the publishing history.
+- What the queue holds right now is read from the database when Prometheus scrapes (the API's /metrics,
+  through shared.deliveries.overview): the same answer from every API replica, whatever process moved the
+  deliveries, and cheap, because it counts only deliveries still on their way, through indexes, never the
+  publishing history.
 
 Counting publish outcomes from the publish_attempts table at scrape time was the other way to be right
 across processes. It was not taken: each scrape would read the whole publishing history; a lateness

@@ -14,11 +14,10 @@ import socket
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 from prometheus_client import Counter, Histogram, values
-
-from shared.deliveries.models import AttemptOutcome
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +137,15 @@ def _recording(what: str) -> Iterator[None]:
         log.warning("could not count %s for Prometheus", what, exc_info=True)
 
 
-def count_publish_attempt(network: str, outcome: AttemptOutcome) -> None:
+def count_publish_attempt(network: str, outcome: StrEnum) -> None:
+    """Count an attempt's outcome: an AttemptOutcome, taken as any StrEnum so that counting, which every
+    feature may use, imports no feature."""
     with _recording("a publish attempt"):
         attempts = _current().publish_attempts
-        # Every outcome's series starts at zero with a network's first attempt, so that rate() and
-        # increase() see the first failure of each kind rather than starting the series with it.
-        for each in AttemptOutcome:
+        # Every outcome's series (each member of the outcome's enum) starts at zero with a network's first
+        # attempt, so that rate() and increase() see the first failure of each kind rather than starting
+        # the series with it.
+        for each in type(outcome):
             attempts.labels(network, each.value)
         attempts.labels(network, outcome.value).inc()
 

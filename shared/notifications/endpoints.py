@@ -1,6 +1,6 @@
 """Webhook endpoints: registering, changing and removing them, their signing secrets, and what they may be.
 
-An endpoint's secret is sealed like a channel's credentials (shared.channels.credentials), opened to sign
+An endpoint's secret is sealed like a channel's credentials (shared.credentials), opened to sign
 each message, and shown to a person only when the endpoint is made and when its secret is rotated.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
-from shared.channels.credentials import CredentialCipher
+from shared.credentials import CredentialCipher
 from shared.errors import InvalidInput, NotFound, Problem
 from shared.masking import masked_url
 from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy, address_problem, readable_url

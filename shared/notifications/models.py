@@ -64,7 +64,7 @@ class WebhookEndpoint(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     # Event type values, or ["*"]: see ALL_EVENTS.
     events: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
-    # The HMAC key, sealed by shared.channels.credentials; shown in the clear only when it is made.
+    # The HMAC key, sealed by shared.credentials; shown in the clear only when it is made.
     sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Why Crier deactivated it (the receiver answered 410 Gone); None when a person did, or it is active.

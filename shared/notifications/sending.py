@@ -31,11 +31,12 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import httpx
 
-from shared.bootstrap import Services
-from shared.channels.credentials import CredentialCipher, CredentialsUnreadable
+from shared.credentials import CredentialCipher, CredentialsUnreadable
+from shared.dependencies import HasCredentials, HasNetworkCalls, HasOutbound, HasSessions, HasSettings
 from shared.networks.outbound import AddressPolicy
 from shared.networks.post_receiver.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from shared.networks.toolkit.answers import body_words, redact, retry_at
@@ -58,8 +59,12 @@ ANSWER_READ_LIMIT = 4096
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
+class SendingWebhooks(HasSettings, HasSessions, HasCredentials, HasNetworkCalls, HasOutbound, Protocol):
+    """What sending webhook messages uses of its process."""
+
+
 def send_due_webhooks(
-    services: Services,
+    services: SendingWebhooks,
     now: datetime,
     *,
     limit: int = SEND_BATCH_SIZE,

@@ -26,18 +26,18 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
-from shared.bootstrap import Services
-from shared.channels.credentials import CredentialsUnreadable
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, get_channel, store_credentials
 from shared.config import Settings
+from shared.credentials import CredentialsUnreadable
 from shared.db import affected_rows
+from shared.dependencies import HasCredentials, HasNetworks, HasSessions, HasSettings
 from shared.errors import CrierError, Forbidden, InvalidInput, NotFound, Problem
 from shared.networks.ports import (
     Account,
@@ -58,6 +58,10 @@ AUTHORIZATION_LIFETIME = timedelta(minutes=10)
 # Expired authorizations are kept a day, so that a late return is told "expired" rather than "unknown".
 EXPIRED_KEPT = timedelta(days=1)
 CALLBACK_PATH = "/oauth/callback"
+
+
+class Authorizing(HasSettings, HasSessions, HasNetworks, HasCredentials, Protocol):
+    """What authorizing a channel with OAuth uses of its process."""
 
 
 class UnknownAuthorization(NotFound):
@@ -103,7 +107,7 @@ def code_challenge(code_verifier: str) -> str:
 
 
 def begin_authorization(
-    services: Services,
+    services: Authorizing,
     actor: Actor,
     *,
     network: str,
@@ -116,7 +120,7 @@ def begin_authorization(
 
 
 def begin_reauthorization(
-    services: Services, actor: Actor, channel_id: uuid.UUID, *, now: datetime
+    services: Authorizing, actor: Actor, channel_id: uuid.UUID, *, now: datetime
 ) -> AuthorizationBegun:
     """Begin reconnecting a channel whose credentials stopped working; it keeps its name and settings."""
     with services.sessions.begin() as session:
@@ -128,7 +132,7 @@ def begin_reauthorization(
 
 
 def complete_authorization(
-    services: Services,
+    services: Authorizing,
     *,
     state: str,
     code: str,
@@ -194,7 +198,7 @@ def complete_authorization(
     return channel
 
 
-def discard_authorization(services: Services, state: str) -> None:
+def discard_authorization(services: Authorizing, state: str) -> None:
     """Forget the authorization of this state (the person declined on the network), if there is one."""
     with services.sessions.begin() as session:
         session.execute(
@@ -203,7 +207,7 @@ def discard_authorization(services: Services, state: str) -> None:
 
 
 def _begin(
-    services: Services,
+    services: Authorizing,
     actor: Actor,
     *,
     network: str,
@@ -254,7 +258,7 @@ def _begin(
 
 
 def _use_up(
-    services: Services, state: str, workspace_id: uuid.UUID | None
+    services: Authorizing, state: str, workspace_id: uuid.UUID | None
 ) -> tuple[PendingAuthorization, Actor]:
     """The authorization of this state, deleted as it is read, so that it is used once; and its member as
     they are now, who acts in completing it. An expired one is used up too: it is of no use any more."""
@@ -307,7 +311,7 @@ def _verify(adapter: Network, settings: Mapping[str, Any], credentials: Mapping[
 
 def _reconnect(
     session: Session,
-    services: Services,
+    services: Authorizing,
     pending: PendingAuthorization,
     profile: Profile,
     credentials: Mapping[str, Any],

@@ -16,16 +16,15 @@ from sqlalchemy.orm import Session
 
 from shared.channels.models import Channel
 from shared.channels.slots import PostingSchedule
-from shared.deliveries.models import DeliveryState
-from shared.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed, Problem
-from shared.media.attaching import media_problems
+from shared.errors import Forbidden, InvalidInput, PreconditionFailed, Problem
 from shared.networks.registry import NetworkRegistry
+from shared.posts.attaching import media_problems
 from shared.posts.lengths import draft_texts, length_problems
-from shared.posts.models import Post, PostStage, Timing
+from shared.posts.models import Post, Timing
 from shared.posts.recurrence import Recurrence, check_series, parse_rule
 from shared.posts.requests import PostRequest
 from shared.timezones import check_timezone
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 # Clocks drift and requests take time: a time this recent counts as "now" rather than as a mistake.
 PAST_TOLERANCE = timedelta(seconds=60)
@@ -36,14 +35,6 @@ def check_version(post: Post, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != post.version:
         raise PreconditionFailed(
             "Someone changed the post since you read it: fetch it again and reapply your change."
-        )
-
-
-def require(actor: Actor, permission: Permission) -> None:
-    if not actor.can(permission):
-        raise Forbidden(
-            f"This needs the {permission.value!r} permission, which your role or your token's scope "
-            "does not grant."
         )
 
 
@@ -157,16 +148,3 @@ def check_author(actor: Actor, post: Post) -> None:
     require(actor, Permission.DRAFT)
     if not actor.can(Permission.PUBLISH) and post.author_id != actor.member_id:
         raise Forbidden("You may change only your own posts.")
-
-
-def check_may_edit(actor: Actor, post: Post) -> None:
-    # A member who may not publish may change their approved post too: update_post sends it back to an
-    # approver, so what goes out is always what someone who may publish has seen.
-    check_author(actor, post)
-    if post.stage is PostStage.SCHEDULED:
-        if any(delivery.state is not DeliveryState.SCHEDULED for delivery in post.deliveries):
-            raise Conflict(
-                "Some of the post's deliveries have started or ended: cancel or duplicate it instead."
-            )
-    elif post.stage in {PostStage.EXPIRED, PostStage.CANCELLED}:
-        raise Conflict(f"The post is {post.stage}: duplicate it to use it again.")

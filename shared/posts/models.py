@@ -9,7 +9,6 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, JSONDocument, created_timestamp, enum_column, json_document, utcnow, uuid_pk
-from shared.deliveries.models import DeliveryState
 from shared.networks.ports import Draft
 from shared.workspaces.models import workspace_fk
 
@@ -119,27 +118,6 @@ class Post(Base):
     @property
     def label_names(self) -> list[str]:
         return [label.name for label in self.labels]
-
-    @property
-    def state(self) -> PostState:
-        if self.stage is not PostStage.SCHEDULED:
-            return PostState(self.stage.value)
-        states = {delivery.state for delivery in self.deliveries}
-        if not states:  # a recurrence whose first occurrence is still to come
-            return PostState.SCHEDULED
-        if states & {DeliveryState.NEEDS_REVIEW}:
-            return PostState.NEEDS_ATTENTION
-        if states & DeliveryState.in_progress() or self.next_occurrence_at is not None:
-            return PostState.SCHEDULED
-        if states == {DeliveryState.PUBLISHED}:
-            return PostState.PUBLISHED
-        if DeliveryState.DELETED in states and states <= {DeliveryState.DELETED, DeliveryState.CANCELLED}:
-            return PostState.DELETED
-        if DeliveryState.PUBLISHED in states:
-            return PostState.PARTIALLY_PUBLISHED
-        if states == {DeliveryState.CANCELLED}:
-            return PostState.CANCELLED
-        return PostState.FAILED
 
     def target(self, channel_id: uuid.UUID) -> PostTarget | None:
         return next((target for target in self.targets if target.channel_id == channel_id), None)

@@ -10,14 +10,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 from sqlalchemy import select
 
-from shared.bootstrap import Services
 from shared.channels.models import Channel
-from shared.channels.opening import account_with_credentials
+from shared.channels.opening import Opening, account_with_credentials
 from shared.channels.services import account_of
 from shared.db import utcnow
+from shared.dependencies import HasNetworks, HasSettings
 from shared.errors import InvalidInput, Problem
 from shared.links.services import (
     LinkRules,
@@ -28,6 +29,10 @@ from shared.links.services import (
 )
 from shared.networks.ports import Draft, NetworkError, TextPreview
 from shared.posts.lengths import draft_texts, length_problems
+
+
+class Previewing(Opening, HasSettings, HasNetworks, Protocol):
+    """What previewing drafts on their channels uses."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +50,14 @@ class ChannelPreview:
 
 
 def preview_draft(
-    services: Services, workspace_id: uuid.UUID, draft: Draft, channel_ids: Sequence[uuid.UUID]
+    services: Previewing, workspace_id: uuid.UUID, draft: Draft, channel_ids: Sequence[uuid.UUID]
 ) -> list[ChannelPreview]:
     """One preview per channel, in the order asked; a channel not in the workspace is a 422 on its index."""
     return preview_drafts(services, workspace_id, [(channel_id, draft) for channel_id in channel_ids])
 
 
 def preview_drafts(
-    services: Services, workspace_id: uuid.UUID, drafts: Sequence[tuple[uuid.UUID, Draft]]
+    services: Previewing, workspace_id: uuid.UUID, drafts: Sequence[tuple[uuid.UUID, Draft]]
 ) -> list[ChannelPreview]:
     """One preview per (channel, that channel's draft), in the order asked.
 
@@ -92,7 +97,7 @@ def preview_drafts(
     ]
 
 
-def _with_links(services: Services, channel: Channel, rules: LinkRules, draft: Draft) -> Draft:
+def _with_links(services: Previewing, channel: Channel, rules: LinkRules, draft: Draft) -> Draft:
     if not rules.rewrites:
         return draft
     context = utm_context(
@@ -102,7 +107,7 @@ def _with_links(services: Services, channel: Channel, rules: LinkRules, draft: D
     return rewrite_draft(draft, rules, context=context, shorten=shorten)
 
 
-def _preview_on(services: Services, channel: Channel, draft: Draft) -> ChannelPreview:
+def _preview_on(services: Previewing, channel: Channel, draft: Draft) -> ChannelPreview:
     network = services.networks.get(channel.network)
     problems = [f"the channel is {channel.state}"] if channel.state != "active" else []
     try:

@@ -1,7 +1,7 @@
 """A post as a person asks for it, before any check: what to say, where, and when.
 
 The API's schemas, the bulk import and the media library build these; shared.posts.checking checks
-them whole, and shared.posts.services stores them into posts.
+them whole, and shared.workflow.services stores them into posts.
 """
 
 from __future__ import annotations

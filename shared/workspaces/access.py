@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.errors import Forbidden
+
 
 class Permission(StrEnum):
     READ = "read"  # see the workspace's posts, channels, deliveries, metrics
@@ -73,3 +75,11 @@ class Actor:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if not actor.can(permission):
+        raise Forbidden(
+            f"This needs the {permission.value!r} permission, which your role or your token's scope "
+            "does not grant."
+        )

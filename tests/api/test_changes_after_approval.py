@@ -20,10 +20,10 @@ from shared.deliveries.models import Delivery, DeliveryPart, DeliveryState
 from shared.deliveries.services import withdraw_unclaimed
 from shared.errors import Conflict
 from shared.task_names import PUBLISH_DELIVERIES
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
 from tests.api.conftest import ClientAs
-from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel
 from tests.media.samples import image
 
@@ -55,7 +55,7 @@ def approved_post(
     return dict(approved.json)
 
 
-def nothing_goes_out_at(services: Services, task_queue: RecordingTaskQueue, when: datetime) -> None:
+def nothing_goes_out_at(services: Services, task_queue: MemoryTaskQueue, when: datetime) -> None:
     """The scheduler's tick at the post's time claims nothing and sends no publish task."""
     report = Dispatcher(services, jobs=[], clock=lambda: when).tick()
     assert report.claimed == 0
@@ -93,7 +93,7 @@ def test_a_contributor_changing_an_approved_post_sends_it_back_and_nothing_goes_
     channel: Channel,
     second_channel: Channel,
     services: Services,
-    task_queue: RecordingTaskQueue,
+    task_queue: MemoryTaskQueue,
     change: Change,
 ) -> None:
     contributor, editor = client_as(Role.CONTRIBUTOR), client_as(Role.EDITOR)
@@ -125,7 +125,7 @@ def test_the_post_sent_back_is_announced_and_logged_as_waiting_for_approval(
 
 
 def test_once_approved_again_the_changed_post_goes_out_at_its_time(
-    client_as: ClientAs, channel: Channel, services: Services, task_queue: RecordingTaskQueue
+    client_as: ClientAs, channel: Channel, services: Services, task_queue: MemoryTaskQueue
 ) -> None:
     contributor, editor = client_as(Role.CONTRIBUTOR), client_as(Role.EDITOR)
     post = approved_post(contributor, editor, channel)
@@ -151,7 +151,7 @@ def test_an_editor_changing_an_approved_post_keeps_it_scheduled(
 
 
 def test_a_contributor_changing_the_alt_text_of_an_approved_posts_media_sends_it_back(
-    client_as: ClientAs, channel: Channel, services: Services, task_queue: RecordingTaskQueue
+    client_as: ClientAs, channel: Channel, services: Services, task_queue: MemoryTaskQueue
 ) -> None:
     contributor, editor = client_as(Role.CONTRIBUTOR), client_as(Role.EDITOR)
     media_id = upload(contributor, "Twelve people around a table")

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine
 
 from services.api.app import create_app
 from shared.bootstrap import Services
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 
 NOTHING_LISTENS_HERE = "127.0.0.1:9"
 
@@ -33,7 +33,7 @@ def test_the_api_is_ready_when_the_database_and_the_broker_answer(client: FlaskC
 
 
 def test_the_api_is_not_ready_when_the_broker_does_not_answer(
-    client: FlaskClient, task_queue: RecordingTaskQueue
+    client: FlaskClient, task_queue: MemoryTaskQueue
 ) -> None:
     task_queue.reachable = False
 

@@ -18,6 +18,7 @@ from shared.channels.models import Channel
 from shared.db import utcnow
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.posts.models import Post
+from shared.workflow.states import post_state
 from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
 from tests.api.conftest import ClientAs
@@ -210,7 +211,7 @@ def test_a_contributors_import_waits_for_approval(
     response = import_csv(client_as(Role.CONTRIBUTOR), CSV_BODY)
 
     assert response.status_code == 201
-    assert {post.state.value for post in read_posts(services, response.json["post_ids"])} == {
+    assert {post_state(post).value for post in read_posts(services, response.json["post_ids"])} == {
         "pending_approval"
     }
 

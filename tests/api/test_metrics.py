@@ -16,8 +16,8 @@ from shared.deliveries.claiming import claim_due
 from shared.deliveries.publishing import publish_delivery
 from shared.metrics.collecting import collect_metrics
 from shared.task_names import COLLECT_POST_METRICS
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace
 
 SAMPLE_FIELDS = {"collected_at", "likes", "reposts", "replies", "quotes", "bookmarks", "views", "clicks"}
@@ -71,7 +71,7 @@ def test_refreshing_sends_one_collect_task_after_the_transaction_ends(
     services: Services,
     workspace: Workspace,
     channel: Channel,
-    task_queue: RecordingTaskQueue,
+    task_queue: MemoryTaskQueue,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     post = make_post(services, workspace, [channel])
@@ -96,7 +96,7 @@ def test_refreshing_sends_one_collect_task_after_the_transaction_ends(
 
 @pytest.mark.parametrize("action", ["GET metrics", "POST refresh"])
 def test_a_post_of_another_workspace_or_a_missing_one_has_no_metrics_and_sends_nothing(
-    workspace_client: FlaskClient, services: Services, task_queue: RecordingTaskQueue, action: str
+    workspace_client: FlaskClient, services: Services, task_queue: MemoryTaskQueue, action: str
 ) -> None:
     other_workspace, _ = make_workspace(services, "Someone else")
     theirs = make_post(services, other_workspace, [make_channel(services, other_workspace)])

@@ -15,8 +15,8 @@ from shared.config import Settings
 from shared.limits.ports import Rate
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
 from shared.networks.sandbox.adapter import SandboxNetwork
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 
 
 class QuotaNetwork(SandboxNetwork):
@@ -41,7 +41,7 @@ QUOTA_ENTRY = EntryPoint(
 def quota_client(
     services: Services,
     settings: Settings,
-    task_queue: RecordingTaskQueue,
+    task_queue: MemoryTaskQueue,
     workspace_and_token: tuple[Workspace, str],
 ) -> Iterator[FlaskClient]:
     """A client of an API whose only network is QuotaNetwork, loaded through a real entry point."""

@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from shared.bootstrap import Services
-from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel
+from shared.credentials import CredentialCipher
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_slack_channel, make_workspace

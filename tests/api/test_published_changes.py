@@ -23,8 +23,8 @@ from shared.deliveries.changing import apply_due_changes
 from shared.deliveries.models import ChangeState, Delivery, DeliveryChange, DeliveryState
 from shared.networks.sandbox.store import sandbox_posts
 from shared.task_names import APPLY_DUE_CHANGES
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 from tests.factories import (
     make_channel,
     make_mastodon_channel,
@@ -81,7 +81,7 @@ def changes(services: Services) -> list[DeliveryChange]:
 
 
 def test_a_published_thread_is_deleted_from_its_network_once_and_its_metrics_stop(
-    workspace_client: FlaskClient, services: Services, workspace: Workspace, task_queue: RecordingTaskQueue
+    workspace_client: FlaskClient, services: Services, workspace: Workspace, task_queue: MemoryTaskQueue
 ) -> None:
     channel = make_channel(services, workspace, "Town hall")
     hook = workspace_client.post(

@@ -23,10 +23,10 @@ from bench.broker import (
     prepare_candidate,
     run,
 )
+from shared.broker import celery_config
 from shared.config import Settings
 from shared.embedded_broker import Transport
 from shared.task_names import PUBLISH_QUEUE
-from shared.taskqueue import celery_config
 
 # Messages of 150 kB: kombu's transport writes each in one call after creating its file, and at this size
 # that write is long enough for the consumers, polling the folder, to take tens of files early in every run

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from services.cli.main import cli
 from shared.channels.models import Channel
-from shared.db import create_db_engine, create_session_factory, utcnow
+from shared.db import create_db_engine, utcnow
 from shared.migrations import upgrade
+from shared.models import create_session_factory
 from shared.posts.models import Post, PostStage
 from shared.workspaces.access import Role
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace

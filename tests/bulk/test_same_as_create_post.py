@@ -23,7 +23,7 @@ from shared.db import Base, table_of, utcnow
 from shared.notifications.models import EventType, WebhookEndpoint, WebhookMessage
 from shared.posts.models import Post, Timing
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor, Role
 from shared.workspaces.models import Member, Workspace
 from tests.bulk.factories import EVERY_HOUR, actor_as, add_channel, run_import

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from services.api.app import create_app
 from services.api.dashboard.signin import COOKIE_NAME, SESSION_SECRET_KEY, cookie_signing_key
 from shared.bootstrap import Services
-from shared.channels.credentials import EMBEDDED_SECRET_FILE
+from shared.credentials import EMBEDDED_SECRET_FILE
 from shared.db import utcnow
 from shared.metrics.services import note_collection
 from shared.workspaces.models import ApiToken, DashboardSession

@@ -7,7 +7,7 @@ import stat
 import httpx
 import pytest
 
-from shared.channels.credentials import EMBEDDED_SECRET_FILE
+from shared.credentials import EMBEDDED_SECRET_FILE
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_publish_on_time import poll
 from tests.media.samples import image

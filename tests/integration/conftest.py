@@ -6,12 +6,12 @@ import pytest
 
 from shared.bootstrap import Services
 from shared.config import Settings
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 from tests.integration.fake_networks import bootstrap_with_scripted_network
 
 
 @pytest.fixture
-def scripted(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+def scripted(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services whose registry also has the scripted network; `services` empties the tables afterwards."""
     built = bootstrap_with_scripted_network(settings, task_queue)
     yield built

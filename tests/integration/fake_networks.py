@@ -37,8 +37,7 @@ from sqlalchemy import update
 from shared.bootstrap import Services, bootstrap
 from shared.channels.models import Channel
 from shared.config import Settings
-from shared.limits import RateLimiter
-from shared.limits.ports import Rate
+from shared.limits.ports import Rate, RateLimiter
 from shared.networks.ports import (
     Account,
     AuthExpired,

@@ -19,8 +19,8 @@ from shared.db import utcnow
 from shared.deliveries.claiming import Claim, claim_due, reclaim_lost
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_deliveries, publish_delivery
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 from tests.integration.fake_networks import sandbox_of
 
@@ -30,7 +30,7 @@ LATENCY = timedelta(milliseconds=300)
 
 @pytest.fixture
 def configured(
-    services: Services, settings: Settings, task_queue: RecordingTaskQueue
+    services: Services, settings: Settings, task_queue: MemoryTaskQueue
 ) -> Iterator[Callable[..., Services]]:
     """Services built from the test settings with some changed; `services` empties the tables afterwards."""
     built: list[Services] = []

@@ -44,7 +44,7 @@ from shared.deliveries.claiming import claim_due
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
 from shared.task_names import PUBLISH_DELIVERIES, QUEUES
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 from tests.factories import make_channel, make_workspace
 from tests.integration.fake_networks import SANDBOX_ENTRY
 from tests.media.fake_networks import PICTURES_ENTRY, PicturesSandbox
@@ -831,7 +831,7 @@ def test_an_image_uploaded_through_the_api_container_is_sent_by_the_worker_conta
     api, worker = (
         bootstrap(
             container,
-            tasks=RecordingTaskQueue(),
+            tasks=MemoryTaskQueue(),
             networks=NetworkRegistry(container, entries=[SANDBOX_ENTRY, PICTURES_ENTRY]),
         )
         for container in (api_settings, worker_settings)

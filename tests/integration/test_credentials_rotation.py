@@ -7,20 +7,20 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from shared.bootstrap import Services
-from shared.channels.credentials import CredentialCipher
 from shared.channels.models import Channel, ChannelState
 from shared.channels.services import connect_channel, reseal_credentials
+from shared.credentials import CredentialCipher
 from shared.db import utcnow
 from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 from tests.factories import make_post, make_workspace
 from tests.integration.fake_networks import bootstrap_with_scripted_network
 
 
 def test_resealing_makes_every_channels_credentials_open_with_the_new_secret_alone(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: MemoryTaskQueue
 ) -> None:
     scripted = bootstrap_with_scripted_network(services.settings, task_queue)
     workspace, _ = make_workspace(scripted)
@@ -55,7 +55,7 @@ def test_resealing_makes_every_channels_credentials_open_with_the_new_secret_alo
 
 
 def test_credentials_a_network_renews_while_posting_are_kept_sealed_for_the_next_call(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: MemoryTaskQueue
 ) -> None:
     scripted = bootstrap_with_scripted_network(services.settings, task_queue)
     workspace, _ = make_workspace(scripted)
@@ -87,7 +87,7 @@ def test_credentials_a_network_renews_while_posting_are_kept_sealed_for_the_next
 
 
 def test_credentials_no_configured_secret_opens_hold_the_delivery_and_ask_for_a_reconnection(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: MemoryTaskQueue
 ) -> None:
     scripted = bootstrap_with_scripted_network(services.settings, task_queue)
     workspace, _ = make_workspace(scripted)

@@ -15,7 +15,8 @@ ONLY_CHANNELS = """
 import sys
 from sqlalchemy import select
 from shared.channels.models import Channel
-from shared.db import create_db_engine, create_session_factory
+from shared.db import create_db_engine
+from shared.models import create_session_factory
 engine = create_db_engine(sys.argv[1])
 with create_session_factory(engine)() as session:
     print(session.scalars(select(Channel)).all())

@@ -36,8 +36,8 @@ from shared.metrics.models import (
 from shared.metrics.schedule import CollectionSchedule
 from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.networks.sandbox.store import sandbox_posts
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id
 from tests.integration.engagement_networks import bootstrap_with_readable_networks, reads_of
 from tests.integration.fake_networks import script
@@ -47,7 +47,7 @@ MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def readable(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+def readable(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services with the sandbox and the test networks of engagement_networks; `services` cleans up."""
     built = bootstrap_with_readable_networks(settings, task_queue)
     yield built

@@ -21,10 +21,12 @@ from shared.db import utcnow
 from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState
 from shared.deliveries.publishing import publish_deliveries
-from shared.limits import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
+from shared.limits.database import DatabaseRateLimiter
+from shared.limits.ports import RateLimiter
+from shared.limits.redis import RedisRateLimiter
 from shared.posts.models import Post
+from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 from tests.factories import make_post, make_workspace, only_delivery_id, read_delivery
 from tests.integration.fake_networks import QUOTA, bootstrap_with_scripted_network, scripted_channel
 
@@ -38,7 +40,7 @@ ON_THE_APP_QUOTA_NETWORK = "Scripted, with an app quota (tests) as a whole"
 
 @pytest.fixture(params=["database", "redis"])
 def limited(
-    request: pytest.FixtureRequest, services: Services, settings: Settings, task_queue: RecordingTaskQueue
+    request: pytest.FixtureRequest, services: Services, settings: Settings, task_queue: MemoryTaskQueue
 ) -> Iterator[Services]:
     """Services with the quota networks installed, keeping their buckets in the database or in Redis."""
     limiter: RateLimiter

@@ -14,9 +14,9 @@ from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.errors import InvalidInput
 from shared.posts.models import Post, Timing
-from shared.posts.recurring import make_due_occurrences
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import cancel_post, create_post
+from shared.workflow.recurring import make_due_occurrences
+from shared.workflow.services import cancel_post, create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_workspace

@@ -24,7 +24,7 @@ from shared.deliveries.publishing import publish_delivery, reconcile_unknown
 from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.networks.sandbox.store import sandbox_posts
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_mastodon_channel, make_workspace, read_delivery

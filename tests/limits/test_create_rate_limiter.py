@@ -7,8 +7,7 @@ import uuid
 import redis
 from sqlalchemy import select
 
-from shared.bootstrap import Services
-from shared.limits import create_rate_limiter
+from shared.bootstrap import Services, create_rate_limiter
 from shared.limits.database import DatabaseRateLimiter
 from shared.limits.models import RateBucket
 from shared.limits.ports import Rate

@@ -15,7 +15,7 @@ from shared.audit.models import AuditEntry
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.config import Settings
-from shared.db import create_db_engine, create_session_factory, utcnow
+from shared.db import create_db_engine, utcnow
 from shared.deliveries.models import Delivery
 from shared.errors import InvalidInput, NotFound
 from shared.links import services as links
@@ -34,6 +34,7 @@ from shared.links.services import (
     utm_context,
     visitor_digest,
 )
+from shared.models import create_session_factory
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id

@@ -15,7 +15,7 @@ from shared.errors import InvalidInput, Problem
 from shared.media.models import MediaAsset
 from shared.posts.models import Post
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_create_workspace

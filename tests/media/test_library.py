@@ -13,10 +13,11 @@ from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.media import ContentMissing
 from shared.media.models import MediaAsset
-from shared.media.services import delete_media, describe_media, get_media
+from shared.media.services import get_media
 from shared.posts.models import Post
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import cancel_post, create_post
+from shared.workflow.media import delete_media, describe_media
+from shared.workflow.services import cancel_post, create_post
 from shared.workspaces.access import Actor, Role, Scope
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_add_member

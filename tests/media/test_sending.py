@@ -16,14 +16,15 @@ from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_deliveries
 from shared.media.models import MediaAsset
-from shared.media.services import describe_media, get_media
+from shared.media.services import get_media
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
 from shared.posts.requests import PostRequest, TargetRequest
-from shared.posts.services import create_post
+from shared.taskqueue import MemoryTaskQueue
+from shared.workflow.media import describe_media
+from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
-from tests.conftest import RecordingTaskQueue
 from tests.factories import make_channel, make_workspace
 from tests.integration.fake_networks import SANDBOX_ENTRY
 from tests.media.fake_networks import PICTURES_ENTRY, PicturesSandbox
@@ -33,7 +34,7 @@ LEASE = timedelta(seconds=60)
 
 
 @pytest.fixture
-def pictures(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+def pictures(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services with the sandbox and the sandbox that takes pictures; `services` empties the tables."""
     registry = NetworkRegistry(settings, entries=[SANDBOX_ENTRY, PICTURES_ENTRY])
     built = bootstrap(settings, tasks=task_queue, networks=registry)

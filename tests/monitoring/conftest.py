@@ -16,12 +16,12 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.publishing import publish_delivery
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 from tests.integration.fake_networks import bootstrap_with_scripted_network
 
 
 @pytest.fixture
-def scripted(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
+def scripted(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services whose registry also has the scripted networks; `services` empties the tables afterwards."""
     built = bootstrap_with_scripted_network(settings, task_queue)
     yield built

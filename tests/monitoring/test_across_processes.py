@@ -13,7 +13,7 @@ from services.api.app import create_app
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.deliveries.models import DeliveryState
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 from tests.monitoring.another_process import publish_everything_due_and_exit
 from tests.monitoring.conftest import Scrape, publish_everything_due
@@ -52,7 +52,7 @@ def test_what_another_process_counted_is_added_in_and_stays_after_it_exits(
     assert len([name for name in files if name.startswith("counter_")]) == 2
 
 
-def test_a_process_that_counts_nothing_leaves_no_file(settings: Settings, task_queue: RecordingTaskQueue):
+def test_a_process_that_counts_nothing_leaves_no_file(settings: Settings, task_queue: MemoryTaskQueue):
     checked = bootstrap(settings, tasks=task_queue)  # as the compose healthcheck does every 30 s
     checked.engine.dispose()
 
@@ -66,7 +66,7 @@ def test_an_unusable_folder_costs_the_counts_and_never_the_posts(
     not_a_folder.write_text("")
     settings = services.settings.model_copy(update={"prometheus_dir": not_a_folder / "prometheus"})
     with caplog.at_level(logging.WARNING):
-        unusable = bootstrap(settings, tasks=RecordingTaskQueue())
+        unusable = bootstrap(settings, tasks=MemoryTaskQueue())
     workspace, _ = make_workspace(unusable)
     make_post(unusable, workspace, [make_channel(unusable, workspace)])
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from services.api.monitoring import QueueCollector
 from shared.bootstrap import Services
 from shared.monitoring.recording import _Instruments
-from shared.monitoring.scraping import QueueCollector
 
 README = Path(__file__).parents[2] / "README.md"
 

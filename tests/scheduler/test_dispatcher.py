@@ -17,7 +17,7 @@ from shared.bootstrap import Services
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
 from shared.task_names import COLLECT_DUE_METRICS, PUBLISH_DELIVERIES
-from tests.conftest import RecordingTaskQueue
+from shared.taskqueue import MemoryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 
@@ -29,16 +29,14 @@ class FrozenClock:
         return self.now
 
 
-def published_claims(queue: RecordingTaskQueue) -> list[list[Any]]:
+def published_claims(queue: MemoryTaskQueue) -> list[list[Any]]:
     """Every [delivery id, claim number] sent, across publish messages, in order."""
     return [
         claim for task in queue.sent if task.name == PUBLISH_DELIVERIES for claim in task.kwargs["claims"]
     ]
 
 
-def test_a_due_delivery_is_sent_once_with_its_claim_number(
-    services: Services, task_queue: RecordingTaskQueue
-):
+def test_a_due_delivery_is_sent_once_with_its_claim_number(services: Services, task_queue: MemoryTaskQueue):
     workspace, _ = make_workspace(services)
     post = make_post(services, workspace, [make_channel(services, workspace)])
     dispatcher = Dispatcher(services, jobs=[])
@@ -55,7 +53,7 @@ def test_a_due_delivery_is_sent_once_with_its_claim_number(
 def test_the_message_is_sent_only_after_the_claim_is_committed(services: Services):
     seen_states: list[DeliveryState] = []
 
-    class CheckingQueue(RecordingTaskQueue):
+    class CheckingQueue(MemoryTaskQueue):
         def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
             # A separate session sees only committed data.
             for delivery_id, _ in kwargs["claims"]:
@@ -72,7 +70,7 @@ def test_the_message_is_sent_only_after_the_claim_is_committed(services: Service
 
 
 def test_a_delivery_due_within_the_lookahead_is_claimed_now_so_it_can_start_at_its_time(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: MemoryTaskQueue
 ):
     now = utcnow()
     workspace, _ = make_workspace(services)
@@ -86,7 +84,7 @@ def test_a_delivery_due_within_the_lookahead_is_claimed_now_so_it_can_start_at_i
     assert published_claims(task_queue) == [[str(soon.deliveries[0].id), 1]]
 
 
-def test_a_burst_is_sent_in_messages_of_the_batch_size(services: Services, task_queue: RecordingTaskQueue):
+def test_a_burst_is_sent_in_messages_of_the_batch_size(services: Services, task_queue: MemoryTaskQueue):
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
     for number in range(45):
@@ -99,7 +97,7 @@ def test_a_burst_is_sent_in_messages_of_the_batch_size(services: Services, task_
 
 
 def test_a_delivery_that_comes_due_too_late_is_marked_missed_not_sent(
-    services: Services, task_queue: RecordingTaskQueue, caplog: pytest.LogCaptureFixture
+    services: Services, task_queue: MemoryTaskQueue, caplog: pytest.LogCaptureFixture
 ):
     now = utcnow()
     workspace, _ = make_workspace(services)
@@ -120,7 +118,7 @@ def test_a_delivery_that_comes_due_too_late_is_marked_missed_not_sent(
 
 
 def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: MemoryTaskQueue
 ):
     now = utcnow()
     workspace, _ = make_workspace(services)
@@ -128,7 +126,7 @@ def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires
     clock = FrozenClock(now)
     dispatcher = Dispatcher(services, jobs=[], clock=clock)
 
-    class BrokenQueue(RecordingTaskQueue):
+    class BrokenQueue(MemoryTaskQueue):
         def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
             raise ConnectionError("broker unreachable")
 
@@ -145,7 +143,7 @@ def test_a_send_that_fails_after_the_commit_is_sent_again_once_the_lease_expires
 
 
 def test_a_periodic_job_runs_once_per_interval_across_replicas(
-    services: Services, task_queue: RecordingTaskQueue
+    services: Services, task_queue: MemoryTaskQueue
 ):
     now = utcnow()
     clock = FrozenClock(now)
@@ -171,7 +169,7 @@ def test_every_periodic_job_names_a_task_the_worker_has(services: Services):
     assert all(name in celery_app.tasks for name in names)
 
 
-def test_a_full_batch_is_followed_at_once_by_another_tick(services: Services, task_queue: RecordingTaskQueue):
+def test_a_full_batch_is_followed_at_once_by_another_tick(services: Services, task_queue: MemoryTaskQueue):
     workspace, _ = make_workspace(services)
     channel = make_channel(services, workspace)
     for number in range(5):
@@ -200,7 +198,7 @@ def test_a_full_batch_is_followed_at_once_by_another_tick(services: Services, ta
 
 @pytest.mark.parametrize("state", [DeliveryState.PUBLISHING])
 def test_an_attempt_that_outlives_its_lease_is_reported_unknown_not_retried(
-    services: Services, task_queue: RecordingTaskQueue, state: DeliveryState, caplog: pytest.LogCaptureFixture
+    services: Services, task_queue: MemoryTaskQueue, state: DeliveryState, caplog: pytest.LogCaptureFixture
 ):
     from shared.deliveries.attempts import begin_attempt
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.channels.credentials import CredentialCipher, CredentialsUnreadable, cipher_from_settings
 from shared.config import Settings
+from shared.credentials import CredentialCipher, CredentialsUnreadable, cipher_from_settings
 from shared.networks.ports import Account
 
 TOKEN = {"access_token": "s3cr3t-token-value"}

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from services.worker.app import CrierCelery, create_celery_app
 from shared.bootstrap import Services
+from shared.broker import CeleryTaskQueue
 from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.claiming import claim_due
@@ -23,7 +24,6 @@ from shared.idempotency.models import IdempotencyKey
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES, PURGE_EXPIRED_IDEMPOTENCY_KEYS
-from shared.taskqueue import CeleryTaskQueue
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 # A database of its own on the test Redis, emptied first, so no other queue's messages interfere.

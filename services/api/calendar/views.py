@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 
 from services.api.calendar.schemas import CalendarQuerySchema, CalendarSchema
 from services.api.context import get_actor, get_services
-from shared.posts.calendar import calendar
 from shared.timezones import check_timezone, to_utc
+from shared.workflow.calendar import calendar
 
 blp = Blueprint("calendar", __name__, url_prefix="/v1/calendar", description="What goes out when.")
 

@@ -21,8 +21,9 @@ from services.api.channels.schemas import (
 from services.api.context import get_actor, get_services
 from shared.channels.connecting import reconnect, verify_and_connect, verify_channel
 from shared.channels.models import Channel
-from shared.channels.services import change_channel, disconnect_channel, get_channel, list_channels
+from shared.channels.services import change_channel, get_channel, list_channels
 from shared.db import utcnow
+from shared.workflow.channels import disconnect_channel
 from shared.workspaces.access import Permission
 
 blp = Blueprint("channels", __name__, url_prefix="/v1/channels", description="Accounts on the networks.")

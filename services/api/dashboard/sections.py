@@ -24,8 +24,8 @@ from shared.metrics.analytics import Period, Selection, interactions_of
 from shared.metrics.best_times import BestTimeCell, Suggestion, best_times
 from shared.metrics.models import COUNTS
 from shared.metrics.series import Bucket, Point, engagement_series
-from shared.posts.calendar import CalendarEntry, FreeSlot, calendar
 from shared.timezones import check_timezone, to_local, to_utc
+from shared.workflow.calendar import CalendarEntry, FreeSlot, calendar
 
 UPCOMING_DAYS = 14
 TROUBLED_SHOWN = 10

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, flash, request, session
 from sqlalchemy.orm import Session
 
-from shared.channels.credentials import configured_secrets
 from shared.config import Settings
+from shared.credentials import configured_secrets
 from shared.db import utcnow
 from shared.errors import Unauthenticated
 from shared.workspaces.access import Actor

@@ -29,7 +29,7 @@ from shared.deliveries.services import (
     republish_delivery,
     retry_delivery,
 )
-from shared.posts.published import delete_delivery_from_network
+from shared.workflow.published import delete_delivery_from_network
 from shared.workspaces.access import Permission
 
 blp = Blueprint("deliveries", __name__, url_prefix="/v1/deliveries", description="Each post on each channel.")

@@ -11,11 +11,11 @@ from flask_smorest import Blueprint
 from services.api.auth import requires
 from services.api.context import get_actor, get_services, get_workspace_id
 from services.api.links.schemas import LinkSettingsInputSchema, LinkSettingsSchema, ShortLinkListSchema
+from shared.deliveries.services import delivery_links
 from shared.links.services import (
     LinkRules,
     channel_link_settings,
     effective_link_settings,
-    list_delivery_links,
     remove_channel_link_settings,
     save_link_settings,
     short_url,
@@ -86,7 +86,7 @@ class DeliveryLinks(MethodView):
         """The delivery's short links with their click counts, oldest first."""
         services = get_services()
         with services.sessions.begin() as session:
-            links = list_delivery_links(session, get_workspace_id(), delivery_id)
+            links = delivery_links(session, get_workspace_id(), delivery_id)
         public_url = services.settings.public_url
         return {
             "items": [

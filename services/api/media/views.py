@@ -26,14 +26,8 @@ from services.api.paging import page_of
 from shared.errors import NotFound
 from shared.media.models import MediaAsset
 from shared.media.ports import ContentMissing
-from shared.media.services import (
-    delete_media,
-    describe_media,
-    get_media,
-    list_media,
-    plain_filename,
-    upload_media,
-)
+from shared.media.services import get_media, list_media, plain_filename, upload_media
+from shared.workflow.media import delete_media, describe_media
 from shared.workspaces.access import Permission
 
 log = logging.getLogger(__name__)

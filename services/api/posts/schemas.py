@@ -16,6 +16,7 @@ from shared.posts.lengths import MAX_TEXT_CHARACTERS
 from shared.posts.models import Post, PostState, Timing
 from shared.posts.requests import PostRequest, TargetRequest
 from shared.timezones import stored_zone, to_utc
+from shared.workflow.states import post_state
 
 MAX_CHANNELS_PER_POST = 50
 MAX_THREAD_ITEMS = 25
@@ -236,6 +237,12 @@ class PostSchema(Schema):
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
     deliveries = fields.List(fields.Nested(DeliverySchema))
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        # Derived from the post's deliveries rather than kept on the row (shared.workflow.states).
+        if attr == "state":
+            return post_state(obj)
+        return super().get_attribute(obj, attr, default)
 
     def local_time(self, post: Post) -> str | None:
         if post.scheduled_at is None:

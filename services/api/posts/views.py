@@ -31,13 +31,14 @@ from services.api.posts.schemas import (
 )
 from shared.db import Session, utcnow
 from shared.idempotency.services import IdempotentRequest, fingerprint
-from shared.posts import services as posts
 from shared.posts.checking import check_version
-from shared.posts.listing import list_posts
 from shared.posts.models import Post
-from shared.posts.published import ChangesAsked, delete_post_from_networks, edit_published_post
 from shared.posts.requests import PostRequest
-from shared.posts.scheduling import create_checked, update_checked
+from shared.posts.services import get_post
+from shared.workflow import services as workflow
+from shared.workflow.listing import list_posts
+from shared.workflow.published import ChangesAsked, delete_post_from_networks, edit_published_post
+from shared.workflow.scheduling import create_checked, update_checked
 from shared.workspaces.access import Actor, Permission
 
 blp = Blueprint("posts", __name__, url_prefix="/v1/posts", description="Write once, publish everywhere.")
@@ -104,7 +105,7 @@ class PostById(MethodView):
     def get(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """A post with each of its deliveries."""
         with get_services().sessions.begin() as session:
-            post = posts.get_post(session, get_actor().workspace_id, post_id)
+            post = get_post(session, get_actor().workspace_id, post_id)
         return post, {"ETag": etag_of(post.version)}
 
     @requires(Permission.DRAFT)
@@ -123,7 +124,7 @@ class PostById(MethodView):
         """
         services, actor = get_services(), get_actor()
         with services.sessions.begin() as session:
-            current = PostRequest.of(posts.get_post(session, actor.workspace_id, post_id))
+            current = PostRequest.of(get_post(session, actor.workspace_id, post_id))
         changed = _merge(current, body)
         post = update_checked(
             services, actor, post_id, changed, expected_version=expected_version(), now=utcnow()
@@ -140,9 +141,9 @@ class PostById(MethodView):
         """Delete a post that was never scheduled (a draft, a rejected or expired post)."""
         actor = get_actor()
         with get_services().sessions.begin() as session:
-            post = posts.get_post(session, actor.workspace_id, post_id)
+            post = get_post(session, actor.workspace_id, post_id)
             check_version(post, expected_version())
-            posts.delete_post(session, actor, post)
+            workflow.delete_post(session, actor, post)
 
 
 def _merge(current: PostRequest, body: dict[str, Any]) -> PostRequest:
@@ -178,7 +179,7 @@ class SubmitPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Submit a draft or rejected post: scheduled when you may publish, otherwise sent for approval."""
-        return _step(post_id, partial(posts.submit, now=utcnow()))
+        return _step(post_id, partial(workflow.submit, now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/approve")
@@ -200,7 +201,7 @@ class ApprovePost(MethodView):
 
         def approve_as_read(session: Session, actor: Actor, post: Post) -> Post:
             check_version(post, version)
-            return posts.approve(session, actor, post, comment=body["comment"], now=utcnow())
+            return workflow.approve(session, actor, post, comment=body["comment"], now=utcnow())
 
         return _step(post_id, approve_as_read)
 
@@ -214,7 +215,7 @@ class RejectPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any], post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Send a post back to its author with what to change."""
-        return _step(post_id, partial(posts.reject, comment=body["comment"], now=utcnow()))
+        return _step(post_id, partial(workflow.reject, comment=body["comment"], now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/cancel")
@@ -225,7 +226,7 @@ class CancelPost(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Withdraw a post: what has not gone out is cancelled, and its queue slots are freed."""
-        return _step(post_id, partial(posts.cancel_post, now=utcnow()))
+        return _step(post_id, partial(workflow.cancel_post, now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/publish-now")
@@ -236,7 +237,7 @@ class PublishPostNow(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """Publish now: every delivery still waiting for its time goes out at once."""
-        return _step(post_id, partial(posts.publish_now, now=utcnow()))
+        return _step(post_id, partial(workflow.publish_now, now=utcnow()))
 
 
 @blp.route("/<uuid:post_id>/duplicate")
@@ -248,7 +249,7 @@ class DuplicatePost(MethodView):
         """A new draft with the same text, thread, channels, variants and labels, and no time."""
         actor = get_actor()
         with get_services().sessions.begin() as session:
-            copy = posts.duplicate_post(session, actor, posts.get_post(session, actor.workspace_id, post_id))
+            copy = workflow.duplicate_post(session, actor, get_post(session, actor.workspace_id, post_id))
         return copy, {"Location": url_for(".PostById", post_id=copy.id), "ETag": etag_of(copy.version)}
 
 
@@ -256,7 +257,7 @@ def _step(post_id: uuid.UUID, act: Callable[[Session, Actor, Post], object]) -> 
     """One workflow step on a post, in one transaction; the post as it now is, with its new ETag."""
     actor = get_actor()
     with get_services().sessions.begin() as session:
-        post = posts.get_post(session, actor.workspace_id, post_id)
+        post = get_post(session, actor.workspace_id, post_id)
         act(session, actor, post)
     return post, {"ETag": etag_of(post.version)}
 

@@ -12,21 +12,25 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from shared.audit.services import record
-from shared.bootstrap import Services
 from shared.deliveries.changes import request_change
 from shared.deliveries.models import ChangeKind, Delivery, DeliveryChange, DeliveryState
 from shared.deliveries.services import get_delivery
+from shared.dependencies import HasTasks
 from shared.errors import Conflict, InvalidInput, Problem
-from shared.posts.checking import require
 from shared.posts.models import Post, PostTarget
-from shared.posts.previewing import preview_drafts
+from shared.posts.previewing import Previewing, preview_drafts
 from shared.posts.services import get_post
 from shared.task_names import APPLY_DUE_CHANGES
-from shared.workspaces.access import Actor, Permission
+from shared.workspaces.access import Actor, Permission, require
 
 log = logging.getLogger(__name__)
+
+
+class ChangingPublished(Previewing, HasTasks, Protocol):
+    """What asking for deletes and edits of published posts uses: previews, and the task queue."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class ChangesAsked:
 
 
 def delete_post_from_networks(
-    services: Services,
+    services: ChangingPublished,
     actor: Actor,
     post_id: uuid.UUID,
     *,
@@ -74,7 +78,7 @@ def delete_post_from_networks(
 
 
 def delete_delivery_from_network(
-    services: Services, actor: Actor, delivery_id: uuid.UUID, *, now: datetime
+    services: ChangingPublished, actor: Actor, delivery_id: uuid.UUID, *, now: datetime
 ) -> DeliveryChange:
     """Delete one delivery's post (every part of it) from its network."""
     require(actor, Permission.PUBLISH)
@@ -89,7 +93,7 @@ def delete_delivery_from_network(
 
 
 def edit_published_post(
-    services: Services,
+    services: ChangingPublished,
     actor: Actor,
     post_id: uuid.UUID,
     *,
@@ -144,7 +148,7 @@ def edit_published_post(
 
 
 def _deliveries_out_there(
-    services: Services, post: Post, channel_ids: Sequence[uuid.UUID] | None, kind: ChangeKind
+    services: ChangingPublished, post: Post, channel_ids: Sequence[uuid.UUID] | None, kind: ChangeKind
 ) -> tuple[list[Delivery], list[Skipped]]:
     """The post's deliveries with something on their network, on the channels asked for, that can take
     the change; the others (on those channels) with why not. None at all is a conflict."""
@@ -182,7 +186,7 @@ def _deliveries_out_there(
     return chosen, skipped
 
 
-def _cannot(services: Services, delivery: Delivery, kind: ChangeKind) -> str:
+def _cannot(services: ChangingPublished, delivery: Delivery, kind: ChangeKind) -> str:
     name = services.networks.get(delivery.channel.network).info.display_name
     if kind is ChangeKind.DELETE:
         return f"{name} offers no way for Crier to delete a post; delete it on {name}"
@@ -197,7 +201,7 @@ def _target(post: Post, channel_id: uuid.UUID) -> PostTarget:
     return target
 
 
-def _apply_soon(services: Services) -> None:
+def _apply_soon(services: ChangingPublished) -> None:
     """Ask a worker to apply it now; should the message be lost, the scheduler's periodic run does."""
     try:
         services.tasks.send(APPLY_DUE_CHANGES, {})

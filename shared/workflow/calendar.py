@@ -15,8 +15,9 @@ from shared.channels.slots import PostingSchedule, slots_between
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.errors import InvalidInput, Problem
 from shared.posts.models import Post, PostStage
-from shared.posts.recurring import recurrence_of
 from shared.timezones import check_timezone
+from shared.workflow.recurring import recurrence_of
+from shared.workflow.states import post_state
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,13 @@ def calendar(session: Session, workspace_id: uuid.UUID, start: datetime, end: da
         assert post.scheduled_at is not None
         entries += [
             CalendarEntry(
-                post.id, t.channel_id, None, post.scheduled_at, post.state.value, post.text, post.label_names
+                post.id,
+                t.channel_id,
+                None,
+                post.scheduled_at,
+                post_state(post).value,
+                post.text,
+                post.label_names,
             )
             for t in post.targets
         ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +18,7 @@ from shared.errors import Problem
 from shared.media.models import MediaAsset
 from shared.networks.ports import NetworkInfo
 from shared.networks.registry import NetworkRegistry
-
-if TYPE_CHECKING:
-    from shared.posts.requests import PostRequest
+from shared.posts.requests import PostRequest
 
 
 def media_problems(
@@ -39,7 +36,7 @@ def media_problems(
     ]
     wanted = {media_id for _, ids in lists for media_id in ids}
     # FOR SHARE: an asset being deleted right now is either gone once this reads, or stays until this
-    # post is committed, where delete_media sees it attaches the asset.
+    # post is committed, where shared.workflow.media.delete_media sees it attaches the asset.
     query = select(MediaAsset).where(MediaAsset.workspace_id == workspace_id, MediaAsset.id.in_(wanted))
     assets = (
         {asset.id: asset for asset in session.scalars(query.with_for_update(read=True))} if wanted else {}

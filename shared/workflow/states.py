@@ -1,51 +1,37 @@
-"""Finding a workspace's posts: filters that match the states readers see, pages that hold still."""
+"""A post's state as readers see it: its stage, and once it is scheduled, what its deliveries did.
+
+Derived, never stored, so it is never out of step with the deliveries: post_state reads it from a post and
+its loaded deliveries, state_condition says the same in SQL for filtering lists. Here rather than on the
+Post model: it is read from the deliveries, which are above posts.
+"""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from datetime import datetime
-
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, not_, or_
 
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.posts.models import Post, PostLabel, PostStage, PostState, PostTarget
+from shared.posts.models import Post, PostStage, PostState
 
 
-def list_posts(
-    session: Session,
-    workspace_id: uuid.UUID,
-    *,
-    state: PostState | None = None,
-    channel_id: uuid.UUID | None = None,
-    label: str | None = None,
-    scheduled_from: datetime | None = None,
-    scheduled_to: datetime | None = None,
-    after: tuple[datetime, uuid.UUID] | None = None,
-    limit: int = 50,
-) -> Sequence[Post]:
-    """Newest first. `after` is the (created_at, id) of the previous page's last post: a keyset, so a post
-    created while someone pages does not shift the pages."""
-    query = select(Post).where(Post.workspace_id == workspace_id)
-    if state is not None:
-        query = query.where(state_condition(state))
-    if channel_id is not None:
-        query = query.where(
-            exists().where(PostTarget.post_id == Post.id, PostTarget.channel_id == channel_id)
-        )
-    if label is not None:
-        query = query.where(exists().where(PostLabel.post_id == Post.id, PostLabel.name == label))
-    if scheduled_from is not None:
-        query = query.where(Post.scheduled_at >= scheduled_from)
-    if scheduled_to is not None:
-        query = query.where(Post.scheduled_at < scheduled_to)
-    if after is not None:
-        created_at, post_id = after
-        query = query.where(
-            or_(Post.created_at < created_at, and_(Post.created_at == created_at, Post.id < post_id))
-        )
-    return session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)).all()
+def post_state(post: Post) -> PostState:
+    if post.stage is not PostStage.SCHEDULED:
+        return PostState(post.stage.value)
+    states = {delivery.state for delivery in post.deliveries}
+    if not states:  # a recurrence whose first occurrence is still to come
+        return PostState.SCHEDULED
+    if states & {DeliveryState.NEEDS_REVIEW}:
+        return PostState.NEEDS_ATTENTION
+    if states & DeliveryState.in_progress() or post.next_occurrence_at is not None:
+        return PostState.SCHEDULED
+    if states == {DeliveryState.PUBLISHED}:
+        return PostState.PUBLISHED
+    if DeliveryState.DELETED in states and states <= {DeliveryState.DELETED, DeliveryState.CANCELLED}:
+        return PostState.DELETED
+    if DeliveryState.PUBLISHED in states:
+        return PostState.PARTIALLY_PUBLISHED
+    if states == {DeliveryState.CANCELLED}:
+        return PostState.CANCELLED
+    return PostState.FAILED
 
 
 # The states a post has before it is scheduled: its stage alone says them.
@@ -55,7 +41,7 @@ BEFORE_SCHEDULING = frozenset(
 
 
 def state_condition(state: PostState) -> ColumnElement[bool]:
-    """Post.state (derived in Python from the deliveries) as SQL, for filtering."""
+    """post_state as SQL, for filtering."""
     if state in BEFORE_SCHEDULING:
         return Post.stage == PostStage(state.value)
 

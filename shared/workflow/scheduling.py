@@ -13,18 +13,18 @@ from datetime import datetime
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from shared.bootstrap import Services
 from shared.errors import InvalidInput, PreconditionFailed
 from shared.idempotency.services import IdempotentRequest, find_or_reserve
 from shared.posts.models import Post
-from shared.posts.previewing import preview_drafts
+from shared.posts.previewing import Previewing, preview_drafts
 from shared.posts.requests import PostRequest
-from shared.posts.services import create_post, get_post, update_post
+from shared.posts.services import get_post
+from shared.workflow.services import create_post, update_post
 from shared.workspaces.access import Actor
 
 
 def create_checked(
-    services: Services,
+    services: Previewing,
     actor: Actor,
     request: PostRequest,
     *,
@@ -44,7 +44,7 @@ def create_checked(
 
 
 def update_checked(
-    services: Services,
+    services: Previewing,
     actor: Actor,
     post_id: uuid.UUID,
     request: PostRequest,
@@ -74,7 +74,7 @@ def update_checked(
 
 
 def _text_problems(
-    services: Services, workspace_id: uuid.UUID, request: PostRequest
+    services: Previewing, workspace_id: uuid.UUID, request: PostRequest
 ) -> dict[uuid.UUID, list[str]]:
     drafts = [(target.channel_id, request.draft_for(target)) for target in request.targets]
     try:

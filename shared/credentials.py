@@ -1,4 +1,7 @@
-"""Channel credentials, sealed at rest with Fernet and opened only for the call that needs them.
+"""Credentials sealed at rest with Fernet and opened only for the call that needs them.
+
+Channels seal their credentials with it, and notifications their webhook endpoints' signing secrets: it
+sits below both features. The composition root builds the one cipher a process uses.
 
 CRIER_SECRET_KEY may hold several secrets separated by commas: the first seals, every one opens. To rotate,
 put a new secret first and keep the old ones after it, run `crier credentials reseal` (every channel's
