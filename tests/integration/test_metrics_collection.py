@@ -48,9 +48,9 @@ MINUTE = timedelta(minutes=1)
 @pytest.fixture
 def readable(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
     """Services with the sandbox and the test networks of engagement_networks; `services` cleans up."""
-    built = bootstrap_with_readable_networks(settings, task_queue)
+    built = bootstrap_with_readable_networks(settings, task_queue, engine=services.engine)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 def publish_everything_due(services: Services) -> dict[uuid.UUID, str | None]:

@@ -36,9 +36,9 @@ LEASE = timedelta(seconds=60)
 def pictures(services: Services, settings: Settings, task_queue: RecordingTaskQueue) -> Iterator[Services]:
     """Services with the sandbox and the sandbox that takes pictures; `services` empties the tables."""
     registry = NetworkRegistry(settings, entries=[SANDBOX_ENTRY, PICTURES_ENTRY])
-    built = bootstrap(settings, tasks=task_queue, networks=registry)
+    built = bootstrap(settings, tasks=task_queue, networks=registry, engine=services.engine)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture

@@ -10,4 +10,4 @@ from tests.monitoring.conftest import publish_everything_due
 def publish_everything_due_and_exit(settings: Settings) -> None:
     services = bootstrap(settings)
     publish_everything_due(services)
-    services.engine.dispose()
+    services.close()

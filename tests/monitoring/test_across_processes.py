@@ -54,7 +54,7 @@ def test_what_another_process_counted_is_added_in_and_stays_after_it_exits(
 
 def test_a_process_that_counts_nothing_leaves_no_file(settings: Settings, task_queue: RecordingTaskQueue):
     checked = bootstrap(settings, tasks=task_queue)  # as the compose healthcheck does every 30 s
-    checked.engine.dispose()
+    checked.close()
 
     assert list(settings.prometheus_folder.iterdir()) == []
 
@@ -72,7 +72,7 @@ def test_an_unusable_folder_costs_the_counts_and_never_the_posts(
 
     [claim] = publish_everything_due(unusable)
     response = create_app(services=unusable).test_client().get("/metrics")
-    unusable.engine.dispose()
+    unusable.close()
 
     assert "cannot write to" in caplog.text
     assert read_delivery(services, claim.delivery_id).state is DeliveryState.PUBLISHED
