@@ -21,6 +21,7 @@ import pytest
 
 from services.cli.processes import process_commands
 from shared.config import Settings
+from tests.driving import wait_for
 
 BIN = Path(sys.executable).parent
 WEAK_KEY = "changeme-changeme"
@@ -90,16 +91,17 @@ def running_api(tmp_path: Path, log_format: str) -> Iterator[tuple[str, Path]]:
             command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
     base_url = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        assert process.poll() is None, output.read_text()
+        try:
+            httpx.get(f"{base_url}/healthz", timeout=1)
+        except httpx.TransportError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base_url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, output.read_text()
-                assert time.monotonic() < deadline, output.read_text()
-                time.sleep(0.2)
+        wait_for(answering, timeout=30, every=0.2, what="the API answering", context=output.read_text)
         yield base_url, output
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -6,7 +6,6 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 import redis
@@ -16,13 +15,12 @@ from sqlalchemy import func, select
 from services.worker.app import CrierCelery, create_celery_app
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES
 from shared.taskqueue import CeleryTaskQueue
+from tests.driving import claim_what_is_due, wait_for
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 # A database of its own on the test Redis, emptied first, so no other queue's messages interfere.
@@ -49,21 +47,8 @@ def worker_app(broker_settings: Settings, services: Services) -> Iterator[CrierC
         logging.getLogger().setLevel(root_level)
 
 
-def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
 def claim_all(services: Services) -> list[tuple[uuid.UUID, int]]:
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(minutes=1)
-        )
-    return [(claim.delivery_id, claim.attempt) for claim in claims]
+    return [(claim.delivery_id, claim.attempt) for claim in claim_what_is_due(services)]
 
 
 def test_the_worker_is_configured_to_lose_no_message_and_hoard_none(broker_settings: Settings):
