@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,6 +107,12 @@ def running_api(tmp_path: Path, log_format: str) -> Iterator[tuple[str, Path]]:
         process.wait(20)
 
 
+def logged_all_three(log: str) -> bool:
+    """Whether the access log holds the test's two callbacks and its other request, however they read."""
+    lines = log.splitlines()
+    return sum("/oauth/callback" in line for line in lines) == 2 and any("probe" in line for line in lines)
+
+
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_oauth_callbacks_code_and_state_never_reach_the_access_log(
     tmp_path: Path, log_format: str
@@ -117,7 +122,8 @@ def test_the_oauth_callbacks_code_and_state_never_reach_the_access_log(
         # An error the network sends back carries the state too.
         declined = httpx.get(f"{base_url}/oauth/callback", params={"error": "access_denied", "state": STATE})
         other = httpx.get(f"{base_url}/healthz", params={"probe": "kept"})
-        time.sleep(0.5)  # the access line is written after the answer
+        # Each access line is written after its answer went out.
+        wait_for(output.read_text, logged_all_three, what="the three requests' access lines")
 
     log = output.read_text()
     assert (callback.status_code, declined.status_code, other.status_code) == (404, 400, 200)

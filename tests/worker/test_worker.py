@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
+from celery import Task
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from sqlalchemy import func, select
 
 from services.worker.app import CrierCelery, create_celery_app
@@ -47,6 +49,19 @@ def worker_app(broker_settings: Settings, services: Services) -> Iterator[CrierC
         logging.getLogger().setLevel(root_level)
 
 
+@pytest.fixture
+def finished_tasks() -> Iterator[list[str]]:
+    """The name of each task the worker has finished running, in the order it finished them."""
+    finished: list[str] = []
+
+    def note(sender: Task, **_: Any) -> None:
+        finished.append(sender.name)
+
+    task_postrun.connect(note, weak=False)
+    yield finished
+    task_postrun.disconnect(note)
+
+
 def claim_all(services: Services) -> list[tuple[uuid.UUID, int]]:
     return [(claim.delivery_id, claim.attempt) for claim in claim_what_is_due(services)]
 
@@ -77,7 +92,7 @@ def test_a_publish_message_sent_by_name_is_published_by_the_worker(
 
 
 def test_a_message_delivered_twice_publishes_once(
-    services: Services, broker_settings: Settings, worker_app: CrierCelery
+    services: Services, broker_settings: Settings, worker_app: CrierCelery, finished_tasks: list[str]
 ):
     workspace, _ = make_workspace(services)
     make_post(services, workspace, [make_channel(services, workspace, latency_ms=200)])
@@ -87,8 +102,9 @@ def test_a_message_delivered_twice_publishes_once(
     for _ in range(3):
         sender.send(PUBLISH_DELIVERIES, {"claims": [[str(delivery_id), attempt]]})
 
-    wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
-    time.sleep(0.5)  # let the repeated messages be processed, too
+    # Every message has had its chance to publish again, not only the first.
+    wait_for(lambda: finished_tasks.count(PUBLISH_DELIVERIES) == 3, what="three publish tasks run")
+    assert read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED
     network = services.networks.get("sandbox")
     assert isinstance(network, SandboxNetwork)
     assert network.store.count_by_key() == {str(delivery_id): 1}
