@@ -43,8 +43,13 @@ def worker_app(broker_settings: Settings, services: Services) -> Iterator[CrierC
     # handler; left so, later tests that read warnings from caplog would see nothing.
     root_level = logging.getLogger().level
     try:
-        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
+        ) as worker:
             yield app
+        # The test worker ends the way a terminated one does, and Celery's thread pool does not stop its
+        # threads on terminate: they would idle until the interpreter exits.
+        worker.pool.stop()
     finally:
         logging.getLogger().setLevel(root_level)
 
