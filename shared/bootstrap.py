@@ -75,6 +75,15 @@ class Services:
     # Where calls made on a user's behalf may go, and their bounds (the network adapters build their own
     # from the same settings).
     outbound: Outbound
+    # Whether close() disposes of the engine: not when the caller passed one in, as tests share one engine
+    # across every test's services.
+    owns_engine: bool = True
+
+    def close(self) -> None:
+        """Stop the network-call threads, and close the engine's connections if bootstrap made it."""
+        self.network_calls.shutdown(wait=True)
+        if self.owns_engine:
+            self.engine.dispose()
 
 
 def bootstrap(
@@ -84,14 +93,18 @@ def bootstrap(
     networks: NetworkRegistry | None = None,
     limits: RateLimiter | None = None,
     outbound: Outbound | None = None,
+    engine: Engine | None = None,
 ) -> Services:
     """Build the engine, the session factory, the task queue, the network registry and the limiter, and
     point the process's Prometheus counts at the host's folder.
 
     Tests pass their own `tasks`, `networks` or `limits` to observe what would be sent or published, and
-    their own `outbound` to look names up with a resolver of their own.
+    their own `outbound` to look names up with a resolver of their own, and their own `engine` to keep one
+    pool of connections for a whole run (close() then leaves it open).
     """
-    engine = create_db_engine(settings.resolved_database_url)
+    owns_engine = engine is None
+    if engine is None:
+        engine = create_db_engine(settings.resolved_database_url)
     sessions = create_session_factory(engine)
     # Where this process's Prometheus counts go; they are process-wide, as prometheus_client keeps them.
     use_folder(settings.prometheus_folder)
@@ -106,4 +119,5 @@ def bootstrap(
         credentials=cipher_from_settings(settings),
         media=create_media_storage(settings),
         outbound=outbound if outbound is not None else Outbound.from_settings(settings),
+        owns_engine=owns_engine,
     )

@@ -79,6 +79,15 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    """One engine on the session's database for every test's services: its pool keeps connections open from
+    one test to the next, where an engine per test opened new ones (a PostgreSQL backend each) every time."""
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     client = redis.Redis.from_url(REDIS_URL)
     try:
@@ -112,10 +121,15 @@ def task_queue() -> MemoryTaskQueue:
 
 
 @pytest.fixture
-def services(settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
+def services(
+    settings: Settings, task_queue: MemoryTaskQueue, database_url: str, engine: sa.Engine
+) -> Iterator[Services]:
     """The services a process would build, with sent tasks recorded; every table is emptied afterwards."""
-    built = bootstrap(settings, tasks=task_queue)
+    # A test whose settings name another database gets an engine of its own.
+    shared = engine if settings.resolved_database_url == database_url else None
+    built = bootstrap(settings, tasks=task_queue, engine=shared)
     yield built
+    left_checked_out = engine.pool.checkedout() if shared is not None else 0  # type: ignore[attr-defined]
     with built.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # One round trip of DELETEs, children first: TRUNCATE gives each of the ~40 tables new files,
@@ -129,4 +143,6 @@ def services(settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Servic
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 connection.execute(table.delete())
-    built.engine.dispose()
+    built.close()
+    # The pool outlives the test: a connection it kept would carry its transaction, and locks, into the next.
+    assert left_checked_out == 0, f"the test left {left_checked_out} database connection(s) checked out"

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.channels.services import connect_channel
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery
-from shared.deliveries.publishing import publish_delivery
 from shared.posts.models import Post
 from shared.posts.requests import PostRequest, TargetRequest
 from shared.workflow.services import create_post
@@ -88,17 +86,6 @@ def read_delivery(services: Services, delivery_id: uuid.UUID) -> Delivery:
     """The delivery as committed, read in a session of its own."""
     with services.sessions() as session:
         return session.get_one(Delivery, delivery_id)
-
-
-def publish_what_is_due(services: Services) -> list[uuid.UUID]:
-    """What the scheduler and a worker would do now: claim every due delivery and attempt it once."""
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(seconds=60)
-        )
-    for claim in claims:
-        publish_delivery(services, claim.delivery_id, claim.attempt)
-    return [claim.delivery_id for claim in claims]
 
 
 def make_connected_channel(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.driving import wait_for
 
 PROC = Path("/proc")
 # The program each of `crier up`'s processes runs, as its command line names it.
@@ -79,15 +80,17 @@ def still_alive(entries: Iterable[ProcessEntry]) -> list[ProcessEntry]:
     return alive
 
 
-def wait_until_gone(entries: Iterable[ProcessEntry], timeout: float) -> list[ProcessEntry]:
-    """Wait for every one of `entries` to end (a SIGKILL is delivered asynchronously); those still alive."""
+def wait_until_gone(entries: Iterable[ProcessEntry], timeout: float) -> None:
+    """Wait for every one of `entries` to end (a SIGKILL is delivered asynchronously); fail the test
+    naming those still alive after `timeout` seconds."""
     entries = list(entries)
-    deadline = time.monotonic() + timeout
-    alive = still_alive(entries)
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.1)
-        alive = still_alive(entries)
-    return alive
+    wait_for(
+        lambda: still_alive(entries),
+        lambda alive: not alive,
+        timeout=timeout,
+        every=0.1,
+        what="every process ended",
+    )
 
 
 def in_sessions(sessions: set[int]) -> list[ProcessEntry]:

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from shared.channels.models import Channel
 from shared.config import Settings
 from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
+from tests.driving import wait_for
 from tests.factories import make_channel, make_member_token, make_workspace
 
 
@@ -146,16 +146,19 @@ def serve_api(settings: Settings, tmp_path: Path) -> Iterator[ServeApi]:
             )
         served = ServedApi(f"http://127.0.0.1:{port}", "127.0.0.1", port, process, log_path)
         started.append(served)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"gunicorn exited early:\n{served.log()}")
             with contextlib.suppress(httpx.HTTPError):
-                answering = httpx.get(f"{served.base_url}/healthz", timeout=2).status_code == 200
-                if answering and len(served.worker_pids()) == workers:
-                    return served
-            time.sleep(0.1)
-        raise AssertionError(f"gunicorn did not answer within 30 s:\n{served.log()}")
+                healthy = httpx.get(f"{served.base_url}/healthz", timeout=2).status_code == 200
+                return healthy and len(served.worker_pids()) == workers
+            return False
+
+        wait_for(
+            answering, timeout=30, every=0.1, what="gunicorn answering with its workers", context=served.log
+        )
+        return served
 
     yield serve
     for served in started:

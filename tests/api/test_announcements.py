@@ -11,7 +11,7 @@ from shared.channels.models import Channel
 from shared.db import utcnow
 from shared.workspaces.access import Role
 from tests.api.conftest import ClientAs
-from tests.api.test_posts import publish_everything_due
+from tests.driving import publish_what_is_due
 
 
 def subscribe(client: FlaskClient) -> str:
@@ -31,7 +31,7 @@ def test_a_published_delivery_is_announced_with_where_it_went(
     hook = subscribe(workspace_client)
     post = workspace_client.post("/v1/posts", json={"text": "Hello", "channel_ids": [str(channel.id)]}).json
 
-    publish_everything_due(services)
+    publish_what_is_due(services)
 
     [(event, data)] = owed(workspace_client, hook)
     assert event == "delivery.published"

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_delivery
 from shared.metrics.services import note_collection
 from shared.workspaces.models import Workspace
+from tests.driving import claim_what_is_due
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 from tests.integration.fake_networks import sandbox_of
 
@@ -197,10 +197,7 @@ def test_disconnecting_a_channel_cancels_what_has_not_gone_out_a_claimed_deliver
     workspace_client: FlaskClient, services: Services, workspace: Workspace, channel: Channel
 ) -> None:
     claimed = only_delivery_id(make_post(services, workspace, [channel]))
-    with services.sessions.begin() as session:
-        [claim] = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=10, lease=timedelta(seconds=60)
-        )
+    [claim] = claim_what_is_due(services)
     waiting = only_delivery_id(make_post(services, workspace, [channel], scheduled_at=utcnow() + HOUR))
 
     response = workspace_client.delete(f"/v1/channels/{channel.id}")

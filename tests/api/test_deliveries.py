@@ -12,10 +12,9 @@ from sqlalchemy import update
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery
-from shared.deliveries.publishing import publish_delivery
 from shared.workspaces.models import Workspace
+from tests.driving import publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 
 DELIVERY_FIELDS = {
@@ -32,16 +31,6 @@ DELIVERY_FIELDS = {
 }
 DETAIL_FIELDS = DELIVERY_FIELDS | {"post_id", "failures", "late_by_seconds", "parts", "changes"}
 ATTEMPT_FIELDS = {"number", "started_at", "finished_at", "outcome", "error"}
-
-
-def publish_what_is_due(services: Services) -> None:
-    """What the scheduler and a worker would do now: claim every due delivery and attempt it once."""
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(seconds=60)
-        )
-    for claim in claims:
-        publish_delivery(services, claim.delivery_id, claim.attempt)
 
 
 def test_deliveries_are_listed_latest_due_first_with_their_post(

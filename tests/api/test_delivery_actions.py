@@ -15,11 +15,11 @@ from shared.channels.models import Channel
 from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.attempts import begin_attempt
-from shared.deliveries.claiming import Claim, claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.deliveries.publishing import publish_delivery
 from shared.deliveries.reconciling import send_to_review, unknown_deliveries
 from shared.workspaces.models import Workspace
+from tests.driving import claim_what_is_due, publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id, read_delivery
 
 A_POST_URL = "https://sandbox.invalid/@acme/found-by-hand"
@@ -50,20 +50,6 @@ def uncertain_delivery_id(
             send_to_review(session, job, reason="The network cannot tell.", now=utcnow())
     assert read_delivery(services, delivery_id).state is request.param
     return delivery_id
-
-
-def claim_what_is_due(services: Services, *, at: datetime | None = None) -> list[Claim]:
-    """What the scheduler claims at `at` (now by default)."""
-    with services.sessions.begin() as session:
-        return claim_due(
-            session, now=at or utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(seconds=60)
-        )
-
-
-def publish_what_is_due(services: Services) -> None:
-    """What the scheduler and a worker would do now: claim every due delivery and attempt it once."""
-    for claim in claim_what_is_due(services):
-        publish_delivery(services, claim.delivery_id, claim.attempt)
 
 
 def put_in_state(services: Services, delivery_id: uuid.UUID, state: DeliveryState) -> None:

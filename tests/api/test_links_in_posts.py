@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.networks.sandbox.adapter import SandboxNetwork
-from tests.api.test_posts import publish_everything_due
+from tests.driving import publish_what_is_due
 
 RULES = {"shorten": True, "utm": {"utm_source": "{network}", "utm_campaign": "{label}"}}
 
@@ -36,7 +36,7 @@ def test_a_published_post_carries_a_short_link_to_the_tagged_url_and_its_clicks_
     ).json
     [delivery] = post["deliveries"]
 
-    publish_everything_due(services)
+    publish_what_is_due(services)
 
     text = sent_text(services, delivery["id"])
     [link] = workspace_client.get(f"/v1/deliveries/{delivery['id']}/links").json["items"]

@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.publishing import publish_delivery
 from shared.metrics.collecting import collect_metrics
 from shared.task_names import COLLECT_POST_METRICS
 from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
+from tests.driving import claim_what_is_due
 from tests.factories import make_channel, make_post, make_workspace
 
 SAMPLE_FIELDS = {"collected_at", "likes", "reposts", "replies", "quotes", "bookmarks", "views", "clicks"}
@@ -27,10 +27,7 @@ def test_a_published_posts_metrics_list_each_deliverys_samples_and_latest(
     workspace_client: FlaskClient, services: Services, workspace: Workspace, channel: Channel
 ) -> None:
     post = make_post(services, workspace, [channel])
-    with services.sessions.begin() as session:
-        [claim] = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=10, lease=timedelta(seconds=60)
-        )
+    [claim] = claim_what_is_due(services)
     publish_delivery(services, claim.delivery_id, claim.attempt)
     assert collect_metrics(services, post.id) == 1
     assert collect_metrics(services, post.id) == 1

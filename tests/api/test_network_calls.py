@@ -21,6 +21,7 @@ from shared.config import Settings
 from shared.workspaces.access import Role
 from shared.workspaces.models import Workspace
 from tests.api.conftest import ClientAs
+from tests.driving import wait_for
 from tests.factories import make_mastodon_channel, make_workspace
 from tests.networks.on_this_machine import allowing_here
 from tests.networks.raw_servers import RawServer, raw_server, silent
@@ -70,10 +71,7 @@ class InFlight:
 
 
 def wait_for_connections(server: RawServer, count: int) -> None:
-    ends = time.monotonic() + 10
-    while server.accepted < count and time.monotonic() < ends:
-        time.sleep(0.01)
-    assert server.accepted >= count
+    wait_for(lambda: server.accepted >= count, every=0.01, what=f"{count} connections to the server")
 
 
 def test_a_verify_against_a_server_that_never_answers_ends_at_the_requests_deadline(

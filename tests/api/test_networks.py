@@ -45,11 +45,13 @@ def quota_client(
     workspace_and_token: tuple[Workspace, str],
 ) -> Iterator[FlaskClient]:
     """A client of an API whose only network is QuotaNetwork, loaded through a real entry point."""
-    quota_services = bootstrap(settings, tasks=task_queue, networks=NetworkRegistry(settings, [QUOTA_ENTRY]))
+    quota_services = bootstrap(
+        settings, tasks=task_queue, networks=NetworkRegistry(settings, [QUOTA_ENTRY]), engine=services.engine
+    )
     client = create_app(services=quota_services).test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {workspace_and_token[1]}"
     yield client
-    quota_services.engine.dispose()
+    quota_services.close()
 
 
 def test_the_installed_networks_are_listed_with_what_each_allows(workspace_client: FlaskClient) -> None:

@@ -13,21 +13,11 @@ from sqlalchemy import func, select
 from shared.bootstrap import Services
 from shared.channels.models import Channel
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery
-from shared.deliveries.publishing import publish_delivery
 from shared.posts.models import Post
 from shared.workspaces.models import Workspace
+from tests.driving import publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace
-
-
-def publish_everything_due(services: Services) -> None:
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(seconds=60)
-        )
-    for claim in claims:
-        publish_delivery(services, claim.delivery_id, claim.attempt)
 
 
 def count_stored(services: Services) -> tuple[int, int]:
@@ -136,7 +126,7 @@ def test_a_published_post_shows_where_it_went(
     workspace_client: FlaskClient, services: Services, workspace: Workspace, channel: Channel
 ) -> None:
     post = make_post(services, workspace, [channel])
-    publish_everything_due(services)
+    publish_what_is_due(services)
 
     response = workspace_client.get(f"/v1/posts/{post.id}")
 

@@ -25,11 +25,11 @@ from shared.networks.sandbox.store import sandbox_posts
 from shared.task_names import APPLY_DUE_CHANGES
 from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
+from tests.driving import publish_what_is_due
 from tests.factories import (
     make_channel,
     make_mastodon_channel,
     make_slack_channel,
-    publish_what_is_due,
     read_delivery,
 )
 from tests.integration.fake_networks import ScriptedRandom, sandbox_of

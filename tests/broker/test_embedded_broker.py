@@ -156,21 +156,18 @@ def _app(candidate: str, data_dir: Path) -> Celery:
 
 
 def _take_all(app: Celery) -> list[dict[str, Any]]:
-    """The keyword arguments of every task message in the publish queue, in the order they were taken."""
+    """The keyword arguments of every task message waiting in the publish queue, in the order they were taken.
+
+    The messages were all sent before: the queue is drained once a take finds the folder empty, with no
+    wait for more to come.
+    """
     taken: list[dict[str, Any]] = []
-
-    def take(body: Any, message: Any) -> None:
-        taken.append(body[1])
-        message.ack()
-
     with app.connection_for_read() as connection:
-        queue = app.amqp.queues[PUBLISH_QUEUE]
-        with connection.Consumer([queue], callbacks=[take]):
-            while True:
-                try:
-                    connection.drain_events(timeout=0.5)
-                except TimeoutError:
-                    return taken
+        queue = app.amqp.queues[PUBLISH_QUEUE](connection.default_channel)
+        while (message := queue.get()) is not None:
+            taken.append(message.payload[1])
+            message.ack()
+    return taken
 
 
 # kombu's SQLAlchemy transport asks for a loader option SQLAlchemy 2.1 deprecates; bench/README.md says so.

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 
 from services.cli.processes import process_commands
 from shared.config import Settings
+from tests.driving import wait_for
 
 BIN = Path(sys.executable).parent
 WEAK_KEY = "changeme-changeme"
@@ -90,20 +90,27 @@ def running_api(tmp_path: Path, log_format: str) -> Iterator[tuple[str, Path]]:
             command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
     base_url = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        assert process.poll() is None, output.read_text()
+        try:
+            httpx.get(f"{base_url}/healthz", timeout=1)
+        except httpx.TransportError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base_url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, output.read_text()
-                assert time.monotonic() < deadline, output.read_text()
-                time.sleep(0.2)
+        wait_for(answering, timeout=30, every=0.2, what="the API answering", context=output.read_text)
         yield base_url, output
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(20)
+
+
+def logged_all_three(log: str) -> bool:
+    """Whether the access log holds the test's two callbacks and its other request, however they read."""
+    lines = log.splitlines()
+    return sum("/oauth/callback" in line for line in lines) == 2 and any("probe" in line for line in lines)
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
@@ -115,7 +122,8 @@ def test_the_oauth_callbacks_code_and_state_never_reach_the_access_log(
         # An error the network sends back carries the state too.
         declined = httpx.get(f"{base_url}/oauth/callback", params={"error": "access_denied", "state": STATE})
         other = httpx.get(f"{base_url}/healthz", params={"probe": "kept"})
-        time.sleep(0.5)  # the access line is written after the answer
+        # Each access line is written after its answer went out.
+        wait_for(output.read_text, logged_all_three, what="the three requests' access lines")
 
     log = output.read_text()
     assert (callback.status_code, declined.status_code, other.status_code) == (404, 400, 200)

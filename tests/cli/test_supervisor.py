@@ -19,6 +19,7 @@ import pytest
 from honcho.printer import Printer
 
 from services.cli.supervisor import Backoff, RestartPolicy, Supervisor, describe_exit
+from tests.driving import wait_for
 from tests.process_table import read_process, wait_until_gone
 
 QUICK = RestartPolicy(first_pause=0.2, longest_pause=0.8, healthy_after=30, stop_grace=1.0)
@@ -54,14 +55,13 @@ class Running:
 
     def wait_for(self, pattern: str, count: int = 1, timeout: float = 30) -> list[re.Match[str]]:
         """Wait until the output holds `count` lines matching `pattern`; those lines' matches."""
-        deadline = time.monotonic() + timeout
-        while True:
-            matches = list(re.finditer(pattern, self.text(), flags=re.MULTILINE))
-            if len(matches) >= count:
-                return matches
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {count} lines matching {pattern!r} in:\n{self.text()}")
-            time.sleep(0.05)
+        return wait_for(
+            lambda: list(re.finditer(pattern, self.text(), flags=re.MULTILINE)),
+            lambda matches: len(matches) >= count,
+            timeout=timeout,
+            what=f"{count} lines matching {pattern!r}",
+            context=self.text,
+        )
 
 
 @contextmanager
@@ -207,7 +207,7 @@ def test_stopping_sends_sigterm_then_sigkill_to_each_process_group_and_leaves_no
     assert f"polite (pid {polite_pid}) was killed by SIGTERM" in text
     assert f"stubborn (pid {stubborn_pid}) is still running: sending SIGKILL" in text
     assert stopped_after >= QUICK.stop_grace
-    assert wait_until_gone([entry for entry in family if entry is not None], timeout=5) == []
+    wait_until_gone([entry for entry in family if entry is not None], timeout=5)
     assert None not in family
     assert "started again" not in text
 

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import redis
 
 from shared.config import Settings
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.driving import wait_for
 
 CRIER = str(Path(sys.executable).parent / "crier")
 # A Redis database of its own, emptied first, so the stack's queues hold only this test's messages.
@@ -79,20 +79,28 @@ class RunningStack:
 
 
 def _wait_until_ready(stack: RunningStack) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    api_ready = worker_ready = False
-    while time.monotonic() < deadline:
+    ready: set[str] = set()
+
+    def check() -> set[str]:
         if stack.process.poll() is not None:
             raise AssertionError(f"`crier up` exited early:\n{stack.log()}")
-        if not api_ready:
+        if "api" not in ready:
             with contextlib.suppress(httpx.HTTPError):
-                api_ready = httpx.get(f"{stack.base_url}/readyz", timeout=2).status_code == 200
+                if httpx.get(f"{stack.base_url}/readyz", timeout=2).status_code == 200:
+                    ready.add("api")
         # Celery prints this line once its consumers are attached to the queues.
-        worker_ready = worker_ready or " ready." in stack.log()
-        if api_ready and worker_ready:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"Crier was not ready within {STARTUP_TIMEOUT} s:\n{stack.log()}")
+        if " ready." in stack.log():
+            ready.add("worker")
+        return ready
+
+    wait_for(
+        check,
+        lambda ready: ready == {"api", "worker"},
+        timeout=STARTUP_TIMEOUT,
+        every=0.2,
+        what="the API and the worker ready",
+        context=stack.log,
+    )
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgresql+redis"])

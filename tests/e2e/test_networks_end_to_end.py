@@ -6,14 +6,13 @@ HTTP on this machine; the worker processes reach them as they would reach the re
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.driving import wait_for
 from tests.e2e.conftest import RunningStack
 from tests.networks.bluesky.fake import FakePds
 from tests.networks.bluesky.fake import serve as serve_pds
@@ -42,15 +41,6 @@ def pds() -> Iterator[FakePds]:
 def receiver() -> Iterator[FakePostReceiver]:
     with serving(FakePostReceiver(secret=WEBHOOK_SECRET)) as fake:
         yield fake
-
-
-def poll(fetch: Any, done: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = fetch()
-    return value
 
 
 def test_one_post_goes_out_once_on_each_network_and_its_metrics_are_collected(
@@ -108,7 +98,7 @@ def test_one_post_goes_out_once_on_each_network_and_its_metrics_are_collected(
     )
     assert created.status_code == 201, created.text
     post_id = created.json()["id"]
-    post = poll(
+    post = wait_for(
         lambda: api.get(f"/v1/posts/{post_id}").json(),
         lambda p: all(d["state"] in FINAL for d in p["deliveries"]),
         timeout=30,
@@ -135,7 +125,7 @@ def test_one_post_goes_out_once_on_each_network_and_its_metrics_are_collected(
     assert delivered.headers["Idempotency-Key"] == by_network["webhook"]["id"]
 
     assert api.post(f"/v1/posts/{post_id}/metrics/refresh").status_code == 202
-    metrics = poll(
+    metrics = wait_for(
         lambda: api.get(f"/v1/posts/{post_id}/metrics").json(),
         lambda m: sum(1 for entry in m["deliveries"] if entry["latest"]) >= 2,
         timeout=20,

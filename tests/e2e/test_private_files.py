@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from shared.credentials import EMBEDDED_SECRET_FILE
+from tests.driving import wait_for
 from tests.e2e.conftest import RunningStack
-from tests.e2e.test_publish_on_time import poll
 from tests.media.samples import image
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +25,7 @@ def test_every_file_and_folder_crier_up_makes_is_private(stack: RunningStack) ->
         "/v1/posts", json={"text": "Kept private.", "channel_ids": [channel["id"]], "media": [media["id"]]}
     )
     assert created.status_code == 201, created.text
-    post = poll(
+    post = wait_for(
         lambda: api.get(f"/v1/posts/{created.json()['id']}").json(),
         lambda p: all(d["state"] == "published" for d in p["deliveries"]),
         timeout=15,

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from shared.networks.sandbox.adapter import SandboxNetwork
+from tests.driving import wait_for
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
 
 ON_TIME = timedelta(seconds=2)
-
-
-def poll(fetch: Any, done: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        value = fetch()
-    return value
 
 
 def test_a_post_scheduled_three_seconds_ahead_is_published_exactly_once_within_two_seconds(
@@ -57,7 +47,7 @@ def test_a_post_scheduled_three_seconds_ahead_is_published_exactly_once_within_t
     assert created.status_code == 201, created.text
     post_id = created.json()["id"]
 
-    post = poll(
+    post = wait_for(
         lambda: api.get(f"/v1/posts/{post_id}").json(),
         lambda p: all(d["state"] in {"published", "failed", "unknown"} for d in p["deliveries"]),
         timeout=15,
@@ -72,7 +62,7 @@ def test_a_post_scheduled_three_seconds_ahead_is_published_exactly_once_within_t
     assert store.count_by_key() == {delivery["id"]: 1 for delivery in post["deliveries"]}
 
     assert api.post(f"/v1/posts/{post_id}/metrics/refresh").status_code == 202
-    metrics = poll(
+    metrics = wait_for(
         lambda: api.get(f"/v1/posts/{post_id}/metrics").json(),
         lambda m: all(entry["latest"] for entry in m["deliveries"]),
         timeout=15,
@@ -94,7 +84,4 @@ def test_ctrl_c_stops_every_process_of_crier_up(stack: RunningStack):
     stack.stop()
 
     assert stack.process.returncode is not None
-    deadline = time.monotonic() + 10
-    while not stack.group_is_gone() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert stack.group_is_gone(), "a process started by `crier up` outlived it"
+    wait_for(stack.group_is_gone, every=0.2, what="every process `crier up` started to end with it")

@@ -13,6 +13,6 @@ from tests.integration.fake_networks import bootstrap_with_scripted_network
 @pytest.fixture
 def scripted(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services whose registry also has the scripted network; `services` empties the tables afterwards."""
-    built = bootstrap_with_scripted_network(settings, task_queue)
+    built = bootstrap_with_scripted_network(settings, task_queue, engine=services.engine)
     yield built
-    built.engine.dispose()
+    built.close()

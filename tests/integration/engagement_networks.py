@@ -13,6 +13,8 @@ from dataclasses import replace
 from datetime import timedelta
 from importlib.metadata import EntryPoint
 
+from sqlalchemy import Engine
+
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
@@ -108,9 +110,11 @@ ENTRIES = [
 ]
 
 
-def bootstrap_with_readable_networks(settings: Settings, tasks: TaskQueue) -> Services:
+def bootstrap_with_readable_networks(settings: Settings, tasks: TaskQueue, engine: Engine) -> Services:
     READS.clear()
-    return bootstrap(settings, tasks=tasks, networks=NetworkRegistry(settings, entries=ENTRIES))
+    return bootstrap(
+        settings, tasks=tasks, networks=NetworkRegistry(settings, entries=ENTRIES), engine=engine
+    )
 
 
 def reads_of(network: str) -> list[tuple[str, tuple[str, ...]]]:

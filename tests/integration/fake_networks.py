@@ -32,7 +32,7 @@ from datetime import datetime
 from importlib.metadata import EntryPoint
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 
 from shared.bootstrap import Services, bootstrap
 from shared.channels.models import Channel
@@ -284,9 +284,10 @@ def build_counted(settings: Settings) -> ScriptedNetwork:
 
 
 def bootstrap_with_scripted_network(
-    settings: Settings, tasks: TaskQueue, limits: RateLimiter | None = None
+    settings: Settings, tasks: TaskQueue, limits: RateLimiter | None = None, engine: Engine | None = None
 ) -> Services:
-    """The services a worker with the sandbox and the scripted networks installed would build."""
+    """The services a worker with the sandbox and the scripted networks installed would build; on `engine`
+    when given (the test's services'), so that no second pool of connections is opened."""
     entries = [
         SANDBOX_ENTRY,
         SCRIPTED_ENTRY,
@@ -296,7 +297,11 @@ def bootstrap_with_scripted_network(
         TOKEN_ENTRY,
     ]
     return bootstrap(
-        settings, tasks=tasks, networks=NetworkRegistry(settings, entries=entries), limits=limits
+        settings,
+        tasks=tasks,
+        networks=NetworkRegistry(settings, entries=entries),
+        limits=limits,
+        engine=engine,
     )
 
 

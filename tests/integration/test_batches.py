@@ -38,13 +38,12 @@ def configured(
     def build(**changes: Any) -> Services:
         # model_copy takes a misspelt or renamed setting without a word, and the test would prove nothing.
         assert changes.keys() <= Settings.model_fields.keys(), f"no such settings: {changes}"
-        built.append(bootstrap(settings.model_copy(update=changes), tasks=task_queue))
+        built.append(bootstrap(settings.model_copy(update=changes), tasks=task_queue, engine=services.engine))
         return built[-1]
 
     yield build
     for each in built:
-        each.network_calls.shutdown()
-        each.engine.dispose()
+        each.close()
 
 
 def claim(

@@ -868,5 +868,5 @@ def test_an_image_uploaded_through_the_api_container_is_sent_by_the_worker_conta
     assert isinstance(network, PicturesSandbox)
     [sent] = network.published
     assert sent.media == (MediaItem("image/png", photo, "Twelve people around a long table"),)
-    api.engine.dispose()
-    worker.engine.dispose()
+    api.close()
+    worker.close()

@@ -22,7 +22,7 @@ from tests.integration.fake_networks import bootstrap_with_scripted_network
 def test_resealing_makes_every_channels_credentials_open_with_the_new_secret_alone(
     services: Services, task_queue: MemoryTaskQueue
 ) -> None:
-    scripted = bootstrap_with_scripted_network(services.settings, task_queue)
+    scripted = bootstrap_with_scripted_network(services.settings, task_queue, engine=services.engine)
     workspace, _ = make_workspace(scripted)
     old = CredentialCipher(["old secret"])
     with scripted.sessions.begin() as session:
@@ -51,13 +51,13 @@ def test_resealing_makes_every_channels_credentials_open_with_the_new_secret_alo
         [only] = list(sealed)
     assert resealed == 1
     assert CredentialCipher(["new secret"]).open(only) == {"token": "t0ken"}
-    scripted.engine.dispose()
+    scripted.close()
 
 
 def test_credentials_a_network_renews_while_posting_are_kept_sealed_for_the_next_call(
     services: Services, task_queue: MemoryTaskQueue
 ) -> None:
-    scripted = bootstrap_with_scripted_network(services.settings, task_queue)
+    scripted = bootstrap_with_scripted_network(services.settings, task_queue, engine=services.engine)
     workspace, _ = make_workspace(scripted)
     with scripted.sessions.begin() as session:
         channel = connect_channel(
@@ -83,13 +83,13 @@ def test_credentials_a_network_renews_while_posting_are_kept_sealed_for_the_next
         sealed = session.get_one(Channel, channel.id).sealed_credentials
     assert state is DeliveryState.PUBLISHED
     assert scripted.credentials.open(sealed) == {"token": "t0ken-renewed"}
-    scripted.engine.dispose()
+    scripted.close()
 
 
 def test_credentials_no_configured_secret_opens_hold_the_delivery_and_ask_for_a_reconnection(
     services: Services, task_queue: MemoryTaskQueue
 ) -> None:
-    scripted = bootstrap_with_scripted_network(services.settings, task_queue)
+    scripted = bootstrap_with_scripted_network(services.settings, task_queue, engine=services.engine)
     workspace, _ = make_workspace(scripted)
     with scripted.sessions.begin() as session:
         channel = connect_channel(
@@ -118,4 +118,4 @@ def test_credentials_no_configured_secret_opens_hold_the_delivery_and_ask_for_a_
     assert delivery.last_error is not None
     assert delivery.last_error.startswith("The channel's credentials cannot be opened")
     assert channel_state is ChannelState.NEEDS_REAUTH
-    scripted.engine.dispose()
+    scripted.close()

@@ -19,9 +19,7 @@ from shared.bootstrap import Services
 from shared.channels.models import Channel, ChannelState
 from shared.config import Settings
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
-from shared.deliveries.publishing import publish_delivery
 from shared.links.models import ShortLink
 from shared.links.services import record_click
 from shared.metrics.collecting import collect_metrics, prune_metric_samples, take_snapshots
@@ -38,6 +36,7 @@ from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.networks.sandbox.store import sandbox_posts
 from shared.taskqueue import MemoryTaskQueue
 from shared.workspaces.models import Workspace
+from tests.driving import publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace, only_delivery_id
 from tests.integration.engagement_networks import bootstrap_with_readable_networks, reads_of
 from tests.integration.fake_networks import script
@@ -49,24 +48,9 @@ MINUTE = timedelta(minutes=1)
 @pytest.fixture
 def readable(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services with the sandbox and the test networks of engagement_networks; `services` cleans up."""
-    built = bootstrap_with_readable_networks(settings, task_queue)
+    built = bootstrap_with_readable_networks(settings, task_queue, engine=services.engine)
     yield built
-    built.engine.dispose()
-
-
-def publish_everything_due(services: Services) -> dict[uuid.UUID, str | None]:
-    """Claim and publish every due delivery; the external id of each, by delivery id."""
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(seconds=60)
-        )
-    for claim in claims:
-        assert publish_delivery(services, claim.delivery_id, claim.attempt) is DeliveryState.PUBLISHED
-    with services.sessions() as session:
-        rows = session.execute(
-            select(Delivery.id, Delivery.external_id).where(Delivery.id.in_([c.delivery_id for c in claims]))
-        )
-        return {delivery_id: external_id for delivery_id, external_id in rows}
+    built.close()
 
 
 def travel(services: Services, by: timedelta) -> None:
@@ -122,7 +106,7 @@ def published(
 ) -> list[uuid.UUID]:
     """`count` posts to the channels, published now; their deliveries' ids."""
     posts = [make_post(services, workspace, channels, text=f"Post {n}") for n in range(count)]
-    publish_everything_due(services)
+    assert set(publish_what_is_due(services).values()) == {DeliveryState.PUBLISHED}
     return [d.id for post in posts for d in post.deliveries]
 
 
@@ -244,7 +228,7 @@ def test_a_channel_whose_reads_fail_is_tried_again_later_and_keeps_no_other_chan
     healthy = readable_channel(readable, workspace, "Healthy", counts={"likes": 4})
     sandbox = make_channel(readable, workspace, "Sandbox")
     post = make_post(readable, workspace, [failing, healthy, sandbox])
-    publish_everything_due(readable)
+    assert set(publish_what_is_due(readable).values()) == {DeliveryState.PUBLISHED}
     collect_metrics(readable)
     travel_to(readable, STEPS[0] + MINUTE)
     before = utcnow()
@@ -277,7 +261,7 @@ def test_a_failing_collection_is_kept_with_the_network_s_words_until_a_read_work
     failing = readable_channel(readable, workspace, "Failing", engagement="transient")
     healthy = readable_channel(readable, workspace, "Healthy", counts={"likes": 4})
     make_post(readable, workspace, [failing, healthy])
-    publish_everything_due(readable)
+    assert set(publish_what_is_due(readable).values()) == {DeliveryState.PUBLISHED}
     travel_to(readable, STEPS[0] + MINUTE)
     first_failure = utcnow()
     collect_metrics(readable)
@@ -316,7 +300,7 @@ def test_a_rate_limit_is_a_pause_not_a_collection_error(readable: Services) -> N
     workspace, _ = make_workspace(readable)
     limited = readable_channel(readable, workspace, "Limited", engagement="rate_limited")
     make_post(readable, workspace, [limited])
-    publish_everything_due(readable)
+    assert set(publish_what_is_due(readable).values()) == {DeliveryState.PUBLISHED}
     travel_to(readable, STEPS[0] + MINUTE)
     assert collect_metrics(readable) == 0
     assert reads_of("readable"), "it was asked, and said to wait"
@@ -374,7 +358,7 @@ def test_a_channel_whose_network_is_not_installed_here_does_not_keep_others_from
     elsewhere = readable_channel(readable, workspace, "Elsewhere")
     sandbox = make_channel(readable, workspace, "Sandbox")
     post = make_post(readable, workspace, [elsewhere, sandbox])
-    publish_everything_due(readable)
+    assert set(publish_what_is_due(readable).values()) == {DeliveryState.PUBLISHED}
     collect_metrics(services)
     travel_to(readable, STEPS[0] + MINUTE)
 
@@ -392,8 +376,9 @@ def test_a_post_gone_from_the_network_is_recorded_as_deleted_not_as_zeros_and_is
 ) -> None:
     workspace, _ = make_workspace(services)
     post = make_post(services, workspace, [make_channel(services, workspace)])
-    [external_id] = publish_everything_due(services).values()
     delivery_id = only_delivery_id(post)
+    assert publish_what_is_due(services) == {delivery_id: DeliveryState.PUBLISHED}
+    external_id = delivery(services, delivery_id).external_id
     assert collect_metrics(services, post.id) == 1
     counts_before = latest(services, delivery_id)
     sandbox = services.networks.get("sandbox")

@@ -51,10 +51,9 @@ def limited(
     else:
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         limiter = RedisRateLimiter(client, prefix)
-    built = bootstrap_with_scripted_network(settings, task_queue, limits=limiter)
+    built = bootstrap_with_scripted_network(settings, task_queue, limits=limiter, engine=services.engine)
     yield built
-    built.network_calls.shutdown()
-    built.engine.dispose()
+    built.close()
     if client is not None:
         buckets = list(client.scan_iter(f"{prefix}*"))
         if buckets:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import DeliveryState
-from shared.deliveries.publishing import publish_deliveries
 from shared.media.models import MediaAsset
 from shared.media.services import get_media
 from shared.networks.ports import MediaItem
@@ -25,21 +21,20 @@ from shared.workflow.media import describe_media
 from shared.workflow.services import create_post
 from shared.workspaces.access import Actor
 from shared.workspaces.models import Workspace
+from tests.driving import publish_what_is_due
 from tests.factories import make_channel, make_workspace
 from tests.integration.fake_networks import SANDBOX_ENTRY
 from tests.media.fake_networks import PICTURES_ENTRY, PicturesSandbox
 from tests.media.samples import image, upload
-
-LEASE = timedelta(seconds=60)
 
 
 @pytest.fixture
 def pictures(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services with the sandbox and the sandbox that takes pictures; `services` empties the tables."""
     registry = NetworkRegistry(settings, entries=[SANDBOX_ENTRY, PICTURES_ENTRY])
-    built = bootstrap(settings, tasks=task_queue, networks=registry)
+    built = bootstrap(settings, tasks=task_queue, networks=registry, engine=services.engine)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture
@@ -51,12 +46,6 @@ def network_of(services: Services) -> PicturesSandbox:
     network = services.networks.get("sandbox_pictures")
     assert isinstance(network, PicturesSandbox)
     return network
-
-
-def publish_everything_due(services: Services) -> dict[uuid.UUID, DeliveryState | None]:
-    with services.sessions.begin() as session:
-        claims = claim_due(session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=LEASE)
-    return publish_deliveries(services, [(claim.delivery_id, claim.attempt) for claim in claims])
 
 
 def post_now(
@@ -81,7 +70,7 @@ def test_the_network_receives_the_bytes_in_order_with_their_alt_text(
         [second, first],
     )
 
-    outcomes = publish_everything_due(pictures)
+    outcomes = publish_what_is_due(pictures)
 
     assert set(outcomes.values()) == {DeliveryState.PUBLISHED}
     [sent] = network_of(pictures).published
@@ -101,7 +90,7 @@ def test_the_alt_text_sent_is_the_one_the_asset_has_when_it_goes_out(
         asset = get_media(session, workspace.id, picture.id)
         describe_media(session, Actor.system(workspace.id), asset, "Twelve people at a long table")
 
-    publish_everything_due(pictures)
+    publish_what_is_due(pictures)
 
     [sent] = network_of(pictures).published
     assert [item.alt_text for item in sent.media] == ["Twelve people at a long table"]
@@ -116,7 +105,7 @@ def test_bytes_lost_from_the_storage_are_left_out_rather_than_holding_the_batch_
     pictures.media.delete(lost.storage_key)
 
     with caplog.at_level(logging.WARNING, logger="shared.deliveries.drafting"):
-        outcomes = publish_everything_due(pictures)
+        outcomes = publish_what_is_due(pictures)
 
     assert set(outcomes.values()) == {DeliveryState.PUBLISHED}
     [sent] = network_of(pictures).published

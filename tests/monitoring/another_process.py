@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from shared.bootstrap import bootstrap
 from shared.config import Settings
-from tests.monitoring.conftest import publish_everything_due
+from tests.driving import publish_what_is_due
 
 
-def publish_everything_due_and_exit(settings: Settings) -> None:
+def publish_what_is_due_and_exit(settings: Settings) -> None:
     services = bootstrap(settings)
-    publish_everything_due(services)
-    services.engine.dispose()
+    publish_what_is_due(services)
+    services.close()

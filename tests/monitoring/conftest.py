@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -13,9 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.api.app import create_app
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.db import utcnow
-from shared.deliveries.claiming import Claim, claim_due
-from shared.deliveries.publishing import publish_delivery
 from shared.taskqueue import MemoryTaskQueue
 from tests.integration.fake_networks import bootstrap_with_scripted_network
 
@@ -23,9 +19,9 @@ from tests.integration.fake_networks import bootstrap_with_scripted_network
 @pytest.fixture
 def scripted(services: Services, settings: Settings, task_queue: MemoryTaskQueue) -> Iterator[Services]:
     """Services whose registry also has the scripted networks; `services` empties the tables afterwards."""
-    built = bootstrap_with_scripted_network(settings, task_queue)
+    built = bootstrap_with_scripted_network(settings, task_queue, engine=services.engine)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture
@@ -59,14 +55,3 @@ class Scrape:
         """Every sample that may only ever grow: counters, and histograms' buckets, counts and sums."""
         growing = ("_total", "_bucket", "_count", "_sum")
         return {key: value for key, value in self.samples.items() if key[0].endswith(growing)}
-
-
-def publish_everything_due(services: Services) -> list[Claim]:
-    """Claim every due delivery and publish each once, whatever its network answers."""
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(seconds=60)
-        )
-    for claim in claims:
-        publish_delivery(services, claim.delivery_id, claim.attempt)
-    return claims

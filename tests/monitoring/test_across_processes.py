@@ -14,15 +14,16 @@ from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.deliveries.models import DeliveryState
 from shared.taskqueue import MemoryTaskQueue
+from tests.driving import publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
-from tests.monitoring.another_process import publish_everything_due_and_exit
-from tests.monitoring.conftest import Scrape, publish_everything_due
+from tests.monitoring.another_process import publish_what_is_due_and_exit
+from tests.monitoring.conftest import Scrape
 
 
 def run_in_another_process(settings: Settings) -> None:
     # Spawned, not forked: a fresh interpreter, with nothing of this process's state.
     process = multiprocessing.get_context("spawn").Process(
-        target=publish_everything_due_and_exit, args=(settings,)
+        target=publish_what_is_due_and_exit, args=(settings,)
     )
     process.start()
     process.join(timeout=120)
@@ -40,7 +41,7 @@ def test_what_another_process_counted_is_added_in_and_stays_after_it_exits(
     run_in_another_process(services.settings)
     after_it_exited = Scrape.of(client)
     make_post(services, workspace, [channel], text="Third, from this process")
-    publish_everything_due(services)
+    publish_what_is_due(services)
     with_this_one = Scrape.of(client)
 
     published = {"network": "sandbox", "outcome": "published"}
@@ -54,7 +55,7 @@ def test_what_another_process_counted_is_added_in_and_stays_after_it_exits(
 
 def test_a_process_that_counts_nothing_leaves_no_file(settings: Settings, task_queue: MemoryTaskQueue):
     checked = bootstrap(settings, tasks=task_queue)  # as the compose healthcheck does every 30 s
-    checked.engine.dispose()
+    checked.close()
 
     assert list(settings.prometheus_folder.iterdir()) == []
 
@@ -70,12 +71,12 @@ def test_an_unusable_folder_costs_the_counts_and_never_the_posts(
     workspace, _ = make_workspace(unusable)
     make_post(unusable, workspace, [make_channel(unusable, workspace)])
 
-    [claim] = publish_everything_due(unusable)
+    [delivery_id] = publish_what_is_due(unusable)
     response = create_app(services=unusable).test_client().get("/metrics")
-    unusable.engine.dispose()
+    unusable.close()
 
     assert "cannot write to" in caplog.text
-    assert read_delivery(services, claim.delivery_id).state is DeliveryState.PUBLISHED
+    assert read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED
     assert response.status_code == 200
     assert "crier_queue_depth" in response.get_data(as_text=True)
     assert "crier_publish_attempts_total" not in response.get_data(as_text=True)

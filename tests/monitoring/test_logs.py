@@ -18,9 +18,9 @@ from shared.deliveries.publishing import reconcile_unknown
 from shared.metrics.collecting import collect_metrics
 from shared.monitoring.logs import TextFormatter, configure_logging, json_formatter
 from shared.workspaces.models import Workspace
+from tests.driving import publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace
 from tests.integration.fake_networks import scripted_channel
-from tests.monitoring.conftest import publish_everything_due
 
 SECRET_TOKEN = "t0ken-that-must-never-be-logged"
 
@@ -79,7 +79,7 @@ def test_every_json_line_parses_and_a_publish_attempt_names_its_delivery_channel
     flaky = scripted_channel(scripted, workspace, publish="transient", message="503 Service Unavailable")
     post = make_post(scripted, workspace, [sandbox, flaky])
 
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
 
     records = json_lines.parsed()  # fails on any line that is not one JSON object
     delivery_on = {delivery.channel_id: delivery.id for delivery in post.deliveries}
@@ -101,7 +101,7 @@ def test_an_adapters_crash_is_one_json_line_with_its_traceback_and_the_delivery(
     buggy = scripted_channel(scripted, workspace, publish="crash", message="KeyError in the adapter")
     post = make_post(scripted, workspace, [buggy])
 
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
 
     crash, outcome = about(json_lines.parsed(), post.deliveries[0].id)
     assert crash["level"] == "ERROR"
@@ -114,7 +114,7 @@ def test_a_failed_collection_names_its_channel_and_network(scripted: Services, j
     workspace, _ = make_workspace(scripted)
     down = scripted_channel(scripted, workspace, engagement="transient")
     post = make_post(scripted, workspace, [down])
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
 
     collect_metrics(scripted, post.id)
 
@@ -128,7 +128,7 @@ def test_settling_an_uncertain_attempt_is_logged_with_the_delivery(
     workspace, _ = make_workspace(scripted)
     channel = scripted_channel(scripted, workspace, publish="outcome_unknown", find="found")
     post = make_post(scripted, workspace, [channel])
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
 
     reconcile_unknown(scripted)
 
@@ -143,7 +143,7 @@ def test_text_lines_end_with_the_ids_they_are_about(scripted: Services, text_lin
     channel = make_channel(scripted, workspace)
     post = make_post(scripted, workspace, [channel])
 
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
 
     [line] = [line for line in text_lines.text.splitlines() if "publish attempt" in line]
     assert line.endswith(
@@ -177,7 +177,7 @@ def test_credentials_never_reach_a_log_line_even_when_the_network_renews_them(
     make_post(scripted, workspace, [renewing, revoked])
 
     with capturing(formatter()) as lines:
-        publish_everything_due(scripted)
+        publish_what_is_due(scripted)
 
     assert "publish attempt 1: published" in lines.text
     assert "publish attempt 1: auth_expired" in lines.text

@@ -20,9 +20,10 @@ from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import AttemptOutcome, Delivery, PublishAttempt
 from shared.deliveries.publishing import reconcile_unknown
 from shared.metrics.collecting import collect_metrics
+from tests.driving import claim_what_is_due, publish_what_is_due
 from tests.factories import make_channel, make_post, make_workspace
 from tests.integration.fake_networks import scripted_channel
-from tests.monitoring.conftest import Scrape, publish_everything_due
+from tests.monitoring.conftest import Scrape
 
 OUTCOMES = [outcome.value for outcome in AttemptOutcome]
 NOTHING_LISTENS_HERE = "127.0.0.1:9"
@@ -41,7 +42,7 @@ def test_published_deliveries_are_counted_per_network_with_how_late_each_went_ou
     channels = [make_channel(scripted, workspace), scripted_channel(scripted, workspace)]
     make_post(scripted, workspace, channels)
 
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     scrape = Scrape.of(client)
 
     with scripted.sessions() as session:
@@ -78,7 +79,7 @@ def test_every_outcome_is_counted_as_the_attempts_table_records_it(
     channels = [scripted_channel(scripted, workspace, answer, publish=answer) for answer in answers]
     make_post(scripted, workspace, channels)
 
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     scrape = Scrape.of(client)
 
     recorded = attempts_by_outcome(scripted)
@@ -104,11 +105,11 @@ def test_counters_never_go_down_as_more_is_published(scripted: Services, client:
     good = make_channel(scripted, workspace)
     failing = scripted_channel(scripted, workspace, publish="transient")
     make_post(scripted, workspace, [good, failing], text="First")
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     before = Scrape.of(client)
 
     make_post(scripted, workspace, [good], text="Second")
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     after = Scrape.of(client)
 
     assert before.counted()
@@ -127,10 +128,9 @@ def test_queue_depth_counts_the_deliveries_not_yet_out_by_state(
     flaky = scripted_channel(scripted, workspace, "Flaky", publish="transient")
     make_post(scripted, workspace, [sandbox], text="Tomorrow", scheduled_at=utcnow() + timedelta(days=1))
     make_post(scripted, workspace, [uncertain, flaky], text="Now")
-    publish_everything_due(scripted)  # one unknown, one retry_wait
+    publish_what_is_due(scripted)  # one unknown, one retry_wait
     make_post(scripted, workspace, [sandbox], text="Claimed")
-    with scripted.sessions.begin() as session:
-        claim_due(session, now=utcnow(), lookahead=timedelta(0), batch_size=10, lease=timedelta(minutes=1))
+    claim_what_is_due(scripted)
 
     scrape = Scrape.of(client)
 
@@ -161,7 +161,7 @@ def test_overdue_counts_due_deliveries_no_scheduler_claimed_and_how_long_the_old
         )
     idle = Scrape.of(client)
 
-    publish_everything_due(services)
+    publish_what_is_due(services)
     caught_up = Scrape.of(client)
 
     # The paused channel's delivery waits on purpose; the later one is not due.
@@ -178,7 +178,7 @@ def test_a_channel_whose_token_cannot_be_renewed_counts_a_token_refresh_failure(
     expired = scripted_channel(scripted, workspace, publish="auth_expired", message="401: token revoked")
     make_post(scripted, workspace, [expired, make_channel(scripted, workspace)])
 
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     scrape = Scrape.of(client)
 
     assert scrape.value("crier_token_refresh_failures_total", network="scripted") == 1
@@ -193,7 +193,7 @@ def test_collection_errors_are_counted_per_network(scripted: Services, client: F
         make_channel(scripted, workspace),
     ]
     post = make_post(scripted, workspace, channels)
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
 
     collect_metrics(scripted, post.id)
     scrape = Scrape.of(client)
@@ -208,7 +208,7 @@ def test_credentials_that_no_secret_opens_count_as_a_refresh_failure_while_colle
     workspace, _ = make_workspace(scripted)
     channel = scripted_channel(scripted, workspace)
     post = make_post(scripted, workspace, [channel])
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     with scripted.sessions.begin() as session:
         # Sealed with a secret the process no longer has, as after a rotation without a reseal.
         session.execute(update(Channel).where(Channel.id == channel.id).values(sealed_credentials=b"lost"))
@@ -273,7 +273,7 @@ def test_with_a_metrics_token_set_only_a_request_bearing_it_is_answered(scripted
 def test_the_process_counts_are_served_while_the_database_is_away(scripted: Services) -> None:
     workspace, _ = make_workspace(scripted)
     make_post(scripted, workspace, [make_channel(scripted, workspace)])
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     unreachable = create_engine(f"postgresql+psycopg://postgres@{NOTHING_LISTENS_HERE}/crier")
     try:
         away = dataclasses.replace(scripted, engine=unreachable, sessions=sessionmaker(unreachable))
@@ -291,7 +291,7 @@ def test_checking_an_uncertain_delivery_with_credentials_no_secret_opens_counts_
     workspace, _ = make_workspace(scripted)
     channel = scripted_channel(scripted, workspace, publish="outcome_unknown")
     make_post(scripted, workspace, [channel])
-    publish_everything_due(scripted)
+    publish_what_is_due(scripted)
     with scripted.sessions.begin() as session:
         session.execute(update(Channel).where(Channel.id == channel.id).values(sealed_credentials=b"lost"))
 

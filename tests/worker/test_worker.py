@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis
+from celery import Task
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from sqlalchemy import func, select
 
 from services.worker.app import CrierCelery, create_celery_app
@@ -18,12 +20,12 @@ from shared.bootstrap import Services
 from shared.broker import CeleryTaskQueue
 from shared.config import Settings
 from shared.db import utcnow
-from shared.deliveries.claiming import claim_due
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.idempotency.models import IdempotencyKey
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES, PURGE_EXPIRED_IDEMPOTENCY_KEYS
+from tests.driving import claim_what_is_due, wait_for
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 # A database of its own on the test Redis, emptied first, so no other queue's messages interfere.
@@ -44,27 +46,32 @@ def worker_app(broker_settings: Settings, services: Services) -> Iterator[CrierC
     # handler; left so, later tests that read warnings from caplog would see nothing.
     root_level = logging.getLogger().level
     try:
-        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
+        ) as worker:
             yield app
+        # The test worker ends the way a terminated one does, and Celery's thread pool does not stop its
+        # threads on terminate: they would idle until the interpreter exits.
+        worker.pool.stop()
     finally:
         logging.getLogger().setLevel(root_level)
 
 
-def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
+@pytest.fixture
+def finished_tasks() -> Iterator[list[str]]:
+    """The name of each task the worker has finished running, in the order it finished them."""
+    finished: list[str] = []
+
+    def note(sender: Task, **_: Any) -> None:
+        finished.append(sender.name)
+
+    task_postrun.connect(note, weak=False)
+    yield finished
+    task_postrun.disconnect(note)
 
 
 def claim_all(services: Services) -> list[tuple[uuid.UUID, int]]:
-    with services.sessions.begin() as session:
-        claims = claim_due(
-            session, now=utcnow(), lookahead=timedelta(0), batch_size=100, lease=timedelta(minutes=1)
-        )
-    return [(claim.delivery_id, claim.attempt) for claim in claims]
+    return [(claim.delivery_id, claim.attempt) for claim in claim_what_is_due(services)]
 
 
 def test_the_worker_is_configured_to_lose_no_message_and_hoard_none(broker_settings: Settings):
@@ -93,7 +100,7 @@ def test_a_publish_message_sent_by_name_is_published_by_the_worker(
 
 
 def test_a_message_delivered_twice_publishes_once(
-    services: Services, broker_settings: Settings, worker_app: CrierCelery
+    services: Services, broker_settings: Settings, worker_app: CrierCelery, finished_tasks: list[str]
 ):
     workspace, _ = make_workspace(services)
     make_post(services, workspace, [make_channel(services, workspace, latency_ms=200)])
@@ -103,8 +110,9 @@ def test_a_message_delivered_twice_publishes_once(
     for _ in range(3):
         sender.send(PUBLISH_DELIVERIES, {"claims": [[str(delivery_id), attempt]]})
 
-    wait_for(lambda: read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED)
-    time.sleep(0.5)  # let the repeated messages be processed, too
+    # Every message has had its chance to publish again, not only the first.
+    wait_for(lambda: finished_tasks.count(PUBLISH_DELIVERIES) == 3, what="three publish tasks run")
+    assert read_delivery(services, delivery_id).state is DeliveryState.PUBLISHED
     network = services.networks.get("sandbox")
     assert isinstance(network, SandboxNetwork)
     assert network.store.count_by_key() == {str(delivery_id): 1}
