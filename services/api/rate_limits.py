@@ -140,7 +140,9 @@ def scope_of(limit: RequestLimit) -> str:
 
 
 def seconds_until_reset(limit: RequestLimit) -> int:
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    """Whole seconds until the limit lets a request through again: at least 1, at most its window (the
+    sliding window's reset can fall a fraction of a second past it, which rounding up made 61 of 60)."""
+    return min(limit.limit.get_expiry(), max(1, math.ceil(limit.reset_at - time.time())))
 
 
 def ratelimit_fields(limit: RequestLimit) -> dict[str, str]:

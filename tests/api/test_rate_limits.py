@@ -7,6 +7,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.api.app import create_app
+from services.api.rate_limits import seconds_until_reset
 from shared.bootstrap import Services
 from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
@@ -230,3 +232,11 @@ def test_under_gunicorn_two_workers_share_their_counts_in_redis(
 
     assert statuses == {200: 50, 429: 150}, served.log()[-2000:]
     assert time.monotonic() - began < 60
+
+
+@pytest.mark.parametrize(("after", "said"), [(60.4, 60), (59.2, 60), (0.2, 1), (-3.0, 1)])
+def test_the_wait_said_is_whole_seconds_within_the_window(after: float, said: int) -> None:
+    window = SimpleNamespace(get_expiry=lambda: 60)
+    breached = SimpleNamespace(limit=window, reset_at=time.time() + after)
+
+    assert seconds_until_reset(breached) == said  # type: ignore[arg-type]
