@@ -32,7 +32,7 @@ from shared.posts.models import Post, PostStage, PostState, Timing
 from shared.spreadsheets import to_spreadsheet
 from shared.timezones import stored_zone
 from shared.workflow.calendar import CalendarEntry, calendar
-from shared.workflow.listing import list_posts
+from shared.workflow.listing import EVERY_POST, PostFilter, list_posts
 from shared.workflow.states import post_state
 
 PAGE = 1_000
@@ -52,12 +52,7 @@ BEFORE_SCHEDULING = frozenset(
 def export_posts_csv(
     session: Session,
     workspace_id: uuid.UUID,
-    *,
-    state: PostState | None = None,
-    channel_id: uuid.UUID | None = None,
-    label: str | None = None,
-    scheduled_from: datetime | None = None,
-    scheduled_to: datetime | None = None,
+    which: PostFilter = EVERY_POST,
 ) -> str:
     """The posts, oldest first, one row each, in the columns an import reads (and `state`, `id`).
 
@@ -71,17 +66,7 @@ def export_posts_csv(
     posts: list[Post] = []
     after = None
     while True:
-        page = list_posts(
-            session,
-            workspace_id,
-            state=state,
-            channel_id=channel_id,
-            label=label,
-            scheduled_from=scheduled_from,
-            scheduled_to=scheduled_to,
-            after=after,
-            limit=PAGE,
-        )
+        page = list_posts(session, workspace_id, which, after=after, limit=PAGE)
         posts += page
         if len(page) < PAGE:
             break

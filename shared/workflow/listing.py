@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select
@@ -13,33 +14,43 @@ from shared.posts.models import Post, PostLabel, PostState, PostTarget
 from shared.workflow.states import state_condition
 
 
+@dataclass(frozen=True)
+class PostFilter:
+    """Which posts a list or an export holds: those matching every field given (None matches all)."""
+
+    state: PostState | None = None
+    channel_id: uuid.UUID | None = None
+    label: str | None = None
+    scheduled_from: datetime | None = None
+    scheduled_to: datetime | None = None
+
+
+EVERY_POST = PostFilter()
+
+
 def list_posts(
     session: Session,
     workspace_id: uuid.UUID,
+    which: PostFilter = EVERY_POST,
     *,
-    state: PostState | None = None,
-    channel_id: uuid.UUID | None = None,
-    label: str | None = None,
-    scheduled_from: datetime | None = None,
-    scheduled_to: datetime | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 50,
 ) -> Sequence[Post]:
     """Newest first. `after` is the (created_at, id) of the previous page's last post: a keyset, so a post
     created while someone pages does not shift the pages."""
     query = select(Post).where(Post.workspace_id == workspace_id)
-    if state is not None:
-        query = query.where(state_condition(state))
-    if channel_id is not None:
+    if which.state is not None:
+        query = query.where(state_condition(which.state))
+    if which.channel_id is not None:
         query = query.where(
-            exists().where(PostTarget.post_id == Post.id, PostTarget.channel_id == channel_id)
+            exists().where(PostTarget.post_id == Post.id, PostTarget.channel_id == which.channel_id)
         )
-    if label is not None:
-        query = query.where(exists().where(PostLabel.post_id == Post.id, PostLabel.name == label))
-    if scheduled_from is not None:
-        query = query.where(Post.scheduled_at >= scheduled_from)
-    if scheduled_to is not None:
-        query = query.where(Post.scheduled_at < scheduled_to)
+    if which.label is not None:
+        query = query.where(exists().where(PostLabel.post_id == Post.id, PostLabel.name == which.label))
+    if which.scheduled_from is not None:
+        query = query.where(Post.scheduled_at >= which.scheduled_from)
+    if which.scheduled_to is not None:
+        query = query.where(Post.scheduled_at < which.scheduled_to)
     if after is not None:
         created_at, post_id = after
         query = query.where(

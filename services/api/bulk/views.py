@@ -23,6 +23,7 @@ from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
 from shared.idempotency.services import IdempotentRequest, find_or_reserve, fingerprint
 from shared.timezones import check_timezone, to_utc
+from shared.workflow.listing import PostFilter
 from shared.workspaces.access import Permission
 
 imports = Blueprint(
@@ -123,7 +124,7 @@ class PostsExport(MethodView):
     def get(self, query: dict[str, Any]) -> Response:
         """The posts as a CSV file, filtered like GET /v1/posts: for a spreadsheet, or to import again."""
         with get_services().sessions.begin() as session:
-            body = export_posts_csv(session, get_actor().workspace_id, **query)
+            body = export_posts_csv(session, get_actor().workspace_id, PostFilter(**query))
         return Response(
             body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="posts.csv"'}
         )

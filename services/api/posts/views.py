@@ -36,7 +36,7 @@ from shared.posts.models import Post
 from shared.posts.requests import PostRequest
 from shared.posts.services import get_post
 from shared.workflow import services as workflow
-from shared.workflow.listing import list_posts
+from shared.workflow.listing import PostFilter, list_posts
 from shared.workflow.published import ChangesAsked, delete_post_from_networks, edit_published_post
 from shared.workflow.scheduling import create_checked, update_checked
 from shared.workspaces.access import Actor, Permission
@@ -71,7 +71,9 @@ class Posts(MethodView):
         """The workspace's posts, newest first, filtered by state, channel, label or time."""
         limit, after = query.pop("limit"), query.pop("cursor", None)
         with get_services().sessions.begin() as session:
-            items = list_posts(session, get_actor().workspace_id, after=after, limit=limit + 1, **query)
+            items = list_posts(
+                session, get_actor().workspace_id, PostFilter(**query), after=after, limit=limit + 1
+            )
         return page_of(items, limit, key=lambda post: (post.created_at, post.id))
 
     @requires(Permission.DRAFT)
