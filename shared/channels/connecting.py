@@ -10,12 +10,16 @@ from typing import Any, Protocol
 from shared.audit.services import record
 from shared.channels.models import Channel, ChannelState
 from shared.channels.opening import Opening, account_with_credentials
-from shared.channels.services import account_of, check_connection, connect_channel, get_channel
+from shared.channels.services import (
+    account_of,
+    ask_for_reconnection,
+    check_connection,
+    connect_channel,
+    get_channel,
+)
 from shared.dependencies import HasNetworks
 from shared.networks.ports import Account, AuthExpired, Network, NetworkError, Profile
-from shared.networks.toolkit.api_errors import as_api_errors
-from shared.notifications.models import EventType
-from shared.notifications.outbox import emit
+from shared.networks.toolkit.api_errors import network_asked
 from shared.workspaces.access import Actor
 
 
@@ -91,18 +95,11 @@ def verify_channel(
         account, sealed = account_of(channel), channel.sealed_credentials
     adapter = services.networks.get(channel.network)
     try:
-        profile = adapter.verify(account_with_credentials(services, account, sealed))
+        profile = adapter.verify(account_with_credentials(services, account, sealed, network=adapter))
     except AuthExpired as error:
         with services.sessions.begin() as session:
+            ask_for_reconnection(session, [channel_id])
             channel = get_channel(session, actor.workspace_id, channel_id)
-            if channel.state is ChannelState.ACTIVE:
-                channel.state = ChannelState.NEEDS_REAUTH
-                emit(
-                    session,
-                    channel.workspace_id,
-                    EventType.CHANNEL_NEEDS_REAUTH,
-                    {"channel_id": channel.id, "network": channel.network, "name": channel.name},
-                )
             return channel, None, f"{adapter.info.display_name} no longer accepts the credentials: {error}"
     except NetworkError as error:
         return channel, None, f"{adapter.info.display_name} could not be asked: {error}"
@@ -110,10 +107,7 @@ def verify_channel(
 
 
 def _verify(adapter: Network, account: Account) -> None:
-    name = adapter.info.display_name
-    with as_api_errors(
-        pointer="/credentials",
-        refused=f"{name} refused these credentials",
-        unreachable=f"{name} could not be reached to check the credentials",
+    with network_asked(
+        adapter.info, to="check the credentials", refused="these credentials", pointer="/credentials"
     ):
         adapter.verify(account)

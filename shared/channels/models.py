@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,9 @@ class Channel(Base):
     # Weekday posting slots for the queue, as shared.channels.slots.PostingSchedule documents them.
     posting_schedule: Mapped[json_document]
     created_at: Mapped[created_timestamp]
+    # While one process renews the channel's access token, until when the others leave it alone: a refresh
+    # token that works once (X's) used by two processes at once would lock the channel out.
+    renewing_credentials_until: Mapped[datetime | None]
 
     # How reading its numbers went lately; written by shared.metrics alone, read here to be shown.
     collection: Mapped[ChannelCollection | None] = relationship(viewonly=True, lazy="selectin")

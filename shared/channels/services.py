@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,11 +13,14 @@ from shared.audit.services import record
 from shared.channels.models import Channel, ChannelState
 from shared.channels.slots import PostingSchedule
 from shared.credentials import CredentialCipher
-from shared.errors import Conflict, InvalidInput, NotFound, Problem
+from shared.errors import Conflict, InvalidInput, Problem
 from shared.networks.ports import Account, Network
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
+from shared.notifications.models import EventType
+from shared.notifications.outbox import Event, emit_all
 from shared.timezones import check_timezone
 from shared.workspaces.access import Actor
+from shared.workspaces.services import get_in_workspace
 
 
 def check_connection(
@@ -38,7 +41,7 @@ def check_connection(
     problems += [
         Problem(f"/credentials/{key}", f"{adapter.info.display_name} takes no credential of this name.")
         for key in credentials
-        if key not in expected
+        if key not in expected and key not in adapter.info.optional_credential_keys
     ]
     if not problems:
         problems = [Problem("/credentials", problem) for problem in adapter.check_credentials(credentials)]
@@ -91,6 +94,34 @@ def store_credentials(
     )
 
 
+def ask_for_reconnection(session: Session, channel_ids: Collection[uuid.UUID]) -> list[uuid.UUID]:
+    """Channels whose network refused their credentials wait for a person: needs_reauth, announced once.
+
+    Only active channels change: a paused or disconnected one stays as a person left it, and a channel
+    already waiting is not announced again. Returns the channels that changed.
+    """
+    if not channel_ids:
+        return []
+    newly_expired = session.execute(
+        update(Channel)
+        .where(Channel.id.in_(channel_ids), Channel.state == ChannelState.ACTIVE)
+        .values(state=ChannelState.NEEDS_REAUTH)
+        .returning(Channel.id, Channel.workspace_id, Channel.network, Channel.name)
+    ).all()
+    emit_all(
+        session,
+        [
+            Event(
+                row.workspace_id,
+                EventType.CHANNEL_NEEDS_REAUTH,
+                {"channel_id": row.id, "network": row.network, "name": row.name},
+            )
+            for row in newly_expired
+        ],
+    )
+    return [row.id for row in newly_expired]
+
+
 def reseal_credentials(session: Session, cipher: CredentialCipher) -> int:
     """Seal every channel's credentials again with the newest secret; how many were resealed."""
     channels = session.scalars(select(Channel).where(Channel.sealed_credentials.is_not(None))).all()
@@ -111,10 +142,7 @@ def account_of(channel: Channel) -> Account:
 
 
 def get_channel(session: Session, workspace_id: uuid.UUID, channel_id: uuid.UUID) -> Channel:
-    channel = session.get(Channel, channel_id)
-    if channel is None or channel.workspace_id != workspace_id:
-        raise NotFound("channel", channel_id)
-    return channel
+    return get_in_workspace(session, Channel, workspace_id, channel_id, "channel")
 
 
 def change_channel(

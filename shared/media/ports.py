@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO, BinaryIO, Protocol
 
+from shared.media.public_addresses import PublicAddresses
+
 
 class ContentMissing(LookupError):
     """The storage has no bytes under this key (removed by hand, or a volume that was not mounted)."""
@@ -42,3 +44,10 @@ class HasMedia(Protocol):
 
     @property
     def media(self) -> MediaStorage: ...
+
+
+class HasPublicMedia(Protocol):
+    """Where a process makes its media's public addresses, for the networks that fetch media by URL."""
+
+    @property
+    def public_media(self) -> PublicAddresses: ...

@@ -16,16 +16,17 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import IO
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.audit.services import record
-from shared.errors import Forbidden, InvalidInput, NotFound, Problem
+from shared.errors import Forbidden, InvalidInput, Problem
 from shared.media.detecting import READABLE, detect_type
 from shared.media.models import MediaAsset
 from shared.media.ports import MediaStorage
 from shared.networks.registry import NetworkRegistry
 from shared.workspaces.access import Actor, Permission, require
+from shared.workspaces.services import get_in_workspace
 
 FILENAME_LIMIT = 255
 # Control characters (C0, DEL, C1, Unicode's line and paragraph separators) and lone surrogates.
@@ -107,10 +108,16 @@ def list_media(
     workspace_id: uuid.UUID,
     *,
     after: tuple[datetime, uuid.UUID] | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    undescribed: bool = False,
     limit: int = 50,
 ) -> Sequence[MediaAsset]:
-    """Newest first; `after` is the (created_at, id) of the previous page's last asset."""
+    """Newest first; `after` is the (created_at, id) of the previous page's last asset, `before` that of
+    the next page's first (the `limit` assets just newer than it); `undescribed`: only those without alt
+    text."""
     query = select(MediaAsset).where(MediaAsset.workspace_id == workspace_id)
+    if undescribed:
+        query = query.where(_without_alt_text())
     if after is not None:
         created_at, media_id = after
         query = query.where(
@@ -119,16 +126,35 @@ def list_media(
                 and_(MediaAsset.created_at == created_at, MediaAsset.id < media_id),
             )
         )
+    if before is not None:
+        created_at, media_id = before
+        newer = query.where(
+            or_(
+                MediaAsset.created_at > created_at,
+                and_(MediaAsset.created_at == created_at, MediaAsset.id > media_id),
+            )
+        )
+        # The nearest newer ones, read oldest first and turned round: still newest first.
+        found = session.scalars(newer.order_by(MediaAsset.created_at, MediaAsset.id).limit(limit)).all()
+        return list(reversed(found))
     return session.scalars(
         query.order_by(MediaAsset.created_at.desc(), MediaAsset.id.desc()).limit(limit)
     ).all()
 
 
+def count_undescribed(session: Session, workspace_id: uuid.UUID) -> int:
+    """How many of the workspace's assets have no alt text."""
+    query = select(func.count()).where(MediaAsset.workspace_id == workspace_id, _without_alt_text())
+    return session.scalar(query) or 0
+
+
+def _without_alt_text() -> ColumnElement[bool]:
+    # Blank counts as none: a description of spaces tells a screen reader nothing either.
+    return or_(MediaAsset.alt_text.is_(None), func.trim(MediaAsset.alt_text) == "")
+
+
 def get_media(session: Session, workspace_id: uuid.UUID, media_id: uuid.UUID) -> MediaAsset:
-    asset = session.get(MediaAsset, media_id)
-    if asset is None or asset.workspace_id != workspace_id:
-        raise NotFound("media", media_id)
-    return asset
+    return get_in_workspace(session, MediaAsset, workspace_id, media_id, "media")
 
 
 def set_alt_text(session: Session, actor: Actor, asset: MediaAsset, alt_text: str | None) -> bool:
@@ -166,6 +192,15 @@ def remove_media(session: Session, actor: Actor, asset: MediaAsset) -> str | Non
     session.flush()
     shared = session.scalar(select(func.count()).where(MediaAsset.storage_key == key))
     return None if shared else key
+
+
+def may_change(actor: Actor, asset: MediaAsset) -> bool:
+    """Whether the actor may describe or delete the asset (what set_alt_text and remove_media check)."""
+    try:
+        _check_may_change(actor, asset)
+    except Forbidden:
+        return False
+    return True
 
 
 def _check_may_change(actor: Actor, asset: MediaAsset) -> None:

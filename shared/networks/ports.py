@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from shared.config import Settings
@@ -26,6 +27,56 @@ class MediaRule:
     max_bytes: int
     max_items: int
     alt_text_limit: int | None = None
+    # At least this many: Instagram has no post without media. Checked against the post's attachments when
+    # it is written, since the drafts validate() sees then carry no media yet.
+    min_items: int = 0
+
+
+class InboxKind(StrEnum):
+    """What an item of the engagement inbox is to the account (shared.networks.inbox reads them)."""
+
+    REPLY = "reply"  # an answer to one of the account's posts
+    MENTION = "mention"  # a post naming the account
+    QUOTE = "quote"  # a post quoting one of the account's
+    DIRECT_MESSAGE = "direct_message"  # a message to the account alone (or a few)
+    POST = "post"  # a post a saved search found: it says nothing to the account yet
+
+
+@dataclass(frozen=True)
+class InboxAbilities:
+    """What Crier can read of what people say to an account, and do about it, on one network.
+
+    The adapter implements the matching protocols of shared.networks.inbox: ReadsInbox when `kinds` is not
+    empty, SearchesPosts for `can_search`, ReactsToPosts for `can_like`, HidesReplies for `can_hide`;
+    `can_reply` means its publish() makes the draft as a reply to Draft.reply_to.
+    """
+
+    kinds: tuple[InboxKind, ...] = ()
+    can_search: bool = False
+    can_reply: bool = False
+    can_like: bool = False
+    # Hiding another person's reply under the account's post, where the network lets an author moderate
+    # their own thread (HidesReplies).
+    can_hide: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """A post to answer: its id on the network and what else the network needs to reply to it.
+
+    `ref` is the network's own: Bluesky's content ids of the post and of its thread's root, a newsgroup
+    article's References and Newsgroups. The adapter that read the post made it; only it reads it.
+    """
+
+    external_id: str
+    ref: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"external_id": self.external_id, "ref": dict(self.ref)}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> ReplyTarget:
+        return cls(external_id=str(value["external_id"]), ref=dict(value.get("ref") or {}))
 
 
 @dataclass(frozen=True)
@@ -41,9 +92,15 @@ class NetworkInfo:
     # How the limit counts, in words for people: "graphemes", "characters", "graphemes and UTF-8 bytes"…
     text_unit: str = "graphemes"
     supports_threads: bool = False
+    # Whether the draft's options may carry a "first_comment": a comment the account adds under its own post
+    # once it is out (LinkedIn, Facebook, Instagram), published and recorded as the post's next part.
+    supports_first_comment: bool = False
     media: MediaRule | None = None
     # Whether it needs secrets to post (a token, an app password, a webhook URL), and which keys.
     credential_keys: tuple[str, ...] = ()
+    # Keys a channel's credentials may also hold: a refresh token some apps get, when a token expires, the
+    # account's id the OAuth flow found, a login some servers ask for. Any other key is refused by name.
+    optional_credential_keys: tuple[str, ...] = ()
     # Whether find_published can tell if an earlier, uncertain attempt made a post. Without it, an
     # uncertain delivery is never republished automatically: a person decides.
     can_find_published: bool = True
@@ -61,6 +118,8 @@ class NetworkInfo:
     engagement_batch_size: int | None = None
     account_read_rate: Rate | None = None
     network_read_rate: Rate | None = None
+    # The engagement inbox: which kinds of item Crier reads, and what it can do about one.
+    inbox: InboxAbilities = InboxAbilities()
 
 
 @dataclass(frozen=True)
@@ -86,6 +145,9 @@ class MediaItem:
     content_type: str
     data: bytes = field(repr=False)
     alt_text: str | None = None
+    # An unguessable, expiring address where the network can fetch the file itself, for networks that take
+    # media only by URL (Instagram, Threads). None where Crier has no public address (CRIER_PUBLIC_URL).
+    public_url: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The file without its bytes: its type, size, SHA-256 and alt text, for a receiver or a store."""
@@ -106,6 +168,9 @@ class Draft:
     media: tuple[MediaItem, ...] = ()
     # Network-specific choices from the channel's variant: a content warning, visibility, language…
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The post this one answers (a reply from the engagement inbox), on networks whose info.inbox says
+    # can_reply: the draft's first part is made as a reply to it, its thread under that.
+    reply_to: ReplyTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -386,6 +451,27 @@ class AuthorizesWithOAuth(Protocol):
         code_verifier: str,
     ) -> dict[str, Any]:
         """The channel's credentials, keyed as info.credential_keys, for the code the person brought back."""
+        ...
+
+
+@runtime_checkable
+class RefreshesCredentials(Protocol):
+    """A network whose access tokens expire and are renewed with a refresh token (X, LinkedIn, Threads…).
+
+    Optional, beside `Network`. Crier renews a channel's credentials ahead of expiry under the channel's
+    renewal lease, taken before the refresh token is read and let go once the new credentials are stored
+    (shared.channels.refreshing): where a refresh token works once (X), two processes renewing at once
+    would otherwise lock the channel out. Failures are the `NetworkError` kinds: AuthExpired when the
+    network refuses the refresh token (a person reconnects),
+    Transient, RateLimited or OutcomeUnknown when asking again later may work.
+    """
+
+    def expires_at(self, credentials: Mapping[str, Any]) -> datetime | None:
+        """When these credentials' access token stops working; None when it does not expire."""
+        ...
+
+    def refresh_credentials(self, account: Account) -> dict[str, Any]:
+        """New credentials for the account (keyed as info.credential_keys), from its refresh token."""
         ...
 
 

@@ -47,7 +47,7 @@ from shared.networks.ports import (
 )
 from shared.networks.registry import NetworkRegistry, UnknownNetwork
 from shared.networks.toolkit.answers import storable_profile
-from shared.networks.toolkit.api_errors import as_api_errors
+from shared.networks.toolkit.api_errors import network_asked
 from shared.oauth.models import PendingAuthorization
 from shared.workspaces.access import ROLE_PERMISSIONS, Actor, Permission
 from shared.workspaces.models import Member
@@ -114,20 +114,40 @@ def begin_authorization(
     name: str,
     settings: Mapping[str, Any],
     now: datetime,
+    state_label: str = "",
 ) -> AuthorizationBegun:
-    """Begin connecting a new channel: the network's page where the person approves Crier."""
-    return _begin(services, actor, network=network, name=name, settings=settings, channel_id=None, now=now)
+    """Begin connecting a new channel: the network's page where the person approves Crier.
+
+    `state_label` begins the state, so the way back can tell where the flow began without storing it.
+    """
+    return _begin(
+        services,
+        actor,
+        network=network,
+        name=name,
+        settings=settings,
+        channel_id=None,
+        now=now,
+        state_label=state_label,
+    )
 
 
 def begin_reauthorization(
-    services: Authorizing, actor: Actor, channel_id: uuid.UUID, *, now: datetime
+    services: Authorizing, actor: Actor, channel_id: uuid.UUID, *, now: datetime, state_label: str = ""
 ) -> AuthorizationBegun:
     """Begin reconnecting a channel whose credentials stopped working; it keeps its name and settings."""
     with services.sessions.begin() as session:
         channel = get_channel(session, actor.workspace_id, channel_id)
         network, name, settings = channel.network, channel.name, dict(channel.settings)
     return _begin(
-        services, actor, network=network, name=name, settings=settings, channel_id=channel_id, now=now
+        services,
+        actor,
+        network=network,
+        name=name,
+        settings=settings,
+        channel_id=channel_id,
+        now=now,
+        state_label=state_label,
     )
 
 
@@ -154,11 +174,8 @@ def complete_authorization(
         sealed = services.credentials.open(pending.sealed_secrets)
     except CredentialsUnreadable as error:
         raise _expired() from error
-    display = adapter.info.display_name
-    with as_api_errors(
-        pointer="/code",
-        refused=f"{display} refused the authorization code",
-        unreachable=f"{display} could not be reached to complete the authorization",
+    with network_asked(
+        adapter.info, to="complete the authorization", refused="the authorization code", pointer="/code"
     ):
         credentials = authorizing.complete_authorization(
             pending.settings,
@@ -215,6 +232,7 @@ def _begin(
     settings: Mapping[str, Any],
     channel_id: uuid.UUID | None,
     now: datetime,
+    state_label: str,
 ) -> AuthorizationBegun:
     if actor.member_id is None:
         raise Forbidden("Only a member can connect an account: Crier acts as no one on a network.")
@@ -222,13 +240,12 @@ def _begin(
     problems = [Problem("/settings", problem) for problem in adapter.check_settings(settings)]
     if problems:
         raise InvalidInput(problems)
-    state, verifier = secrets.token_urlsafe(32), new_code_verifier()
+    # The label is hashed with the rest of the state, so it cannot be changed on the way without the
+    # state then matching no authorization; it is not secret, and adds nothing to the 256 random bits.
+    state, verifier = state_label + secrets.token_urlsafe(32), new_code_verifier()
     redirect_uri = callback_url(services.settings)
-    display = adapter.info.display_name
-    with as_api_errors(
-        pointer="/settings",
-        refused=f"{display} refused to authorize Crier",
-        unreachable=f"{display} could not be reached to begin the authorization",
+    with network_asked(
+        adapter.info, to="begin the authorization", refused="to authorize Crier", pointer="/settings"
     ):
         start = authorizing.begin_authorization(
             settings, redirect_uri=redirect_uri, state=state, code_challenge=code_challenge(verifier)
@@ -299,14 +316,14 @@ def _authorizing_adapter(networks: NetworkRegistry, network: str) -> tuple[Netwo
 
 def _verify(adapter: Network, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> Profile:
     account = Account(channel_id="", handle="", settings=dict(settings), credentials=dict(credentials))
-    display = adapter.info.display_name
-    with as_api_errors(
+    with network_asked(
+        adapter.info,
+        to="check the new credentials",
+        refused="the credentials it had just issued",
         pointer="/code",
-        refused=f"{display} refused the credentials it had just issued",
-        unreachable=f"{display} could not be reached to check the new credentials",
     ):
         # The account's name becomes the channel's handle: checked as any answer that is kept.
-        return storable_profile(adapter.verify(account), what=display)
+        return storable_profile(adapter.verify(account), what=adapter.info.display_name)
 
 
 def _reconnect(

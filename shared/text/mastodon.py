@@ -107,16 +107,21 @@ def link_spans(text: str) -> list[tuple[int, int]]:
     return [link.span() for link in _LINK.finditer(text)]
 
 
+def mention_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where Mastodon finds mentions in `text`: (start, end, username), the domain left out of username."""
+    return [
+        (mention.start(), mention.end(), mention["username"])
+        for mention in _MENTION.finditer(text)
+        if not _NOT_AFTER_A_MENTION.match(text, mention.end())
+    ]
+
+
 def _countable_text(text: str, url_weight: int) -> str:
     """The text with each link written as `url_weight` characters and each mention as `@username`."""
     if _BLANK.fullmatch(text):
         return ""
     replacements = [(link.start(), link.end(), "x" * url_weight) for link in _LINK.finditer(text)]
-    replacements += [
-        (mention.start(), mention.end(), "@" + mention["username"])
-        for mention in _MENTION.finditer(text)
-        if not _NOT_AFTER_A_MENTION.match(text, mention.end())
-    ]
+    replacements += [(start, end, "@" + username) for start, end, username in mention_spans(text)]
     replacements.sort()
     pieces: list[str] = []
     written_up_to = 0

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from shared.bootstrap import Services
 from shared.channels.models import Channel
+from shared.channels.services import check_connection
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
 from shared.deliveries.publishing import publish_delivery
+from shared.errors import InvalidInput
 from shared.metrics.services import note_collection
 from shared.workspaces.models import Workspace
 from tests.driving import claim_what_is_due
@@ -134,6 +138,22 @@ def test_credentials_a_network_does_not_take_are_refused_by_name_and_nothing_is_
     ]
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Channel)) == 0
+
+
+def test_credentials_a_network_may_take_pass_the_check_and_others_beside_them_do_not(
+    services: Services,
+) -> None:
+    """Usenet needs no login, but a server may ask for one: both keys pass; a misspelt one is named."""
+    check = partial(check_connection, services.networks, "nntp", NNTP_SETTINGS)
+
+    check({})
+    check({"username": "crier", "password": "s3cret-pass"})
+    with pytest.raises(InvalidInput) as refused:
+        check({"username": "crier", "pasword": "s3cret-pass"})
+    assert [problem.pointer for problem in refused.value.problems] == ["/credentials/pasword"]
+
+
+NNTP_SETTINGS = {"server": "news.example.org", "newsgroups": ["local.test"], "from": "Crier <c@example.org>"}
 
 
 def test_a_channel_is_never_answered_with_its_credentials(

@@ -66,19 +66,29 @@ def test_the_installed_networks_are_listed_with_what_each_allows(workspace_clien
         "text_limit": 500,
         "text_unit": "graphemes",
         "supports_threads": True,
+        "supports_first_comment": False,
         "media": {
             "content_types": ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"],
             "max_bytes": 16 * 1024 * 1024,
             "max_items": 4,
             "alt_text_limit": 1500,
+            "min_items": 0,
         },
         "credential_keys": [],
+        "optional_credential_keys": [],
         "metrics": ["likes", "reposts", "replies", "quotes", "bookmarks", "views"],
         "can_find_published": True,
         "can_delete": True,
         "can_edit": True,
         "account_rate": None,
         "network_rate": None,
+        "inbox": {
+            "kinds": ["reply", "mention"],
+            "can_search": True,
+            "can_reply": True,
+            "can_like": True,
+            "can_hide": False,
+        },
     }
 
 
@@ -93,3 +103,27 @@ def test_a_network_shows_the_posting_limits_crier_keeps_to_and_whether_it_can_fi
     assert network["can_find_published"] is False
     assert network["account_rate"] == {"burst": 300, "per_second": 0.5}
     assert network["network_rate"] == {"burst": 10, "per_second": 2.5}
+
+
+def test_every_network_crier_ships_is_listed_and_vero_which_has_no_api_is_not(
+    workspace_client: FlaskClient,
+) -> None:
+    listed = {network["name"]: network for network in workspace_client.get("/v1/networks").json["items"]}
+
+    assert set(listed) == {
+        "sandbox", "mastodon", "bluesky", "discord", "slack", "webhook",
+        "x", "linkedin", "facebook", "instagram", "threads", "telegram", "nntp",
+    }  # fmt: skip
+    assert "vero" not in listed
+    # What the networks businesses use allow, as their own documents say.
+    assert listed["x"]["text_limit"] == 280
+    assert listed["x"]["supports_threads"] is True
+    assert listed["instagram"]["media"]["min_items"] == 1
+    assert listed["telegram"]["can_find_published"] is False
+    assert listed["nntp"]["can_find_published"] is True
+    assert listed["nntp"]["media"] is None
+    assert {name for name, network in listed.items() if network["supports_first_comment"]} == {
+        "linkedin",
+        "facebook",
+        "instagram",
+    }

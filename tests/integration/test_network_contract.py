@@ -10,7 +10,8 @@ from importlib.metadata import entry_points
 import pytest
 
 from shared.config import Settings
-from shared.networks.ports import Draft, MediaRule, Network
+from shared.networks.inbox import HidesReplies, ReactsToPosts, ReadsInbox, SearchesPosts
+from shared.networks.ports import Draft, InboxKind, MediaRule, Network, ReplyTarget
 from shared.networks.registry import ENTRY_POINT_GROUP, NetworkRegistry
 
 INSTALLED = sorted(entry.name for entry in entry_points(group=ENTRY_POINT_GROUP))
@@ -59,3 +60,23 @@ def test_each_adapter_that_needs_credentials_finds_empty_ones_wanting(network: N
 
     assert all(isinstance(problem, str) and problem for problem in problems)
     assert bool(problems) == bool(network.info.credential_keys)
+
+
+def test_each_adapter_implements_the_inbox_protocols_its_info_claims(network: Network):
+    inbox = network.info.inbox
+    assert len(set(inbox.kinds)) == len(inbox.kinds)
+    assert InboxKind.POST not in inbox.kinds  # a saved search's kind, not an inbox's
+    assert bool(inbox.kinds) == isinstance(network, ReadsInbox)
+    assert not inbox.can_search or isinstance(network, SearchesPosts)
+    assert not inbox.can_like or isinstance(network, ReactsToPosts)
+    assert not inbox.can_hide or isinstance(network, HidesReplies)
+
+
+def test_each_adapter_that_replies_refuses_a_reply_to_what_is_not_a_post_id_of_its_own(settings: Settings):
+    registry = NetworkRegistry(settings)
+    replying = [network for network in registry.all() if network.info.inbox.can_reply]
+    assert replying, "no installed network can reply"
+    for network in replying:
+        problems = network.validate(Draft(text="Hello", reply_to=ReplyTarget("")))
+        assert problems, f"{network.info.name} would reply to an empty id"
+        assert all(isinstance(problem, str) and problem for problem in problems)

@@ -253,7 +253,7 @@ def test_media_the_sandbox_would_not_take_is_named(sandbox: SandboxNetwork) -> N
     video = MediaItem("video/mp4", b"\0\0\0\x18ftypmp42")
     picture = MediaItem("image/png", b"\x89PNG")
     assert sandbox.validate(Draft(text="Both", media=(video, picture))) == [
-        "a video must be the only attachment"
+        "a video/mp4 attachment must be the only one on the sandbox"
     ]
     assert sandbox.validate(Draft(text="Five", media=(picture,) * 5)) == [
         "5 attachments; the sandbox takes at most 4"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
+from services.api.app import create_app
 from shared.bootstrap import Services, bootstrap
 from shared.config import Settings
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
 from shared.media.models import MediaAsset
+from shared.media.public_addresses import PUBLIC_MEDIA_PATH
 from shared.media.services import get_media
 from shared.networks.ports import MediaItem
 from shared.networks.registry import NetworkRegistry
@@ -74,10 +77,31 @@ def test_the_network_receives_the_bytes_in_order_with_their_alt_text(
 
     assert set(outcomes.values()) == {DeliveryState.PUBLISHED}
     [sent] = network_of(pictures).published
-    assert sent.media == (
+    assert [replace(item, public_url=None) for item in sent.media] == [
         MediaItem("image/jpeg", image("JPEG"), None),
         MediaItem("image/png", image("PNG"), "The queue outside"),
-    )
+    ]
+
+
+def test_each_item_carries_an_address_that_serves_its_bytes_without_a_token(
+    pictures: Services, workspace: Workspace
+) -> None:
+    gallery = make_channel(pictures, workspace, "Gallery", network="sandbox_pictures")
+    first, second = upload(pictures, workspace, image("PNG")), upload(pictures, workspace, image("JPEG"))
+    post_now(pictures, workspace, [TargetRequest(gallery.id)], [first, second])
+
+    publish_what_is_due(pictures)
+
+    [sent] = network_of(pictures).published
+    fetcher = create_app(services=pictures).test_client()
+    public_url = pictures.settings.public_url.rstrip("/")
+    for item in sent.media:
+        assert item.public_url is not None
+        assert item.public_url.startswith(public_url + PUBLIC_MEDIA_PATH)
+        fetched = fetcher.get(item.public_url.removeprefix(public_url))
+        assert (fetched.status_code, fetched.content_type) == (200, item.content_type)
+        assert fetched.data == item.data
+    assert len({item.public_url for item in sent.media}) == 2
 
 
 def test_the_alt_text_sent_is_the_one_the_asset_has_when_it_goes_out(

@@ -201,3 +201,24 @@ def test_a_thread_whose_reply_cannot_be_kept_is_unknown_from_that_reply_on():
     with pytest.raises(Transient):
         storable_post(post, what="mastodon.example", write=False)
     assert storable_post(PublishedPost.of([root]), what="mastodon.example", write=True).url == root.url
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("news:crier.0a1b.0@crier.test", True),
+        ("NEWS:crier.0a1b.0@crier.test", True),
+        ("news:comp.lang.python", False),  # a whole group, not an article
+        ("news:<crier.0a1b.0@crier.test>", False),  # RFC 5538 writes the Message-ID without its brackets
+        ("news://evil.example/<x@y>", False),
+        ("javascript:alert(1)", False),
+    ],
+)
+def test_a_usenet_article_is_kept_by_its_news_uri_and_nothing_else_like_it(url: str, kept: bool):
+    post = PublishedPost.of([PublishedPart("<crier.0a1b.0@crier.test>", url)])
+
+    if kept:
+        assert storable_post(post, what="news", write=True).url == url
+    else:
+        with pytest.raises(OutcomeUnknown):
+            storable_post(post, what="news", write=True)

@@ -16,11 +16,15 @@ import pytest
 
 from shared.networks.bluesky.adapter import BlueskyNetwork
 from shared.networks.discord.adapter import DiscordNetwork
+from shared.networks.facebook.adapter import FacebookNetwork
+from shared.networks.instagram.adapter import InstagramNetwork
+from shared.networks.linkedin.adapter import LinkedInNetwork
 from shared.networks.mastodon.adapter import MastodonNetwork
 from shared.networks.ports import (
     Account,
     AuthExpired,
     Draft,
+    MediaItem,
     Network,
     NetworkError,
     OutcomeUnknown,
@@ -31,9 +35,17 @@ from shared.networks.ports import (
 )
 from shared.networks.post_receiver.adapter import PostReceiverNetwork
 from shared.networks.slack.adapter import SlackNetwork
+from shared.networks.telegram.adapter import TelegramNetwork
+from shared.networks.threads.adapter import ThreadsNetwork
+from shared.networks.x.adapter import XNetwork
+from tests.media.samples import image
 from tests.networks.bluesky.fake import FakePds
 from tests.networks.discord.fake import FakeDiscord
+from tests.networks.facebook.fake import FakeGraph
 from tests.networks.fake_servers import serving
+from tests.networks.instagram.fake import FakeInstagram
+from tests.networks.instagram.media_host import MediaHost
+from tests.networks.linkedin.fake import MEMBER_SCOPES, FakeLinkedIn
 from tests.networks.mastodon.fake import FakeMastodon
 from tests.networks.misbehaving_proxy import (
     Answer,
@@ -46,6 +58,9 @@ from tests.networks.misbehaving_proxy import (
 from tests.networks.on_this_machine import outbound_here
 from tests.networks.post_receiver.fake import FakePostReceiver
 from tests.networks.slack.fake import FakeSlack
+from tests.networks.telegram.fake import FakeTelegram
+from tests.networks.threads.fake import FakeThreads
+from tests.networks.x.fake import FakeX
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "networks.md"
 QUICK = httpx.Timeout(2.0)
@@ -134,6 +149,8 @@ class Stage:
     stored: Callable[[], list[str]]
     # Answers after which the adapter renews its session and sends the write once more.
     sent_again_after: frozenset[str] = field(default_factory=frozenset)
+    # The media every draft carries, for a network that takes no post without (Instagram).
+    media: tuple[MediaItem, ...] = ()
 
 
 @contextmanager
@@ -240,12 +257,147 @@ def webhook_stage() -> Iterator[Stage]:
         )
 
 
+@contextmanager
+def telegram_stage() -> Iterator[Stage]:
+    with serving(FakeTelegram()) as telegram, MisbehavingProxy(telegram.base_url) as proxy:
+        token = telegram.add_bot()
+        channel = telegram.add_channel("crier_news")
+        telegram.make_admin(token, channel)
+        yield Stage(
+            network=TelegramNetwork(HERE, api_url=proxy.base_url, timeout=QUICK),
+            proxy=proxy,
+            account=Account(
+                channel_id="telegram",
+                handle="@crier_news",
+                settings={"chat_id": "@crier_news"},
+                credentials={"bot_token": token},
+            ),
+            write=("POST", "/bot"),
+            stored=lambda: [f"{chat}/{message}" for chat, message in telegram.messages],
+        )
+
+
+@contextmanager
+def facebook_stage() -> Iterator[Stage]:
+    with serving(FakeGraph()) as graph, MisbehavingProxy(graph.base_url) as proxy:
+        page = graph.add_page("Crier Café")
+        yield Stage(
+            network=FacebookNetwork(
+                HERE,
+                http=HERE.client(QUICK),
+                graph_url=proxy.base_url,
+                version=graph.version,
+                dialog_url="https://www.facebook.com",
+                settle=timedelta(0),
+            ),
+            proxy=proxy,
+            account=Account(
+                channel_id="facebook",
+                handle=page.username,
+                settings={"page_id": page.id},
+                credentials={"page_access_token": page.token},
+            ),
+            write=("POST", f"/{graph.version}/{page.id}/feed"),
+            stored=lambda: [post["id"] for post in graph.posts_of(page)],
+        )
+
+
+@contextmanager
+def linkedin_stage() -> Iterator[Stage]:
+    with serving(FakeLinkedIn()) as linkedin, MisbehavingProxy(linkedin.base_url) as proxy:
+        ada = linkedin.add_member("Ada Lovelace")
+        linkedin.issue(ada, "ada-token", MEMBER_SCOPES | {"r_member_social"})
+        yield Stage(
+            network=LinkedInNetwork(
+                HERE, http=HERE.client(QUICK), api_url=proxy.base_url, settle=timedelta(0)
+            ),
+            proxy=proxy,
+            account=Account(
+                channel_id="linkedin",
+                handle=ada.urn,
+                settings={"author": "member"},
+                credentials={"access_token": "ada-token", "member_urn": ada.urn},
+            ),
+            write=("POST", "/rest/posts"),
+            stored=lambda: [post["id"] for post in linkedin.posts_of(ada.urn)],
+        )
+
+
+@contextmanager
+def threads_stage() -> Iterator[Stage]:
+    with serving(FakeThreads()) as threads, MisbehavingProxy(threads.base_url) as proxy:
+        alice = threads.add_user("alice", token="alice-token")
+        yield Stage(
+            network=ThreadsNetwork(HERE, http=HERE.client(QUICK), api_url=proxy.base_url),
+            proxy=proxy,
+            account=Account(
+                channel_id="threads",
+                handle="alice",
+                settings={},
+                credentials={"access_token": "alice-token", "user_id": alice.id},
+            ),
+            # Only the publish of a container makes a post; making the container goes through untouched.
+            write=("POST", f"/v1.0/{alice.id}/threads_publish"),
+            stored=lambda: [media.id for media in threads.posts_of(alice)],
+        )
+
+
+@contextmanager
+def x_stage() -> Iterator[Stage]:
+    with serving(FakeX()) as server, MisbehavingProxy(server.base_url) as proxy:
+        alice = server.add_account("alice", access_token="alice-access", refresh_token="alice-refresh")
+        yield Stage(
+            network=XNetwork(HERE, http=HERE.client(QUICK), api_url=proxy.base_url, settle=timedelta(0)),
+            proxy=proxy,
+            account=Account(
+                channel_id="x",
+                handle="alice",
+                settings={},
+                credentials={"access_token": "alice-access", "refresh_token": "alice-refresh"},
+            ),
+            write=("POST", "/2/tweets"),
+            stored=lambda: [tweet.id for tweet in server.posts_of(alice)],
+        )
+
+
+@contextmanager
+def instagram_stage() -> Iterator[Stage]:
+    with serving(FakeInstagram()) as instagram, serving(MediaHost()) as host:
+        alice = instagram.add_account("alice.makes")
+        with MisbehavingProxy(instagram.base_url) as proxy:
+            yield Stage(
+                network=InstagramNetwork(
+                    HERE,
+                    http=HERE.client(QUICK),
+                    graph_url=proxy.base_url,
+                    poll_interval=0.01,
+                    poll_attempts=5,
+                ),
+                proxy=proxy,
+                account=Account(
+                    channel_id="instagram",
+                    handle="alice.makes",
+                    credentials={"access_token": alice.token, "ig_user_id": alice.ig_user_id},
+                ),
+                # The publish of the container; the container itself is made, and read, past the proxy's rule.
+                write=("POST", f"/v24.0/{alice.ig_user_id}/media_publish"),
+                stored=lambda: [media["id"] for media in instagram.media_of(alice)],
+                media=(host.item(image("JPEG")),),
+            )
+
+
 STAGES = {
     "mastodon": mastodon_stage,
     "bluesky": bluesky_stage,
     "discord": discord_stage,
     "slack": slack_stage,
     "webhook": webhook_stage,
+    "telegram": telegram_stage,
+    "facebook": facebook_stage,
+    "linkedin": linkedin_stage,
+    "threads": threads_stage,
+    "x": x_stage,
+    "instagram": instagram_stage,
 }
 
 
@@ -294,7 +446,7 @@ def test_a_publish_meets_each_answer_as_the_docs_table_says(stage: Stage, row: s
         times = None if misbehaviour.mode is Mode.ANSWER else 1
         rule = stage.proxy.add(Rule(method, path, misbehaviour.mode, misbehaviour.answer, times=times))
     key = str(uuid.uuid4())
-    draft = Draft(text=f"{row} on {network_name}: {key}")
+    draft = Draft(text=f"{row} on {network_name}: {key}", media=stage.media)
     before = set(stage.stored())
     attempted_at = datetime.now(UTC)
 

@@ -6,7 +6,8 @@ redirect carries no bearer token. There the `state` is the credential: 256 rando
 whoever began and to the network, used once, within ten minutes, and only in the workspace it was begun
 in. The page says whether the channel is connected, and why not. An API client that hosts its own
 redirect page sends the state and code it received to POST /v1/channels/authorizations/complete, with
-its bearer token, instead.
+its bearer token, instead. A flow begun from the dashboard's channel pages (its state says so) goes back
+to the dashboard instead of ending on that page: to the channel, or to the channels saying why not.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import html
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response
+from flask import Response, flash, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -58,6 +59,8 @@ AUTHORIZATION_ERRORS = frozenset(
         "temporarily_unavailable",
     }
 )
+# What the dashboard begins its states with (shared.oauth's state_label), so the way back returns there.
+DASHBOARD_STATE_LABEL = "dashboard."
 # The page, documented as what it is: a page, not a JSON body.
 PAGE_SCHEMA = {"type": "string", "example": "<!doctype html>…"}
 # The page's address holds the code and the state: it must not be cached, nor sent on as a referrer.
@@ -129,6 +132,9 @@ class Callback(MethodView):
     @blp.doc(security=[])  # the network's redirect carries no token: the state is the credential
     @blp.arguments(CallbackQuerySchema, location="query")
     @blp.response(200, PAGE_SCHEMA, content_type=HTML, description="The channel is connected.")
+    @blp.alt_response(
+        303, description="Begun from the dashboard: back to the channel, or to the channels saying why not."
+    )
     @blp.alt_response(400, schema=PAGE_SCHEMA, content_type=HTML, description="Declined, or refused.")
     @blp.alt_response(404, schema=PAGE_SCHEMA, content_type=HTML, description="No authorization waits.")
     @blp.alt_response(422, schema=PAGE_SCHEMA, content_type=HTML, description="Expired, or code refused.")
@@ -140,19 +146,32 @@ class Callback(MethodView):
             return _page(
                 HTTPStatus.BAD_REQUEST, "Not connected", "The network sent you back without a state."
             )
+        from_dashboard = state.startswith(DASHBOARD_STATE_LABEL)
         if error or not code:
             discard_authorization(get_services(), state)
-            return _page(HTTPStatus.BAD_REQUEST, "Not connected", _why_not(error))
+            return _not_connected(HTTPStatus.BAD_REQUEST, _why_not(error), from_dashboard)
         try:
             channel = complete_authorization(get_services(), state=state, code=code, now=utcnow())
         except CrierError as failure:
-            return _page(_status_of(failure), "Not connected", _reason(failure))
+            return _not_connected(_status_of(failure), _reason(failure), from_dashboard)
         network = get_services().networks.get(channel.network).info.display_name
-        return _page(
-            HTTPStatus.OK,
-            "Connected",
-            f"Crier now posts to the channel “{channel.name}” as {channel.handle} on {network}.",
-        )
+        said = f"Crier now posts to the channel “{channel.name}” as {channel.handle} on {network}."
+        if from_dashboard:
+            flash(f"Connected: {said}")
+            return _to_dashboard(url_for("dashboard.channels.channel", channel_id=channel.id))
+        return _page(HTTPStatus.OK, "Connected", said)
+
+
+def _not_connected(status: int, why: str, from_dashboard: bool) -> Response:
+    if from_dashboard:
+        flash(f"Not connected: {why}")
+        return _to_dashboard(url_for("dashboard.channels.channels"))
+    return _page(status, "Not connected", why)
+
+
+def _to_dashboard(location: str) -> Response:
+    # The same headers as the page: this address too holds the code and the state.
+    return Response(status=HTTPStatus.SEE_OTHER, headers={"Location": location, **PAGE_HEADERS})
 
 
 def _why_not(error: str | None) -> str:

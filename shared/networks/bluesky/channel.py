@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.networks.bluesky.record_keys import split_uri
 from shared.networks.outbound import AddressPolicy
-from shared.networks.ports import Draft, MediaItem
-from shared.networks.toolkit.parts import labelled_texts
+from shared.networks.ports import Draft, MediaRule, Rejected, ReplyTarget
+from shared.networks.toolkit.media import media_problems
+from shared.networks.toolkit.parts import empty_problems, labelled_texts
 from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING, check_server_url, unknown_options
 from shared.text.bluesky import BLUESKY_MAX_BYTES, BLUESKY_MAX_GRAPHEMES, bluesky_length
 
 DEFAULT_PDS = "https://bsky.social"
 SETTING_KEYS = frozenset({"pds_url", "langs", LEGACY_LOOPBACK_SETTING})
 
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
-# app.bsky.embed.images: `image` is a blob of maxSize 1000000; at most 4 images.
-IMAGE_MAX_BYTES = 1_000_000
-MAX_IMAGES = 4
+# app.bsky.embed.images: `image` is a blob of maxSize 1000000; at most 4 images; no limit on `alt`.
+MEDIA_RULE = MediaRule(
+    content_types=("image/jpeg", "image/png", "image/webp", "image/gif"),
+    max_bytes=1_000_000,
+    max_items=4,
+    alt_text_limit=None,
+)
 # app.bsky.feed.post: `langs` holds at most 3 language tags.
 MAX_LANGS = 3
 
@@ -85,15 +90,31 @@ def _is_language_tag(value: object) -> bool:
 
 def draft_problems(draft: Draft) -> list[str]:
     """What Bluesky would refuse in the draft."""
-    problems: list[str] = []
-    if not draft.text.strip() and not draft.media:
-        problems.append("the text is empty")
-    problems += [
-        f"thread item {index} is empty" for index, text in enumerate(draft.thread, 1) if not text.strip()
-    ]
+    problems = empty_problems(draft)
     for label, text in labelled_texts(draft):
         problems += [f"{label} {problem}" for problem in length_problems(text)]
-    return problems + _media_problems(draft.media) + _option_problems(draft)
+    problems += media_problems(draft.media, MEDIA_RULE, "Bluesky") + _option_problems(draft)
+    if draft.reply_to is not None:
+        problems += reply_problems(draft.reply_to)
+    return problems
+
+
+def reply_problems(target: ReplyTarget) -> list[str]:
+    """What keeps a reply to `target` from being made: app.bsky.feed.post's `reply` holds strong references
+    (URI and content id) to the post answered and to its thread's root, and the inbox's entry carries both."""
+    ref = target.ref
+    uris = {"the post answered": target.external_id, "its thread's first post": ref.get("root_uri")}
+    problems = []
+    for what, uri in uris.items():
+        try:
+            split_uri(str(uri))
+        except Rejected:
+            problems.append(f"the reply's target names no Bluesky post as {what} ({uri!r})")
+    cids = {"the post answered": ref.get("cid"), "its thread's first post": ref.get("root_cid")}
+    for what, cid in cids.items():
+        if not isinstance(cid, str) or not cid:
+            problems.append(f"the reply's target lacks the content id of {what}: read it again")
+    return problems
 
 
 def length_problems(text: str) -> list[str]:
@@ -103,18 +124,6 @@ def length_problems(text: str) -> list[str]:
         problems.append(f"is {graphemes} graphemes long; Bluesky allows {BLUESKY_MAX_GRAPHEMES}")
     if size > BLUESKY_MAX_BYTES:
         problems.append(f"is {size} bytes of UTF-8; Bluesky allows {BLUESKY_MAX_BYTES}")
-    return problems
-
-
-def _media_problems(media: Sequence[MediaItem]) -> list[str]:
-    problems = []
-    if len(media) > MAX_IMAGES:
-        problems.append(f"{len(media)} images; Bluesky takes at most {MAX_IMAGES}")
-    for number, item in enumerate(media, 1):
-        if item.content_type not in IMAGE_TYPES:
-            problems.append(f"attachment {number}: Crier sends {', '.join(IMAGE_TYPES)} to Bluesky")
-        elif len(item.data) > IMAGE_MAX_BYTES:
-            problems.append(f"attachment {number} is {len(item.data)} bytes; the limit is {IMAGE_MAX_BYTES}")
     return problems
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from shared.networks.bluesky.channel import ChannelSettings
 from shared.networks.bluesky.record_keys import POST, post_url
 from shared.networks.bluesky.sessions import Credentials, Sessions
-from shared.networks.ports import Draft, MediaItem, PublishedPart, Transient
+from shared.networks.ports import Draft, MediaItem, PublishedPart, ReplyTarget, Transient
 from shared.networks.toolkit.answers import as_utc
 from shared.networks.toolkit.calls import Calls
 from shared.text.bluesky import Facet, detect_facets
@@ -31,6 +31,13 @@ class Ref:
 
     def as_part(self) -> PublishedPart:
         return PublishedPart(external_id=self.uri, url=post_url(self.uri), created_at=self.created_at)
+
+
+def reply_refs(target: ReplyTarget) -> tuple[Ref, Ref]:
+    """The thread's root and the post answered, from an inbox entry's reply target (see reply_problems)."""
+    ref = target.ref
+    root = Ref(uri=str(ref["root_uri"]), cid=str(ref["root_cid"]))
+    return root, Ref(uri=target.external_id, cid=str(ref["cid"]))
 
 
 def record_time(record: Mapping[str, Any]) -> datetime | None:

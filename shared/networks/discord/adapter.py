@@ -88,7 +88,7 @@ class DiscordNetwork(WriteOnly, PartByPart):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscordNetwork:
-        return cls(Outbound.from_settings(settings))
+        return cls(Outbound.from_settings(settings), api_base=settings.discord_api_url)
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         problems = unknown_options(settings, self.SETTINGS)

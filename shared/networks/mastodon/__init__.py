@@ -11,9 +11,12 @@ authorize, exchange the code; PKCE with S256 since 4.3, announced in the server 
 /.well-known/oauth-authorization-server), api/rate-limits (the X-RateLimit-* headers; Reset is an ISO 8601
 time), user/posting (URLs count 23; images up to 16 MB, video up to 99 MB, 4 attachments). From Mastodon's
 source (mastodon/mastodon): `app/lib/rate_limiter.rb` (300 statuses per account per 3 hours, a fixed window),
-`app/controllers/api/base_controller.rb` (at most 20 ids per batch read, the error bodies).
+`app/controllers/api/base_controller.rb` (at most 20 ids per batch read, the error bodies). The engagement
+inbox's documents are listed in `inbox`.
 
 By concern: `channel` (a channel's options and what a draft may be), `statuses` (reading Mastodon's
 answers), `adapter` (the network: publishing, editing, reading counts), `finding` (what an uncertain
-attempt made, found among the account's statuses) and `oauth` (connecting an account).
+attempt made, found among the account's statuses, a reply among them), `oauth` (connecting an account),
+`inbox` (notifications read by position, threads, saved searches, favourites) and `html_text` (a status's
+HTML as the plain text a person reads).
 """

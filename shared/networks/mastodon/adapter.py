@@ -1,4 +1,5 @@
-"""The `mastodon` network's adapter: publishing, editing and reading counts on any Mastodon server."""
+"""The `mastodon` network's adapter: publishing, editing, reading counts and the engagement inbox on any
+Mastodon server."""
 
 from __future__ import annotations
 
@@ -12,20 +13,19 @@ import httpx
 
 from shared.config import Settings
 from shared.limits.ports import Rate
+from shared.networks.inbox import InboxEntry, InboxPage
 from shared.networks.mastodon.channel import (
-    ALT_TEXT_LIMIT,
-    IMAGE_MAX_BYTES,
-    IMAGE_TYPES,
-    MAX_MEDIA,
-    VIDEO_TYPES,
+    MEDIA_RULE,
     ChannelSettings,
     InstanceLimits,
     content_warning,
     draft_problems,
     parse_settings,
     status_fields,
+    status_texts,
 )
 from shared.networks.mastodon.finding import StatusFinder
+from shared.networks.mastodon.inbox import MastodonInbox, query_problems
 from shared.networks.mastodon.oauth import Authorizations
 from shared.networks.mastodon.statuses import (
     MastodonDialect,
@@ -43,8 +43,9 @@ from shared.networks.ports import (
     AuthorizationStart,
     Draft,
     Engagement,
+    InboxAbilities,
+    InboxKind,
     MediaItem,
-    MediaRule,
     NetworkError,
     NetworkInfo,
     PostGone,
@@ -52,13 +53,22 @@ from shared.networks.ports import (
     PublishedPart,
     PublishedPost,
     Rejected,
+    ReplyTarget,
     TextPreview,
     Transient,
 )
 from shared.networks.toolkit.answers import identifier, reading, required_text
 from shared.networks.toolkit.calls import SERVER_TIMEOUT, Calls
-from shared.networks.toolkit.counts import BatchReads, counts_in_batches
-from shared.networks.toolkit.parts import Attempt, FindsPublished, MakePart, PartByPart, part_key
+from shared.networks.toolkit.counts import BatchReads, audience_from, counts_in_batches
+from shared.networks.toolkit.parts import (
+    Attempt,
+    FindsPublished,
+    MakePart,
+    PartByPart,
+    part_key,
+    refuse_before_sending,
+)
+from shared.networks.toolkit.tokens import token_problems
 from shared.text.mastodon import MASTODON_DEFAULT_LIMIT, MASTODON_DEFAULT_URL_WEIGHT, mastodon_length
 
 # GET /api/v1/statuses refuses more ids than this with a 422 (Api::BaseController::DEFAULT_STATUSES_LIMIT).
@@ -74,13 +84,7 @@ class MastodonNetwork(PartByPart, FindsPublished):
         text_limit=MASTODON_DEFAULT_LIMIT,
         text_unit="graphemes (URLs count 23)",
         supports_threads=True,
-        media=MediaRule(
-            content_types=IMAGE_TYPES + VIDEO_TYPES,
-            # The image limit; a video may be up to 99 MB, checked in validate().
-            max_bytes=IMAGE_MAX_BYTES,
-            max_items=MAX_MEDIA,
-            alt_text_limit=ALT_TEXT_LIMIT,
-        ),
+        media=MEDIA_RULE,
         metrics=("likes", "reposts", "replies", "quotes"),
         credential_keys=("access_token",),
         can_find_published=True,
@@ -92,9 +96,18 @@ class MastodonNetwork(PartByPart, FindsPublished):
         # room for what the person posts by hand. Thread replies are statuses too and are not counted here.
         account_rate=Rate.per_hour(80, burst=20),
         engagement_batch_size=BATCH_READ_LIMIT,
-        # Every /api/* call counts against 300 per account in 5 minutes (api/rate-limits): metrics take at
-        # most a third, so publishing and the person's own client keep the rest.
+        # Every /api/* call counts against 300 per account in 5 minutes (api/rate-limits): Crier's reads,
+        # metrics and the inbox together, take at most a third, so publishing and the person's own client
+        # keep the rest.
         account_read_rate=Rate.per_minute(20, burst=10),
+        # Mentions, replies, private mentions and (from 4.5) quotes come as notifications; Mastodon lets no
+        # author hide another's reply under their post.
+        inbox=InboxAbilities(
+            kinds=(InboxKind.REPLY, InboxKind.MENTION, InboxKind.QUOTE, InboxKind.DIRECT_MESSAGE),
+            can_search=True,
+            can_reply=True,
+            can_like=True,
+        ),
     )
 
     def __init__(
@@ -117,6 +130,7 @@ class MastodonNetwork(PartByPart, FindsPublished):
         self._batch_reads = BatchReads()
         self._finder = StatusFinder(self._calls, clock=clock, settle=settle)
         self._authorizations = Authorizations(self._calls)
+        self._inbox = MastodonInbox(self._calls)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MastodonNetwork:
@@ -131,10 +145,7 @@ class MastodonNetwork(PartByPart, FindsPublished):
 
     def check_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
         """Problems with the access token's shape; whether Mastodon takes it, verify() asks."""
-        token = credentials.get("access_token")
-        if not isinstance(token, str) or not token.strip() or any(char.isspace() for char in token):
-            return ["access_token must be the token Mastodon issued, without spaces"]
-        return []
+        return token_problems(credentials, ("access_token",), "Mastodon")
 
     def validate(self, draft: Draft) -> list[str]:
         # The text's length is not checked here: each server sets its own limit, which preview() reads.
@@ -145,7 +156,7 @@ class MastodonNetwork(PartByPart, FindsPublished):
         limits = self.instance_limits(channel.base_url)
         warning = content_warning(draft)
         previews = []
-        for text in (draft.text, *draft.thread):
+        for text in status_texts(draft):
             length = mastodon_length(
                 text, content_warning=warning, url_weight=limits.characters_reserved_per_url
             )
@@ -195,27 +206,24 @@ class MastodonNetwork(PartByPart, FindsPublished):
 
         Each status carries an Idempotency-Key: the delivery's key for the post, `key:n` for thread item n,
         so a retry within the server's hour returns the statuses already made instead of new ones, on a
-        server that honours keys.
+        server that honours keys. A draft answering a post (`reply_to`) makes its post a reply to it, no
+        more open than it (see channel.status_texts and reply_visibility).
         """
         channel = self._channel(account)
         access_token = token(account)
-        problems = self.validate(draft)
-        if problems:
-            raise Rejected("Mastodon would refuse this draft: " + "; ".join(problems))
+        refuse_before_sending(self.validate(draft), network="Mastodon")
         fields = status_fields(channel, draft)
+        texts = status_texts(draft)
         self._finder.remember(idempotency_key, draft)
 
         def post(index: int, parts: Sequence[PublishedPart]) -> PublishedPart:
             if index == 0:
                 # Nothing is posted while the media upload: a failure there leaves no post (transient).
                 media_ids = [self._upload(channel, access_token, item) for item in draft.media]
-                status = {**fields, "status": draft.text, "media_ids[]": media_ids}
+                answered = draft.reply_to.external_id if draft.reply_to else None
+                status = {**fields, "status": texts[0], "media_ids[]": media_ids, "in_reply_to_id": answered}
             else:
-                status = {
-                    **fields,
-                    "status": draft.thread[index - 1],
-                    "in_reply_to_id": parts[-1].external_id,
-                }
+                status = {**fields, "status": texts[index], "in_reply_to_id": parts[-1].external_id}
             answer = self._post_status(channel, access_token, status, part_key(idempotency_key, index))
             with reading(channel.host, write=True):
                 return part_of(answer)
@@ -400,17 +408,37 @@ class MastodonNetwork(PartByPart, FindsPublished):
         me = get_json(self._calls, channel, token(account), "/api/v1/accounts/verify_credentials")
         if not isinstance(me, dict):
             raise Transient(f"{channel.host}: verify_credentials answered with no account")
-        counts = {
-            key: me[key]
-            for key in ("followers_count", "following_count", "statuses_count")
-            if isinstance(me.get(key), int)
-        }
-        return Audience(
-            followers=counts.get("followers_count"),
-            following=counts.get("following_count"),
-            posts=counts.get("statuses_count"),
-            raw={"id": str(me.get("id")), **counts},
+        return audience_from(
+            me,
+            followers="followers_count",
+            following="following_count",
+            posts="statuses_count",
+            id=str(me.get("id")),
         )
+
+    # -- The engagement inbox (shared.networks.mastodon.inbox) ------------------------------------------
+
+    def read_inbox(self, account: Account, position: str | None) -> InboxPage:
+        """Mentions, replies, private mentions and quotes, from the account's notifications."""
+        return self._inbox.read_notifications(self._channel(account), token(account), position)
+
+    def read_thread(self, account: Account, external_id: str) -> Sequence[InboxEntry]:
+        return self._inbox.read_thread(self._channel(account), token(account), external_id)
+
+    def search_posts(self, account: Account, query: str, position: str | None) -> InboxPage:
+        """A `#hashtag`'s timeline, or a full-text search for words.
+
+        Words are found only on a server with full-text search (Elasticsearch or OpenSearch): one without
+        it answers no statuses, which Mastodon does not tell apart from no match.
+        """
+        return self._inbox.search(self._channel(account), token(account), query, position)
+
+    def query_problems(self, query: str) -> list[str]:
+        return query_problems(query)
+
+    def like(self, account: Account, target: ReplyTarget, idempotency_key: str) -> None:
+        """Favourite the post. No key is sent: Mastodon keeps one favourite however often it is asked."""
+        self._inbox.favourite(self._channel(account), token(account), target.external_id)
 
     # -- Connecting an account: OAuth 2, authorization code with PKCE (shared.networks.mastodon.oauth) --
 

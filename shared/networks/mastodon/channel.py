@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shared.networks.outbound import AddressPolicy
-from shared.networks.ports import Draft, MediaItem
+from shared.networks.ports import Draft, MediaRule, ReplyTarget
+from shared.networks.toolkit.media import media_problems
+from shared.networks.toolkit.parts import empty_problems
 from shared.networks.toolkit.settings import LEGACY_LOOPBACK_SETTING, check_server_url, unknown_options
 from shared.text.mastodon import MASTODON_DEFAULT_LIMIT, MASTODON_DEFAULT_URL_WEIGHT
 
+# From the most open to the most closed.
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+# An account as a mention names it: `user`, or `user@server` for one on another server.
+ACCT = re.compile(r"[A-Za-z0-9_]+(?:[.-]+[A-Za-z0-9_]+)*(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?")
 SETTING_KEYS = frozenset({"base_url", "visibility", "language", LEGACY_LOOPBACK_SETTING})
 
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 VIDEO_TYPES = ("video/mp4",)
-IMAGE_MAX_BYTES = 16 * 1024 * 1024
 VIDEO_MAX_BYTES = 99 * 1024 * 1024
-MAX_MEDIA = 4
-ALT_TEXT_LIMIT = 1500
+MEDIA_RULE = MediaRule(
+    content_types=("image/jpeg", "image/png", "image/gif", "image/webp", *VIDEO_TYPES),
+    # The image limit; a video may be up to VIDEO_MAX_BYTES, checked in draft_problems().
+    max_bytes=16 * 1024 * 1024,
+    max_items=4,
+    alt_text_limit=1500,
+)
 
 
 @dataclass(frozen=True)
@@ -80,13 +89,30 @@ def parse_settings(
 
 def draft_problems(draft: Draft) -> list[str]:
     """What Mastodon would refuse in the draft, but for its length: each server sets its own limit."""
-    problems: list[str] = []
-    if not draft.text.strip() and not draft.media:
-        problems.append("the text is empty")
-    problems += [
-        f"thread item {index} is empty" for index, text in enumerate(draft.thread, 1) if not text.strip()
-    ]
-    return problems + _option_problems(draft.options) + _media_problems(draft.media)
+    media = media_problems(
+        draft.media,
+        MEDIA_RULE,
+        "Mastodon",
+        alone=VIDEO_TYPES,
+        limits=dict.fromkeys(VIDEO_TYPES, VIDEO_MAX_BYTES),
+    )
+    return empty_problems(draft) + _option_problems(draft.options) + media + _reply_problems(draft.reply_to)
+
+
+def status_texts(draft: Draft) -> tuple[str, ...]:
+    """Each status's text as sent: the post's first, which for a reply names the author it answers.
+
+    Mastodon notifies only the accounts a status mentions, not the author of the status it replies to, so
+    a reply whose text does not mention them already starts with "@acct " (as Mastodon's own clients
+    start one): without it the person never hears of the answer.
+    """
+    text = draft.text
+    if draft.reply_to is not None:
+        acct = str(draft.reply_to.ref["acct"])
+        named = re.compile(rf"(?<![\w@/])@{re.escape(acct)}(?![\w@.-]*\w)", re.IGNORECASE)
+        if not named.search(text):
+            text = f"@{acct} {text}"
+    return (text, *draft.thread)
 
 
 def content_warning(draft: Draft) -> str:
@@ -96,11 +122,42 @@ def content_warning(draft: Draft) -> str:
 
 def status_fields(channel: ChannelSettings, draft: Draft) -> dict[str, Any]:
     """The form fields every status of the draft shares: a content warning covers the whole thread."""
+    visibility = draft.options.get("visibility") or channel.visibility
+    if draft.reply_to is not None:
+        visibility = reply_visibility(visibility, draft.reply_to.ref.get("visibility"))
     return {
         "spoiler_text": content_warning(draft),
-        "visibility": draft.options.get("visibility") or channel.visibility,
+        "visibility": visibility,
         "language": draft.options.get("language") or channel.language,
     }
+
+
+def reply_visibility(chosen: str | None, answered: object) -> str | None:
+    """A reply is no more open than what it answers: an answer to a private mention stays private.
+
+    Mastodon's own clients choose so; the server would publish a public answer to a direct message.
+    """
+    if not isinstance(answered, str) or answered not in VISIBILITIES:
+        return chosen
+    if chosen is None:
+        # The account's default applies, which may be public: only a closed status must close the answer.
+        return answered if answered in ("private", "direct") else None
+    return max(chosen, answered, key=VISIBILITIES.index)
+
+
+def _reply_problems(reply_to: ReplyTarget | None) -> list[str]:
+    if reply_to is None:
+        return []
+    problems = []
+    if not reply_to.external_id.strip():
+        problems.append("the post to reply to has no id")
+    acct = reply_to.ref.get("acct")
+    if not isinstance(acct, str) or not ACCT.fullmatch(acct):
+        problems.append("the post to reply to names no account to answer (ref 'acct' such as 'user@server')")
+    visibility = reply_to.ref.get("visibility")
+    if visibility is not None and visibility not in VISIBILITIES:
+        problems.append(f"the post to reply to has an unknown visibility {visibility!r}")
+    return problems
 
 
 def _option_problems(options: Mapping[str, Any]) -> list[str]:
@@ -110,23 +167,4 @@ def _option_problems(options: Mapping[str, Any]) -> list[str]:
     visibility = options.get("visibility")
     if visibility is not None and visibility not in VISIBILITIES:
         problems.append(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    return problems
-
-
-def _media_problems(media: Sequence[MediaItem]) -> list[str]:
-    problems = []
-    if len(media) > MAX_MEDIA:
-        problems.append(f"{len(media)} attachments; Mastodon takes at most {MAX_MEDIA}")
-    videos = [item for item in media if item.content_type in VIDEO_TYPES]
-    if videos and len(media) > 1:
-        problems.append("a video must be the only attachment")
-    for number, item in enumerate(media, 1):
-        if item.content_type not in IMAGE_TYPES + VIDEO_TYPES:
-            problems.append(f"attachment {number}: Crier sends {', '.join(IMAGE_TYPES + VIDEO_TYPES)} only")
-            continue
-        limit = VIDEO_MAX_BYTES if item in videos else IMAGE_MAX_BYTES
-        if len(item.data) > limit:
-            problems.append(f"attachment {number} is {len(item.data)} bytes; the limit is {limit}")
-        if item.alt_text and len(item.alt_text) > ALT_TEXT_LIMIT:
-            problems.append(f"attachment {number}: the description is over {ALT_TEXT_LIMIT} characters")
     return problems

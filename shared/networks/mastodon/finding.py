@@ -3,7 +3,8 @@
 Mastodon offers no lookup by idempotency key: the key lives on the server for an hour (and some servers
 ignore it), and only a new POST can consult it, which would make the post if the server no longer (or
 never) knew it. So nothing is posted here. Instead the account's statuses since the first attempt are read,
-newest first, a bounded number of pages back, and the post is recognised by what was sent: no reply-to, the
+newest first, a bounded number of pages back, and the post is recognised by what was sent: the same reply-to
+(none for a post, the answered status for a reply, so a post of the same text is not taken for it), the
 same content warning and number of attachments, the same application as this token, created no earlier than
 the attempt (less a minute of clock skew), and the same source text (GET .../source, exact after trimming,
 as Mastodon trims it). Each thread reply must answer the part before it. Parts already recorded are taken
@@ -15,17 +16,17 @@ process's record of its own publish calls (kept a day). Without either it cannot
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.networks.mastodon.channel import ChannelSettings, content_warning
+from shared.networks.mastodon.channel import ChannelSettings, content_warning, status_texts
 from shared.networks.mastodon.statuses import created_at, get_json, normalised, part_of, status_url
 from shared.networks.ports import CannotTell, Draft, PublishedPart, PublishedPost, Transient
 from shared.networks.toolkit.answers import identifier, reading
 from shared.networks.toolkit.calls import Calls
+from shared.networks.toolkit.own_posts import AmongOwnPosts, SentByThisProcess
 
 # An account's statuses, read this many a page (Mastodon's most), this many pages back at most.
 PAGE_SIZE = 40
@@ -42,14 +43,17 @@ class Sent:
     content_warning: str
     media_count: int
     sent_at: datetime
+    # The status the post answers, for a reply from the engagement inbox.
+    reply_to: str | None = None
 
     @classmethod
     def of(cls, draft: Draft, sent_at: datetime) -> Sent:
         return cls(
-            texts=(draft.text, *draft.thread),
+            texts=status_texts(draft),
             content_warning=content_warning(draft),
             media_count=len(draft.media),
             sent_at=sent_at,
+            reply_to=draft.reply_to.external_id if draft.reply_to else None,
         )
 
 
@@ -62,32 +66,15 @@ class StatusFinder:
         # How long after an attempt a request that timed out might still be processed by the server: a
         # post that is not there yet may still appear, so absence is only certain after this.
         self._settle = settle
-        self._lock = threading.Lock()
-        self._sent: dict[str, Sent] = {}
+        self._sent: SentByThisProcess[Sent] = SentByThisProcess("Mastodon", clock)
 
     def remember(self, idempotency_key: str, draft: Draft) -> None:
         """Keep what is about to be sent under this key (a day), for a check without the draft."""
-        sent = Sent.of(draft, self._clock())
-        with self._lock:
-            oldest = sent.sent_at - timedelta(days=1)
-            for key in [key for key, value in self._sent.items() if value.sent_at < oldest]:
-                del self._sent[key]
-            earlier = self._sent.get(idempotency_key)
-            # The first attempt's time: a retry must not move the search past a post an earlier one made.
-            self._sent[idempotency_key] = sent if earlier is None else replace(sent, sent_at=earlier.sent_at)
+        self._sent.remember(idempotency_key, lambda sent_at: Sent.of(draft, sent_at))
 
     def expected(self, idempotency_key: str, draft: Draft | None, attempted_at: datetime | None) -> Sent:
         """What the attempt sent: the caller's draft and time, else this process's record of it."""
-        if draft is not None and attempted_at is not None:
-            return Sent.of(draft, attempted_at)
-        with self._lock:
-            sent = self._sent.get(idempotency_key)
-        if sent is None:
-            raise CannotTell(
-                "Mastodon cannot look a post up by its idempotency key, and this process did not send it: "
-                "without the draft and the time of the attempt there is nothing to recognise it by"
-            )
-        return sent
+        return self._sent.expected(idempotency_key, draft, attempted_at, Sent.of)
 
     def find(
         self,
@@ -106,7 +93,8 @@ class StatusFinder:
         twice in the window), or the attempt lies further back than the pages read.
         """
         since = sent.sent_at - CLOCK_SKEW
-        settled = self._clock() - (last_attempted_at or sent.sent_at) >= self._settle
+        own = AmongOwnPosts(channel.host, self._clock, self._settle, items="statuses")
+        settled = own.settled(last_attempted_at or sent.sent_at)
         me = get_json(self._calls, channel, token, "/api/v1/accounts/verify_credentials")
         app_name = self._app_name(channel, token)
         with reading(channel.host, write=False):
@@ -123,37 +111,23 @@ class StatusFinder:
 
         parts = list(published[: len(sent.texts)])
         for index in range(len(parts), len(sent.texts)):
-            follows = parts[-1].external_id if parts else None
+            follows = parts[-1].external_id if parts else sent.reply_to
             with reading(channel.host, write=False):
                 matches = [
                     status
                     for status in statuses
                     if sent_by_us(status)
                     and status.get("in_reply_to_id") == follows
-                    and (
-                        follows is not None or len(status.get("media_attachments") or ()) == sent.media_count
-                    )
+                    and (index > 0 or len(status.get("media_attachments") or ()) == sent.media_count)
                     and self._source_text(channel, token, identifier(status["id"]))
                     == normalised(sent.texts[index])
                 ]
             what = "the post" if index == 0 else f"thread reply {index} of {len(sent.texts) - 1}"
-            if len(matches) > 1:
-                raise CannotTell(
-                    f"{channel.host}: {len(matches)} statuses since the attempt match {what} "
-                    f"({', '.join(status_url(status) for status in matches)}); a person must say which",
-                    published=parts,
-                )
-            if not matches:
-                if not settled:
-                    raise Transient(
-                        f"{channel.host}: {what} is not there yet, but the attempt was under "
-                        f"{self._settle.total_seconds():.0f} s ago and may still be processed; "
-                        "ask again later",
-                        published=parts,
-                    )
+            match = own.the_one(matches, what, settled=settled, published=parts, address=status_url)
+            if match is None:
                 break
             with reading(channel.host, write=False):
-                parts.append(part_of(matches[0]))
+                parts.append(part_of(match))
         return PublishedPost.of(parts) if parts else None
 
     def _statuses_since(

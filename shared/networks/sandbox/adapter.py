@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -12,12 +14,14 @@ import regex
 
 from shared.config import Settings
 from shared.db import create_db_engine
+from shared.networks.inbox import Author, InboxEntry, InboxPage
 from shared.networks.ports import (
     Account,
     Audience,
     Draft,
     Engagement,
-    MediaItem,
+    InboxAbilities,
+    InboxKind,
     MediaRule,
     NetworkInfo,
     OutcomeUnknown,
@@ -25,17 +29,26 @@ from shared.networks.ports import (
     Profile,
     PublishedPart,
     Rejected,
+    ReplyTarget,
     TextPreview,
     Transient,
 )
-from shared.networks.sandbox.behaviour import SandboxOptions, audience_on, engagement_at
+from shared.networks.sandbox.behaviour import (
+    AUDIENCE_REPLIES_PER_POST,
+    SandboxOptions,
+    audience_on,
+    audience_reply,
+    engagement_at,
+)
 from shared.networks.sandbox.store import SandboxStore
 from shared.networks.toolkit.answers import as_utc
+from shared.networks.toolkit.media import media_problems
 from shared.networks.toolkit.parts import (
     FindPart,
     FoundByKey,
     MakePart,
     PartByPart,
+    empty_problems,
     labelled_texts,
     part_key,
     part_label,
@@ -43,11 +56,15 @@ from shared.networks.toolkit.parts import (
 )
 
 TEXT_LIMIT = 500
+POST_ID = re.compile(r"[0-9a-f]{32}")
+# Entries per page of an inbox or a search: small, so that paging is exercised.
+INBOX_PAGE = 50
+SEARCH_LIMIT = 200
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 VIDEO_TYPES = ("video/mp4",)
-MEDIA_MAX_BYTES = 16 * 1024 * 1024
-MAX_MEDIA = 4
-ALT_TEXT_LIMIT = 1500
+MEDIA_RULE = MediaRule(
+    IMAGE_TYPES + VIDEO_TYPES, max_bytes=16 * 1024 * 1024, max_items=4, alt_text_limit=1500
+)
 URL_TEMPLATE = "https://sandbox.invalid/@{handle}/{post_id}"
 
 
@@ -59,15 +76,13 @@ class SandboxNetwork(PartByPart, FoundByKey):
         display_name="Sandbox",
         text_limit=TEXT_LIMIT,
         supports_threads=True,
-        media=MediaRule(
-            content_types=IMAGE_TYPES + VIDEO_TYPES,
-            max_bytes=MEDIA_MAX_BYTES,
-            max_items=MAX_MEDIA,
-            alt_text_limit=ALT_TEXT_LIMIT,
-        ),
+        media=MEDIA_RULE,
         can_delete=True,
         can_edit=True,
         metrics=("likes", "reposts", "replies", "quotes", "bookmarks", "views"),
+        inbox=InboxAbilities(
+            kinds=(InboxKind.REPLY, InboxKind.MENTION), can_search=True, can_reply=True, can_like=True
+        ),
     )
 
     def __init__(self, store: SandboxStore, rng: random.Random | None = None) -> None:
@@ -85,14 +100,12 @@ class SandboxNetwork(PartByPart, FoundByKey):
         return []  # the sandbox takes none; unknown keys are refused before this is asked
 
     def validate(self, draft: Draft) -> list[str]:
-        problems: list[str] = []
-        if not draft.text.strip() and not draft.media:
-            problems.append("the text is empty")
+        problems = empty_problems(draft)
+        if draft.reply_to is not None and not POST_ID.fullmatch(draft.reply_to.external_id):
+            problems.append(f"{draft.reply_to.external_id!r} is not the id of a sandbox post")
         for label, text in labelled_texts(draft):
-            if label != "the text" and not text.strip():
-                problems.append(f"{label} is empty")
             problems += _length_problems(label, text)
-        return problems + _media_problems(draft.media)
+        return problems + media_problems(draft.media, MEDIA_RULE, "the sandbox", alone=VIDEO_TYPES)
 
     def preview(self, account: Account, draft: Draft) -> list[TextPreview]:
         return text_previews(
@@ -137,6 +150,114 @@ class SandboxNetwork(PartByPart, FoundByKey):
             handle=account.handle, url=URL_TEMPLATE.format(handle=account.handle, post_id="").rstrip("/")
         )
 
+    # -- The inbox --------------------------------------------------------------------------------------
+
+    def read_inbox(self, account: Account, position: str | None) -> InboxPage:
+        """Others' replies to the account's posts and posts naming @handle, oldest first, by (time, id).
+
+        The store's clock orders them; a post stored by another process with an earlier time after a read
+        passed it would be missed, which the sandbox, one machine's demo network, accepts.
+        """
+        options, _ = SandboxOptions.parse(account.settings)
+        self._before_request(options)
+        if options.audience_replies:
+            self._let_audience_reply(account.handle)
+        if position is None:
+            rows = self.store.said_to(account.handle, None, 10**9)[-INBOX_PAGE:]
+        else:
+            rows = self.store.said_to(account.handle, _keyset(position), INBOX_PAGE)
+        own = {row["id"] for row in self.store.latest_of(account.handle, 10**6)}
+        entries = tuple(self._entry(row, account.handle, own) for row in rows)
+        more = position is not None and len(rows) == INBOX_PAGE
+        return InboxPage(entries, _position_after(rows, position), more=more)
+
+    def read_thread(self, account: Account, external_id: str) -> Sequence[InboxEntry]:
+        """The post's ancestors up to the thread's first post, and every reply under that, oldest first."""
+        rows = self.store.get_many([external_id])
+        if external_id not in rows:
+            raise PostGone(f"sandbox: no post {external_id}")
+        root = rows[external_id]
+        while root["in_reply_to_id"] is not None:
+            parent = self.store.get_many([root["in_reply_to_id"]]).get(root["in_reply_to_id"])
+            if parent is None:
+                break
+            root = parent
+        thread, frontier = [root], [root["id"]]
+        while frontier:
+            replies = self.store.replies_to(frontier)
+            thread += replies
+            frontier = [reply["id"] for reply in replies]
+        own = {row["id"] for row in thread if row["handle"] == account.handle}
+        thread.sort(key=lambda row: (as_utc(row["created_at"]), row["id"]))
+        return [self._entry(row, account.handle, own) for row in thread]
+
+    def search_posts(self, account: Account, query: str, position: str | None) -> InboxPage:
+        """Posts containing the words (or the #tag as written), oldest first by (time, id)."""
+        options, _ = SandboxOptions.parse(account.settings)
+        self._before_request(options)
+        if position is None:
+            rows = self.store.matching(query.strip(), None, 10**9)[-INBOX_PAGE:]
+        else:
+            rows = self.store.matching(query.strip(), _keyset(position), INBOX_PAGE)
+        entries = tuple(self._entry(row, account.handle, set(), kind=InboxKind.POST) for row in rows)
+        return InboxPage(
+            entries, _position_after(rows, position), more=position is not None and len(rows) == INBOX_PAGE
+        )
+
+    def query_problems(self, query: str) -> list[str]:
+        if not query.strip():
+            return ["the query is empty"]
+        if len(query) > SEARCH_LIMIT:
+            return [f"the query is {len(query)} characters; the sandbox searches at most {SEARCH_LIMIT}"]
+        return []
+
+    def like(self, account: Account, target: ReplyTarget, idempotency_key: str) -> None:
+        """A like kept once per account and post, as a network's favourite is."""
+        options, _ = SandboxOptions.parse(account.settings)
+        self._before_request(options)
+        if target.external_id not in self.store.get_many([target.external_id]):
+            raise PostGone(f"sandbox: no post {target.external_id}")
+        self.store.like(target.external_id, account.handle)
+        self._after_request(options, "liked")
+
+    def _let_audience_reply(self, handle: str) -> None:
+        """Write out the replies the engagement curve says the account's latest posts have by now."""
+        now = datetime.now(UTC)
+        for row in self.store.latest_of(handle, 20):
+            replies = engagement_at(row["id"], (now - as_utc(row["created_at"])).total_seconds()).replies or 0
+            for number in range(min(replies, AUDIENCE_REPLIES_PER_POST)):
+                post_id, reader, text = audience_reply(row["id"], number)
+                self.store.add(
+                    reader,
+                    f"@{handle} {text}",
+                    f"audience:{post_id}",
+                    in_reply_to_id=row["id"],
+                    post_id=post_id,
+                )
+
+    def _entry(
+        self, row: Mapping[str, Any], handle: str, own: set[str], *, kind: InboxKind | None = None
+    ) -> InboxEntry:
+        answers = row["in_reply_to_id"]
+        if kind is None:
+            kind = InboxKind.REPLY if answers is not None and answers in own else InboxKind.MENTION
+        part = self._part(row)
+        return InboxEntry(
+            external_id=part.external_id,
+            kind=kind,
+            author=Author(
+                handle=row["handle"], url=URL_TEMPLATE.format(handle=row["handle"], post_id="").rstrip("/")
+            ),
+            text=row["text"],
+            plain_text=row["text"],
+            url=part.url,
+            created_at=as_utc(row["created_at"]),
+            reply_target=ReplyTarget(part.external_id),
+            in_reply_to=answers,
+        )
+
+    # -- Publishing ----------------------------------------------------------------------------------
+
     def part_maker(self, account: Account, draft: Draft, idempotency_key: str) -> MakePart:
         """Store the post, then each thread reply, each one request that may fail as the channel says."""
         problems = self.validate(draft)
@@ -151,7 +272,7 @@ class SandboxNetwork(PartByPart, FoundByKey):
                 account.handle,
                 texts[index],
                 part_key(idempotency_key, index),
-                in_reply_to_id=parts[-1].external_id if parts else None,
+                in_reply_to_id=parts[-1].external_id if parts else _answered(draft),
                 media=[item.summary() for item in draft.media] if index == 0 else [],
             )
             return self._part(row)
@@ -222,6 +343,10 @@ class SandboxNetwork(PartByPart, FoundByKey):
         )
 
 
+def _answered(draft: Draft) -> str | None:
+    return draft.reply_to.external_id if draft.reply_to is not None else None
+
+
 def _graphemes(text: str) -> int:
     return len(regex.findall(r"\X", text))
 
@@ -233,17 +358,18 @@ def _length_problems(label: str, text: str) -> list[str]:
     return []
 
 
-def _media_problems(media: Sequence[MediaItem]) -> list[str]:
-    problems = []
-    if len(media) > MAX_MEDIA:
-        problems.append(f"{len(media)} attachments; the sandbox takes at most {MAX_MEDIA}")
-    if any(item.content_type in VIDEO_TYPES for item in media) and len(media) > 1:
-        problems.append("a video must be the only attachment")
-    for number, item in enumerate(media, 1):
-        if item.content_type not in IMAGE_TYPES + VIDEO_TYPES:
-            problems.append(f"attachment {number}: the sandbox takes {', '.join(IMAGE_TYPES + VIDEO_TYPES)}")
-        if len(item.data) > MEDIA_MAX_BYTES:
-            problems.append(f"attachment {number} is {len(item.data)} bytes; the limit is {MEDIA_MAX_BYTES}")
-        if item.alt_text and len(item.alt_text) > ALT_TEXT_LIMIT:
-            problems.append(f"attachment {number}: the description is over {ALT_TEXT_LIMIT} characters")
-    return problems
+def _keyset(position: str) -> tuple[datetime, str]:
+    at, post_id = json.loads(position)
+    return datetime.fromisoformat(at), str(post_id)
+
+
+# Before every post: where a first read that found nothing leaves off, so that everything later is read.
+_BEGINNING = json.dumps([datetime(1970, 1, 1, tzinfo=UTC).isoformat(), ""])
+
+
+def _position_after(rows: Sequence[Mapping[str, Any]], position: str | None) -> str:
+    """The (time, id) of the last row read, or the position as it was when nothing came."""
+    if not rows:
+        return position or _BEGINNING
+    last = rows[-1]
+    return json.dumps([as_utc(last["created_at"]).isoformat(), last["id"]])

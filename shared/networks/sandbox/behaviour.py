@@ -32,6 +32,9 @@ class SandboxOptions:
     failure_rate: float = 0.0
     stored_then_timeout_rate: float = 0.0
     honours_idempotency_key: bool = True
+    # Whether its audience answers: each of the account's latest posts gets replies from sandbox readers as
+    # its reply count grows (at most AUDIENCE_REPLIES_PER_POST), so the inbox has something to show.
+    audience_replies: bool = False
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> tuple[SandboxOptions, list[str]]:
@@ -49,11 +52,13 @@ class SandboxOptions:
                 problems.append(f"{name} must be {bound}")
             else:
                 values[name] = float(value)
-        if "honours_idempotency_key" in settings:
-            if isinstance(settings["honours_idempotency_key"], bool):
-                values["honours_idempotency_key"] = settings["honours_idempotency_key"]
+        for name in ("honours_idempotency_key", "audience_replies"):
+            if name not in settings:
+                continue
+            if isinstance(settings[name], bool):
+                values[name] = settings[name]
             else:
-                problems.append("honours_idempotency_key must be true or false")
+                problems.append(f"{name} must be true or false")
         return cls(**values), problems
 
 
@@ -72,6 +77,25 @@ def engagement_at(post_id: str, age_seconds: float) -> Engagement:
         "views": likes * 30 + int(share * 100),
     }
     return Engagement(**counts, raw={"id": post_id, **counts})
+
+
+# How many of a post's replies the audience writes out, and who they are.
+AUDIENCE_REPLIES_PER_POST = 3
+READERS = ("ada", "grace", "linus", "margaret", "ken", "barbara", "dennis", "frances")
+REPLIES = (
+    "Thanks for sharing this!",
+    "Where can I read more about it?",
+    "Does this work on mobile too?",
+    "Great news, congratulations to the team.",
+    "I tried it yesterday: it works.",
+)
+
+
+def audience_reply(post_id: str, number: int) -> tuple[str, str, str]:
+    """The id, reader and text of a post's `number`th reply from the audience: the same every time."""
+    digest = hashlib.sha256(f"{post_id}:reply:{number}".encode()).hexdigest()
+    seed = int(digest[:8], 16)
+    return digest[:32], READERS[seed % len(READERS)], REPLIES[(seed // 7) % len(REPLIES)]
 
 
 def audience_on(handle: str, moment: datetime, posts: int) -> Audience:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     DateTime,
     Engine,
     Index,
@@ -19,11 +20,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     insert,
     inspect,
+    or_,
     select,
+    text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
 
 metadata = MetaData()
@@ -45,6 +50,17 @@ sandbox_posts = Table(
     # How many times it was edited: an edit applied twice is visible.
     Column("edits", Integer, nullable=True),
     Index("ix_sandbox_posts_idempotency_key", "idempotency_key"),
+    Index("ix_sandbox_posts_created_at", "created_at"),
+)
+# Held while a post is stored on PostgreSQL: posts are stored one at a time (see SandboxStore._next_time).
+ADVISORY_LOCK = 0x5A4D_B0C5
+# Who liked which post: one row per account and post, so a like asked twice is one like.
+sandbox_likes = Table(
+    "sandbox_likes",
+    metadata,
+    Column("post_id", String(32), primary_key=True),
+    Column("handle", String(200), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 # Columns added since the store's first version: a store made before them gains them (see _ensure_table).
 LATER_COLUMNS = ("in_reply_to_id", "media", "edited_at", "edits")
@@ -94,20 +110,49 @@ class SandboxStore:
         *,
         in_reply_to_id: str | None = None,
         media: Sequence[Mapping[str, Any]] = (),
+        post_id: str | None = None,
     ) -> dict[str, Any]:
+        """Store a post; given `post_id`, only if no post has that id yet (the row as stored either way)."""
         self._ensure_table()
-        row = {
-            "id": uuid.uuid4().hex,
+        if post_id is not None:
+            existing = self.get_many([post_id]).get(post_id)
+            if existing is not None:
+                return existing
+        row: dict[str, Any] = {
+            "id": post_id or uuid.uuid4().hex,
             "handle": handle,
             "text": text,
             "idempotency_key": idempotency_key,
-            "created_at": datetime.now(UTC),
             "in_reply_to_id": in_reply_to_id,
             "media": list(media) or None,
         }
-        with self.engine.begin() as connection:
-            connection.execute(insert(sandbox_posts).values(**row))
+        try:
+            with self.engine.begin() as connection:
+                row["created_at"] = self._next_time(connection)
+                connection.execute(insert(sandbox_posts).values(**row))
+        except DatabaseError:
+            if post_id is None:
+                raise
+            # Another reader stored the same post first: it is the one kept.
+            return self.get_many([post_id])[post_id]
         return row
+
+    @staticmethod
+    def _next_time(connection: Connection) -> datetime:
+        """Now, or just after the latest post: one post at a time, each later than every one before.
+
+        Readers page by (time, id), so a post must never become visible behind one already read. Posts are
+        stored one at a time (SQLite's write lock, taken when the transaction begins; an advisory lock on
+        PostgreSQL) and each is later than all before it, so none commits behind another.
+        """
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+        latest = connection.scalar(select(func.max(sandbox_posts.c.created_at)))
+        now = datetime.now(UTC)
+        if latest is not None:
+            latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+            now = max(now, latest + timedelta(microseconds=1))
+        return now
 
     def find_by_key(self, idempotency_key: str) -> dict[str, Any] | None:
         self._ensure_table()
@@ -170,3 +215,75 @@ class SandboxStore:
         )
         with self.engine.begin() as connection:
             return {key: count for key, count in connection.execute(query)}
+
+    def said_to(self, handle: str, after: tuple[datetime, str] | None, limit: int) -> list[dict[str, Any]]:
+        """Others' posts answering `handle`'s or naming @handle, oldest first, after the (time, id) given."""
+        self._ensure_table()
+        own = select(sandbox_posts.c.id).where(sandbox_posts.c.handle == handle)
+        condition = and_(
+            sandbox_posts.c.handle != handle,
+            or_(
+                sandbox_posts.c.in_reply_to_id.in_(own.scalar_subquery()),
+                sandbox_posts.c.text.contains(f"@{handle}", autoescape=True),
+            ),
+        )
+        return self._page(condition, after, limit)
+
+    def matching(self, words: str, after: tuple[datetime, str] | None, limit: int) -> list[dict[str, Any]]:
+        """Posts whose text contains `words` (any case), oldest first, after the (time, id) given."""
+        self._ensure_table()
+        condition = func.lower(sandbox_posts.c.text).contains(words.lower(), autoescape=True)
+        return self._page(condition, after, limit)
+
+    def _page(
+        self, condition: ColumnElement[bool], after: tuple[datetime, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        query = select(sandbox_posts).where(condition)
+        if after is not None:
+            at, post_id = after
+            query = query.where(
+                or_(
+                    sandbox_posts.c.created_at > at,
+                    and_(sandbox_posts.c.created_at == at, sandbox_posts.c.id > post_id),
+                )
+            )
+        query = query.order_by(sandbox_posts.c.created_at, sandbox_posts.c.id).limit(limit)
+        with self.engine.begin() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def latest_of(self, handle: str, limit: int) -> list[dict[str, Any]]:
+        """The account's own latest posts that start a thread or stand alone, newest first."""
+        self._ensure_table()
+        query = (
+            select(sandbox_posts)
+            .where(sandbox_posts.c.handle == handle, sandbox_posts.c.in_reply_to_id.is_(None))
+            .order_by(sandbox_posts.c.created_at.desc())
+            .limit(limit)
+        )
+        with self.engine.begin() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def replies_to(self, post_ids: Sequence[str]) -> list[dict[str, Any]]:
+        self._ensure_table()
+        query = select(sandbox_posts).where(sandbox_posts.c.in_reply_to_id.in_(post_ids))
+        with self.engine.begin() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def like(self, post_id: str, handle: str) -> bool:
+        """`handle` likes the post; False when it already did (the like is kept once)."""
+        self._ensure_table()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(sandbox_likes).values(post_id=post_id, handle=handle, created_at=datetime.now(UTC))
+                )
+        except DatabaseError:
+            return False
+        return True
+
+    def likes_of(self, post_id: str) -> list[str]:
+        self._ensure_table()
+        with self.engine.begin() as connection:
+            return list(
+                connection.scalars(select(sandbox_likes.c.handle).where(sandbox_likes.c.post_id == post_id))
+            )

@@ -75,12 +75,12 @@ class SlackNetwork(WriteOnly, InOneRequest):
         hooks_base: str | None = None,
     ) -> None:
         self._calls = Calls(outbound or Outbound(), timeout, dialect=SlackDialect())
-        # Tests point this at a fake; in production each URL's own Slack host is used.
+        # CRIER_SLACK_HOOKS_URL (a proxy, a test's fake); unset, each webhook URL's own Slack host.
         self._hooks_base = hooks_base.rstrip("/") if hooks_base else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackNetwork:
-        return cls(Outbound.from_settings(settings))
+        return cls(Outbound.from_settings(settings), hooks_base=settings.slack_hooks_url)
 
     def check_settings(self, settings: Mapping[str, Any]) -> list[str]:
         problems = unknown_options(settings, self.SETTINGS)

@@ -9,7 +9,8 @@ endpoints, its text rules, the reading of its answers, its fake.
 - `settings`: a channel's options, and a server's address given as one.
 - `parts`: a draft published and found again part by part, the post and then each reply; or in one
   request. Every adapter's publish and find_published come from its mixins.
-- `counts`: posts' counts read in batches where a server offers it, else one at a time.
+- `counts`: posts' counts read in batches where a server offers it, else one at a time; an account's own.
+- `media`: what a network would refuse in a draft's media, by its MediaRule.
 - `write_only`: what a network that cannot read back what it posted answers.
 - `api_errors`: a network's errors as the API's, for a person who asked the network something.
 """

@@ -332,9 +332,15 @@ def unstorable(part: PublishedPart) -> str | None:
 
 
 def post_address_problem(url: str) -> str | None:
-    """Why a post's address is not one to keep, show or link to; None when it is an http(s) URL that is."""
+    """Why a post's address is not one to keep, show or link to; None when it is an http(s) URL that is,
+    or a Usenet article's `news:` URI (RFC 5538: news:<message-id>, which a newsreader opens)."""
     if len(url) > POST_URL_LIMIT or _NOT_IN_AN_ADDRESS.search(url):
         return f"the address {sanitized(url)[:60]!r} is too long, or has spaces or control characters"
+    if url[:5].lower() == "news:":
+        local, at, domain = url[5:].partition("@")
+        if local and at and domain and not set("<>/") & set(url[5:]):
+            return None
+        return f"the address {sanitized(url)[:60]!r} is not a news: URI of an article"
     scheme, _, rest = url.partition("://")
     if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
         return f"the address {sanitized(url)[:60]!r} is not an http(s) URL"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from shared.errors import InvalidInput, Problem, Unavailable
-from shared.networks.ports import AuthExpired, NetworkError, Rejected
+from shared.networks.ports import AuthExpired, NetworkError, NetworkInfo, Rejected
 
 
 @contextmanager
@@ -21,3 +21,16 @@ def as_api_errors(*, pointer: str, refused: str, unreachable: str) -> Iterator[N
         raise InvalidInput([Problem(pointer, f"{refused}: {error}")]) from error
     except NetworkError as error:
         raise Unavailable(f"{unreachable}: {error}") from error
+
+
+@contextmanager
+def network_asked(network: NetworkInfo, *, to: str, refused: str, pointer: str) -> Iterator[None]:
+    """as_api_errors, the network named first: "<network> refused <refused>: …" at `pointer`, or
+    "<network> could not be reached to <to>: …"."""
+    name = network.display_name
+    with as_api_errors(
+        pointer=pointer,
+        refused=f"{name} refused {refused}",
+        unreachable=f"{name} could not be reached to {to}",
+    ):
+        yield

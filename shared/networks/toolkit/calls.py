@@ -40,16 +40,23 @@ NOT_SENT: tuple[type[httpx.TransportError], ...] = (
 )
 
 
-# A webhook URL's last path segment is its secret (Discord's token, Slack's key).
-_SECRET_IN_PATH = re.compile(r"(/webhooks/\d+/|/services/T\w+/B\w+/)[^/?#\s\"']+")
+# A webhook URL's last path segment is its secret (Discord's token, Slack's key); a Telegram bot's token
+# follows its id in every Bot API path (/bot<id>:<secret>/<method>).
+_SECRET_IN_PATH = re.compile(r"(/webhooks/\d+/|/services/T\w+/B\w+/|/bot\d+:)[^/?#\s\"']+")
+# Meta's OAuth endpoints (Threads', Instagram's Facebook Login) take tokens, the app secret and the code in
+# the query of a GET.
+_SECRET_IN_QUERY = re.compile(
+    r"([?&](?:access_token|client_secret|code|fb_exchange_token|refresh_token)=)[^&#\s\"']+"
+)
 
 
 class RedactWebhookSecrets(logging.Filter):
-    """Blanks webhook secrets in the URLs httpx logs at INFO for every request it makes."""
+    """Blanks secrets in the URLs httpx logs at INFO for every request it makes: a webhook's in its path,
+    a token or an app secret in its query."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _SECRET_IN_PATH.sub(r"\1[redacted]", message)
+        redacted = _SECRET_IN_QUERY.sub(r"\1[redacted]", _SECRET_IN_PATH.sub(r"\1[redacted]", message))
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True

@@ -1,4 +1,5 @@
-"""Reading published posts' counts: in batches where a server offers it, else one post at a time.
+"""Reading published posts' counts: in batches where a server offers it, else one post at a time; and an
+account's own counts from the answer that holds them.
 
 A server that answers a batch read with 404, 405, 501 or another refusal that is not about the credentials
 or the pace has no such read: its posts are read one at a time from then on, and the adapter remembers that
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from shared.networks.ports import Engagement, PostGone
+from shared.networks.ports import Audience, Engagement, PostGone
 from shared.networks.toolkit.answers import reading
 
 # Posts by id, as the network shows them; a post left out is one it did not show.
@@ -61,3 +62,17 @@ def counts_in_batches(
             with reading(what, write=False):
                 result[post_id] = engagement(post)
     return result
+
+
+def audience_from(
+    answer: Mapping[str, Any], *, followers: str, following: str, posts: str, **raw: str
+) -> Audience:
+    """The account's counts from the answer's fields of these names, `raw` kept beside them; a field that
+    is not a whole number is left unsaid, which is not zero."""
+    counts = {key: answer[key] for key in (followers, following, posts) if isinstance(answer.get(key), int)}
+    return Audience(
+        followers=counts.get(followers),
+        following=counts.get(following),
+        posts=counts.get(posts),
+        raw={**raw, **counts},
+    )

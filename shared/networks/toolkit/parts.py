@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.networks.ports import Account, Draft, NetworkError, PublishedPart, PublishedPost, TextPreview
+from shared.networks.ports import (
+    Account,
+    Draft,
+    NetworkError,
+    PublishedPart,
+    PublishedPost,
+    Rejected,
+    TextPreview,
+)
 
 # Makes part `index` of a draft (0: the post; n: its nth reply), after `parts`, those made before it.
 MakePart = Callable[[int, Sequence[PublishedPart]], PublishedPart]
@@ -39,6 +47,21 @@ def part_label(index: int) -> str:
 def labelled_texts(draft: Draft) -> list[tuple[str, str]]:
     """Each text of the draft with its label, the post's first."""
     return [(part_label(index), text) for index, text in enumerate((draft.text, *draft.thread))]
+
+
+def empty_problems(draft: Draft) -> list[str]:
+    """Each of the draft's texts that is empty: the post's, unless it carries media, and any thread item."""
+    return [
+        f"{label} is empty"
+        for index, (label, text) in enumerate(labelled_texts(draft))
+        if not text.strip() and (index > 0 or not draft.media)
+    ]
+
+
+def refuse_before_sending(problems: Sequence[str], *, network: str, what: str = "draft") -> None:
+    """Rejected, listing `problems`, when there are any: what the network would refuse is not sent."""
+    if problems:
+        raise Rejected(f"{network} would refuse this {what}: " + "; ".join(problems))
 
 
 def text_previews(

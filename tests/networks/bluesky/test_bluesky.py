@@ -561,7 +561,7 @@ def test_validate_explains_media_and_empty_items(network: BlueskyNetwork) -> Non
     )
     problems = network.validate(draft)
     assert "thread item 1 is empty" in problems
-    assert "5 images; Bluesky takes at most 4" in problems
+    assert "5 attachments; Bluesky takes at most 4" in problems
     assert any("attachment 5" in problem for problem in problems)
     assert any(
         "1000000" in p

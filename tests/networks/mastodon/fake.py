@@ -46,6 +46,26 @@ action is not allowed", Mastodon::NotPermittedError), and a clock that can be mo
 keys and rate-limit windows expire. Each status keeps the Idempotency-Key it was posted with
 (`idempotency_key`; None for one posted by hand), so a test can count the statuses made under one key,
 even on a server that ignores keys.
+
+The engagement inbox follows methods/notifications.md (GET /api/v1/notifications: only the caller's, 40 a
+page by default and 80 at most, `types[]` and `exclude_types[]`, `max_id` and `since_id` as bounds, `min_id`
+the page just above it, newest first, and a Link header with `next` by `max_id` and `prev` by `min_id`),
+entities/Notification.md (`mention`, `favourite`, and `quote` from 4.5: "Someone has quoted one of your
+statuses", its status the quote), entities/Status.md (`mentions`, `tags`, `in_reply_to_account_id`,
+`visibility`, `quote` as a Quote whose quoted status carries a ShallowQuote), client/quotes.md (a quote's
+content begins with a `quote-inline` paragraph "RE: <link>"), methods/timelines.md (the hashtag timeline,
+20 a page by default and 40 at most, paged as notifications are), methods/search.md (GET /api/v2/search
+with `type=statuses`, 20 by default and 40 at most, statuses only for a user token and only where the
+server has full-text search, `full_text_search`) with Mastodon's app/services/statuses_search_service.rb
+(results newest first, `min_id` and `max_id` bounds, then `offset`), methods/statuses.md (context: the
+ancestors oldest first and the descendants in the order of the tree; favourite: 200 whether or not it was
+favourited already, one favourite kept), and api/rate-limits.md (every call of an account counts, 300 in 5
+minutes: `api_calls_per_window` turns the count on for the inbox's calls, answering 429 with the
+X-RateLimit-* headers). Content is rendered as Mastodon renders it: paragraphs, `<br />`, mentions in an
+`h-card`, hashtags, and links split into `invisible` and `ellipsis` spans. Other accounts talk to the
+account with `post_by` (a mention, a reply, a private mention or a quote, notifying whom it mentions and
+whom it quotes) and `favourite_by`; `on_request`, when set, is called at the start of every request, so a
+test can make notifications arrive while pages are being read.
 """
 
 from __future__ import annotations
@@ -55,11 +75,12 @@ import hashlib
 import html
 import itertools
 import random
+import re
 import threading
 import urllib.parse
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,6 +113,22 @@ class FakeAccount:
     tokens: set[str] = field(default_factory=set)
     followers_count: int = 0
     following_count: int = 0
+    # None for an account of this server; the other server's domain for one Mastodon knows from elsewhere.
+    domain: str | None = None
+
+    @property
+    def acct(self) -> str:
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
+
+
+@dataclass
+class FakeNotification:
+    id: str
+    type: str
+    account_id: str  # whom it notifies
+    from_account_id: str
+    status_id: str | None
+    created_at: datetime
 
 
 @dataclass
@@ -118,6 +155,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     form: dict[str, list[str]]
+    query: dict[str, list[str]] = field(default_factory=dict)
 
 
 class FakeMastodon(FakeServer):
@@ -159,6 +197,10 @@ class FakeMastodon(FakeServer):
         self.answers_lost: Counter[int | str] = Counter()
         self.media_processing_polls = 0
         self.pkce_supported = True  # False: a server before 4.3
+        self.full_text_search = True  # False: a server without Elasticsearch, whose search finds no status
+        self.api_calls_per_window: int | None = None  # None: the inbox's calls are not counted
+        self.api_window = timedelta(minutes=5)
+        self.on_request: Callable[[RecordedRequest], None] | None = None
 
         self.lock = threading.RLock()
         self.offset = timedelta()
@@ -170,6 +212,9 @@ class FakeMastodon(FakeServer):
         self.apps: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, Grant] = {}
         self.requests: list[RecordedRequest] = []
+        self.notifications: list[FakeNotification] = []
+        self.api_calls_in_window: Counter[tuple[str, int]] = Counter()
+        self._status_counts: Counter[str] = Counter()
         self._ids = itertools.count(113_000_000_000_000_000)
         super().__init__(self._build_app())
 
@@ -278,6 +323,57 @@ class FakeMastodon(FakeServer):
         with self.lock:
             return self._store(account, {"status": text, "in_reply_to_id": in_reply_to}, [], application)
 
+    def account_named(self, acct: str) -> FakeAccount:
+        """The account with this acct (`user`, or `user@server` for one from elsewhere), made if new."""
+        with self.lock:
+            found = next((a for a in self.accounts.values() if a.acct == acct), None)
+            if found is None:
+                username, _, domain = acct.partition("@")
+                found = FakeAccount(
+                    id=str(next(self._ids)),
+                    username=username,
+                    display_name=username.title(),
+                    domain=domain or None,
+                )
+                self.accounts[found.id] = found
+            return found
+
+    def post_by(
+        self,
+        acct: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        visibility: str = "public",
+        quoting: str | None = None,
+    ) -> dict[str, Any]:
+        """Another account posts: the server notifies each account the text mentions (`mention`) and the
+        author of the status it quotes (`quote`). A reply notifies only if it mentions, as on Mastodon."""
+        with self.lock:
+            author = self.account_named(acct)
+            form = {"status": text, "in_reply_to_id": in_reply_to, "visibility": visibility}
+            status = self._store(author, form, [], "Web")
+            for mentioned in self._mentioned(status["text"]):
+                if mentioned.id != author.id:
+                    self._notify("mention", mentioned.id, author.id, status["id"])
+            if quoting is not None:
+                quoted = self.statuses[quoting]
+                status["quote_id"] = quoting
+                quoted["quotes_count"] += 1
+                if quoted["account_id"] != author.id:
+                    self._notify("quote", quoted["account_id"], author.id, status["id"])
+            return status
+
+    def favourite_by(self, acct: str, status_id: str) -> None:
+        """Another account favourites a status: its author is notified (`favourite`) the first time."""
+        with self.lock:
+            self._favourite(self.account_named(acct), self.statuses[status_id])
+
+    def favourites_of(self, status_id: str) -> set[str]:
+        """The ids of the accounts that favourited the status."""
+        with self.lock:
+            return set(self.statuses[status_id]["favourited_by"])
+
     def statuses_of(self, account: FakeAccount) -> list[dict[str, Any]]:
         with self.lock:
             return [s for s in self.statuses.values() if s["account_id"] == account.id and not s["deleted"]]
@@ -301,14 +397,16 @@ class FakeMastodon(FakeServer):
 
         @app.before_request
         def record() -> None:
-            self.requests.append(
-                RecordedRequest(
-                    method=request.method,
-                    path=request.path,
-                    headers=dict(request.headers),
-                    form={key: request.form.getlist(key) for key in request.form},
-                )
+            recorded = RecordedRequest(
+                method=request.method,
+                path=request.path,
+                headers=dict(request.headers),
+                form={key: request.form.getlist(key) for key in request.form},
+                query={key: request.args.getlist(key) for key in request.args},
             )
+            self.requests.append(recorded)
+            if self.on_request is not None:
+                self.on_request(recorded)
 
         @app.get("/api/v2/instance")
         def instance() -> Response:
@@ -533,6 +631,7 @@ class FakeMastodon(FakeServer):
                 if status is None or status["account_id"] != account.id:
                     return _error(404, "Record not found")
                 status["deleted"] = True
+                self._status_counts[account.id] -= 1
                 return jsonify(self._status_json(status) | {"text": status["text"]})
 
         @app.post("/api/v2/media")
@@ -580,6 +679,126 @@ class FakeMastodon(FakeServer):
                     media["pending_polls"] -= 1
                     return Response("", 206)
                 return jsonify(self._media_json(media))
+
+        @app.get("/api/v1/notifications")
+        def notifications() -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            limited = self._api_limited(account)
+            if limited is not None:
+                return limited
+            types = set(request.args.getlist("types[]"))
+            excluded = set(request.args.getlist("exclude_types[]"))
+            with self.lock:
+                mine = [
+                    n
+                    for n in self.notifications
+                    if n.account_id == account.id
+                    and (not types or n.type in types)
+                    and n.type not in excluded
+                    # Mastodon removes a status's notifications with it.
+                    and (n.status_id is None or self._visible(n.status_id) is not None)
+                ]
+                page, link = self._paged(mine, lambda n: n.id, default=40, most=80)
+                response = jsonify([self._notification_json(n) for n in page])
+            if link:
+                response.headers["Link"] = link
+            return response
+
+        @app.get("/api/v1/timelines/tag/<hashtag>")
+        def tag_timeline(hashtag: str) -> Response:
+            account = self._authenticated()
+            limited = self._api_limited(account) if account is not None else None
+            if limited is not None:
+                return limited
+            with self.lock:
+                tagged = [
+                    status
+                    for status in self.statuses.values()
+                    if not status["deleted"]
+                    and status["visibility"] == "public"
+                    and hashtag.lower() in (name.lower() for name in _tags_of(status["text"]))
+                ]
+                page, link = self._paged(tagged, lambda status: status["id"], default=20, most=40)
+                response = jsonify([self._status_json(status) for status in page])
+            if link:
+                response.headers["Link"] = link
+            return response
+
+        @app.get("/api/v2/search")
+        def search() -> Response:
+            account = self._authenticated()
+            if request.headers.get("Authorization") and account is None:
+                return _invalid_token()
+            limited = self._api_limited(account) if account is not None else None
+            if limited is not None:
+                return limited
+            query = (request.args.get("q") or "").strip()
+            if not query:
+                return _error(400, "param is missing or the value is empty: q")
+            limit = max(1, min(int(request.args.get("limit", 20)), 40))
+            offset = int(request.args.get("offset", 0))
+            max_id, min_id = request.args.get("max_id"), request.args.get("min_id")
+            words = query.casefold().split()
+            # The bounds become `before:` and `after:` times, to the second (statuses_search_service.rb).
+            before, after = self._second_of(max_id), self._second_of(min_id)
+            found: list[dict[str, Any]] = []
+            # Statuses are searched only with Elasticsearch, and only for a signed-in user.
+            if (
+                self.full_text_search
+                and account is not None
+                and request.args.get("type") in (None, "statuses")
+            ):
+                with self.lock:
+                    found = sorted(
+                        (
+                            status
+                            for status in self.statuses.values()
+                            if not status["deleted"]
+                            and status["visibility"] == "public"
+                            and all(word in status["text"].casefold() for word in words)
+                            and (before is None or status["created_at"] < before)
+                            and (after is None or status["created_at"] > after)
+                        ),
+                        key=lambda status: int(status["id"]),
+                        reverse=True,
+                    )[offset : offset + limit]
+                    statuses = [self._status_json(status) for status in found]
+            else:
+                statuses = []
+            return jsonify({"accounts": [], "statuses": statuses, "hashtags": []})
+
+        @app.post("/api/v1/statuses/<status_id>/favourite")
+        def favourite(status_id: str) -> Response:
+            account = self._authenticated()
+            if account is None:
+                return _invalid_token()
+            limited = self._api_limited(account)
+            if limited is not None:
+                return limited
+            with self.lock:
+                status = self._visible(status_id)
+                if status is None:
+                    return _error(404, "Record not found")
+                self._favourite(account, status)
+                proxy_answer = self.answer_after_storing.pop(0) if self.answer_after_storing else None
+                body = self._status_json(status) | {"favourited": True}
+            if proxy_answer is not None:
+                return _proxy_page(proxy_answer)
+            return jsonify(body)
+
+        @app.get("/api/v1/statuses/<status_id>/context")
+        def context(status_id: str) -> Response:
+            account = self._authenticated()
+            limited = self._api_limited(account) if account is not None else None
+            if limited is not None:
+                return limited
+            with self.lock:
+                status = self._visible(status_id)
+                if status is None:
+                    return _error(404, "Record not found")
+                return jsonify(self._context(status))
 
         @app.post("/api/v1/apps")
         def create_app() -> Response:
@@ -741,7 +960,7 @@ class FakeMastodon(FakeServer):
     ) -> dict[str, Any]:
         status_id = str(next(self._ids))
         reply_to = form.get("in_reply_to_id") or None
-        status = {
+        status: dict[str, Any] = {
             "id": status_id,
             "account_id": account.id,
             "created_at": self.now(),
@@ -757,12 +976,127 @@ class FakeMastodon(FakeServer):
             "reblogs_count": 0,
             "replies_count": 0,
             "quotes_count": 0,
+            "favourited_by": set(),
+            "quote_id": None,
             "deleted": False,
         }
         if reply_to:
             self.statuses[reply_to]["replies_count"] += 1
         self.statuses[status_id] = status
+        self._status_counts[account.id] += 1
         return status
+
+    def _notify(self, kind: str, account_id: str, from_account_id: str, status_id: str | None) -> None:
+        self.notifications.append(
+            FakeNotification(
+                id=str(next(self._ids)),
+                type=kind,
+                account_id=account_id,
+                from_account_id=from_account_id,
+                status_id=status_id,
+                created_at=self.now(),
+            )
+        )
+
+    def _mentioned(self, text: str) -> list[FakeAccount]:
+        """The accounts the text mentions and the server knows, as ProcessMentionsService finds them."""
+        named = {match.group(1).lower() for match in _MENTION.finditer(text)}
+        return [account for account in self.accounts.values() if account.acct.lower() in named]
+
+    def _favourite(self, account: FakeAccount, status: dict[str, Any]) -> None:
+        if account.id in status["favourited_by"]:
+            return  # Mastodon keeps one favourite: a second is answered alike and changes nothing
+        status["favourited_by"].add(account.id)
+        status["favourites_count"] += 1
+        if status["account_id"] != account.id:
+            self._notify("favourite", status["account_id"], account.id, status["id"])
+
+    def _api_limited(self, account: FakeAccount) -> Response | None:
+        """A 429 once the account has made `api_calls_per_window` calls in the window (api/rate-limits)."""
+        if self.api_calls_per_window is None:
+            return None
+        period = int(self.api_window.total_seconds())
+        window = int(self.now().timestamp()) // period
+        with self.lock:
+            self.api_calls_in_window[(account.id, window)] += 1
+            made = self.api_calls_in_window[(account.id, window)]
+        reset = datetime.fromtimestamp((window + 1) * period, UTC)
+        headers = {
+            "X-RateLimit-Limit": str(self.api_calls_per_window),
+            "X-RateLimit-Remaining": str(max(self.api_calls_per_window - made, 0)),
+            "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        }
+        if made <= self.api_calls_per_window:
+            return None
+        response = _error(429, "Too many requests")
+        response.headers.update(headers)
+        return response
+
+    def _paged(
+        self, items: list[Any], id_of: Callable[[Any], str], default: int, most: int
+    ) -> tuple[list[Any], str]:
+        """One page of `items` as Mastodon pages by id (api/guidelines#pagination), and its Link header.
+
+        `max_id` and `since_id` bound the ids; `min_id` bounds them too and takes the page just above it
+        rather than the newest. The page is always newest first.
+        """
+        limit = max(1, min(int(request.args.get("limit", default)), most))
+        max_id, since_id, min_id = (request.args.get(name) for name in ("max_id", "since_id", "min_id"))
+        within = [
+            item
+            for item in items
+            if (max_id is None or int(id_of(item)) < int(max_id))
+            and (since_id is None or int(id_of(item)) > int(since_id))
+            and (min_id is None or int(id_of(item)) > int(min_id))
+        ]
+        within.sort(key=lambda item: int(id_of(item)))
+        page = within[:limit][::-1] if min_id is not None else within[::-1][:limit]
+        if not page:
+            return page, ""
+        kept = [
+            (key, value)
+            for key, values in request.args.lists()
+            if key not in ("max_id", "since_id", "min_id")
+            for value in values
+        ]
+
+        def link(**bound: str) -> str:
+            return f"{request.base_url}?{urllib.parse.urlencode([*kept, *bound.items()])}"
+
+        return page, (
+            f'<{link(max_id=id_of(page[-1]))}>; rel="next", <{link(min_id=id_of(page[0]))}>; rel="prev"'
+        )
+
+    def _second_of(self, status_id: str | None) -> datetime | None:
+        """When a status was made, to the second, as Mastodon reads it from a Snowflake id; 0 is the epoch."""
+        if status_id is None:
+            return None
+        status = self.statuses.get(status_id)
+        made = status["created_at"] if status is not None else datetime.fromtimestamp(0, UTC)
+        return made.replace(microsecond=0)
+
+    def _context(self, status: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        ancestors = []
+        parent = status["in_reply_to_id"]
+        while parent is not None and self._visible(parent) is not None:
+            ancestors.append(self.statuses[parent])
+            parent = self.statuses[parent]["in_reply_to_id"]
+        children: dict[str, list[dict[str, Any]]] = {}
+        for each in self.statuses.values():
+            if each["in_reply_to_id"] is not None and not each["deleted"]:
+                children.setdefault(each["in_reply_to_id"], []).append(each)
+        descendants: list[dict[str, Any]] = []
+
+        def below(status_id: str) -> None:
+            for child in sorted(children.get(status_id, []), key=lambda each: int(each["id"])):
+                descendants.append(child)
+                below(child["id"])
+
+        below(status["id"])
+        return {
+            "ancestors": [self._status_json(each) for each in reversed(ancestors)],
+            "descendants": [self._status_json(each) for each in descendants],
+        }
 
     def _stall(self) -> None:
         if self.stall_mode == "disconnect":
@@ -786,15 +1120,70 @@ class FakeMastodon(FakeServer):
         return {
             "id": account.id,
             "username": account.username,
-            "acct": account.username,
+            "acct": account.acct,
             "display_name": account.display_name,
-            "url": f"{self.base_url}/@{account.username}",
+            "url": f"{self.base_url}/@{account.acct}",
             "followers_count": account.followers_count,
             "following_count": account.following_count,
-            "statuses_count": len(self.statuses_of(account)),
+            "statuses_count": self._status_counts[account.id],
+            "avatar": f"{self.base_url}/avatars/{account.username}.png",
         }
 
-    def _status_json(self, status: dict[str, Any]) -> dict[str, Any]:
+    def _notification_json(self, notification: FakeNotification) -> dict[str, Any]:
+        status = self.statuses.get(notification.status_id or "")
+        return {
+            "id": notification.id,
+            "type": notification.type,
+            "group_key": f"ungrouped-{notification.id}",
+            "created_at": notification.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "account": self._account_json(self.accounts[notification.from_account_id]),
+            "status": self._status_json(status) if status is not None else None,
+        }
+
+    def _content(self, status: dict[str, Any]) -> str:
+        """The status's text as Mastodon's TextFormatter renders it, after a quote's fallback paragraph."""
+        paragraphs = [
+            "<br />".join(self._linked(line) for line in paragraph.split("\n"))
+            for paragraph in re.split(r"\n\s*\n", status["text"])
+        ]
+        fallback = ""
+        if status.get("quote_id"):
+            quoted = self.statuses[status["quote_id"]]
+            address = f"{self.base_url}/@{self.accounts[quoted['account_id']].acct}/{quoted['id']}"
+            fallback = f'<p class="quote-inline">RE: <a href="{address}">{html.escape(address)}</a></p>'
+        return fallback + "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+
+    def _linked(self, line: str) -> str:
+        rendered, end = [], 0
+        for match in _ENTITY.finditer(line):
+            rendered.append(html.escape(line[end : match.start(1)]))
+            end = match.end(1)
+            entity = match.group(1)
+            if entity.startswith("#"):
+                name = entity[1:]
+                rendered.append(
+                    f'<a href="{self.base_url}/tags/{name.lower()}" class="mention hashtag" rel="tag">'
+                    f"#<span>{html.escape(name)}</span></a>"
+                )
+            elif entity.startswith("@"):
+                acct = entity[1:]
+                rendered.append(
+                    f'<span class="h-card" translate="no"><a href="{self.base_url}/@{html.escape(acct)}" '
+                    f'class="u-url mention">@<span>{html.escape(acct.split("@")[0])}</span></a></span>'
+                )
+            else:
+                scheme, rest = entity.split("://", 1)
+                shown, hidden = rest[:30], rest[30:]
+                rendered.append(
+                    f'<a href="{html.escape(entity)}" target="_blank" rel="nofollow noopener" translate="no">'
+                    f'<span class="invisible">{scheme}://</span>'
+                    f'<span class="{"ellipsis" if hidden else ""}">{html.escape(shown)}</span>'
+                    f'<span class="invisible">{html.escape(hidden)}</span></a>'
+                )
+        rendered.append(html.escape(line[end:]))
+        return "".join(rendered)
+
+    def _status_json(self, status: dict[str, Any], *, nested: bool = False) -> dict[str, Any]:
         account = self.accounts[status["account_id"]]
         body = {
             "id": status["id"],
@@ -812,7 +1201,7 @@ class FakeMastodon(FakeServer):
             "replies_count": status["replies_count"],
             "reblogs_count": status["reblogs_count"],
             "favourites_count": status["favourites_count"],
-            "content": f"<p>{html.escape(status['text'])}</p>",
+            "content": self._content(status),
             "reblog": None,
             "edited_at": (
                 status["edited_at"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -822,8 +1211,15 @@ class FakeMastodon(FakeServer):
             "application": {"name": status["application"], "website": None},
             "account": self._account_json(account),
             "media_attachments": [self._media_json(self.media[i]) for i in status["media_ids"]],
-            "mentions": [],
-            "tags": [],
+            "mentions": [
+                {"id": a.id, "username": a.username, "acct": a.acct, "url": f"{self.base_url}/@{a.acct}"}
+                for a in self._mentioned(status["text"])
+            ],
+            "tags": [
+                {"name": name.lower(), "url": f"{self.base_url}/tags/{name.lower()}"}
+                for name in _tags_of(status["text"])
+            ],
+            "quote": self._quote_json(status, nested=nested),
             "emojis": [],
             "card": None,
             "poll": None,
@@ -831,6 +1227,17 @@ class FakeMastodon(FakeServer):
         if self.with_quotes_count:
             body["quotes_count"] = status["quotes_count"]
         return body
+
+    def _quote_json(self, status: dict[str, Any], *, nested: bool) -> dict[str, Any] | None:
+        """A Quote, or inside a quoted status a ShallowQuote (entities/Quote.md, ShallowQuote.md)."""
+        quoted = self._visible(status["quote_id"]) if status.get("quote_id") else None
+        if not status.get("quote_id"):
+            return None
+        if quoted is None:
+            return {"state": "deleted", "quoted_status": None} if not nested else None
+        if nested:
+            return {"state": "accepted", "quoted_status_id": quoted["id"]}
+        return {"state": "accepted", "quoted_status": self._status_json(quoted, nested=True)}
 
     @staticmethod
     def _media_json(media: dict[str, Any]) -> dict[str, Any]:
@@ -841,6 +1248,16 @@ class FakeMastodon(FakeServer):
             "preview_url": media["url"],
             "description": media["description"],
         }
+
+
+# A mention (`@user` or `@user@server`), a hashtag or a link, where Mastodon's extractor finds one.
+_MENTION = re.compile(r"(?<![\w/@])@(\w+(?:@[\w.-]+\w)?)")
+_HASHTAG = re.compile(r"(?:^|(?<=[^/)\w]))#(\w*[^\W\d_]\w*)")
+_ENTITY = re.compile(r"(?:^|(?<=[\s(]))(https?://[^\s<>\"]+|@\w+(?:@[\w.-]+\w)?|#\w*[^\W\d_]\w*)")
+
+
+def _tags_of(text: str) -> list[str]:
+    return list(dict.fromkeys(match.group(1) for match in _HASHTAG.finditer(text)))
 
 
 def _error(status: int, message: str) -> Response:
