@@ -33,7 +33,11 @@ def main() -> None:
         settings.scheduler_tick_seconds,
         settings.scheduler_lookahead_seconds,
     )
-    Dispatcher(services).run(stop)
+    try:
+        Dispatcher(services).run(stop)
+    finally:
+        # Network-call threads finish what they hold, and the database's connections are closed cleanly.
+        services.close()
     log.info("scheduler stopped")
 
 

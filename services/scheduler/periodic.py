@@ -9,9 +9,12 @@ from shared.config import Settings
 from shared.task_names import (
     APPLY_DUE_CHANGES,
     COLLECT_DUE_METRICS,
+    PERFORM_INBOX_ACTIONS,
     PRUNE_METRIC_SAMPLES,
     PURGE_EXPIRED_IDEMPOTENCY_KEYS,
+    READ_INBOXES,
     RECONCILE_UNKNOWN,
+    RENEW_EXPIRING_CREDENTIALS,
     SEND_DUE_WEBHOOKS,
     SNAPSHOT_CHANNELS,
 )
@@ -21,6 +24,8 @@ SNAPSHOT_EVERY = timedelta(hours=1)
 PRUNE_EVERY = timedelta(hours=6)
 # Keys live a day (shared/idempotency): an hour past that is soon enough to let their rows go.
 PURGE_KEYS_EVERY = timedelta(hours=1)
+# Well inside the shortest refresh-ahead a network needs (X's tokens live two hours).
+RENEW_CREDENTIALS_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -38,4 +43,9 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         PeriodicJob(SEND_DUE_WEBHOOKS, timedelta(seconds=settings.webhook_interval_seconds)),
         PeriodicJob(APPLY_DUE_CHANGES, timedelta(seconds=settings.changes_interval_seconds)),
         PeriodicJob(PURGE_EXPIRED_IDEMPOTENCY_KEYS, PURGE_KEYS_EVERY),
+        PeriodicJob(RENEW_EXPIRING_CREDENTIALS, RENEW_CREDENTIALS_EVERY),
+        # Each source keeps its own interval; the sweep looks four times as often as the shortest, so an
+        # item waits at most a quarter interval more than its source's.
+        PeriodicJob(READ_INBOXES, timedelta(seconds=max(1.0, settings.inbox_read_min_seconds / 4))),
+        PeriodicJob(PERFORM_INBOX_ACTIONS, timedelta(seconds=settings.changes_interval_seconds)),
     ]

@@ -14,6 +14,8 @@ from shared.config import Settings
 from shared.monitoring.logs import configure_logging
 
 TASK_MODULES = [
+    "services.worker.tasks.channels",
+    "services.worker.tasks.inbox",
     "services.worker.tasks.deliveries",
     "services.worker.tasks.idempotency",
     "services.worker.tasks.metrics",
@@ -32,6 +34,12 @@ class CrierCelery(Celery):
     @cached_property
     def services(self) -> Services:
         return self._given_services or bootstrap(self.settings)
+
+    def close_services(self) -> None:
+        """Close the services this app built (never those it was given): at the worker's shutdown."""
+        built = self.__dict__.get("services")
+        if built is not None and built is not self._given_services:
+            built.close()
 
 
 class CrierTask(Task):
@@ -87,3 +95,11 @@ def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
 
 
 celery_app = create_celery_app(Settings())
+
+
+@signals.worker_shutdown.connect
+def _close_services(sender: Any, **_: Any) -> None:
+    # The worker's last network calls finish and its database connections close, rather than being cut.
+    app = getattr(sender, "app", None)
+    if isinstance(app, CrierCelery):
+        app.close_services()

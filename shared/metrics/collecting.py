@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from shared.channels.opening import Opening, account_with_credentials
+from shared.channels.reads import take_read
 from shared.db import utcnow
 from shared.dependencies import HasLimits, HasNetworkCalls, HasNetworks, HasSettings
 from shared.metrics.schedule import CollectionSchedule
@@ -122,7 +123,9 @@ def _read(services: Collecting, request: CollectionBatch) -> Mapping[str, Engage
         refused = _within_read_limits(services, network.info, request.account.channel_id)
         if refused is not None:
             return refused
-        account = account_with_credentials(services, request.account, request.sealed_credentials)
+        account = account_with_credentials(
+            services, request.account, request.sealed_credentials, network=network
+        )
         return network.fetch_engagement(account, list(request.delivery_by_external_id))
     except RateLimited as error:
         log.warning("the network limits metric reads: %s", error, extra=context)
@@ -137,19 +140,10 @@ def _read(services: Collecting, request: CollectionBatch) -> Mapping[str, Engage
 
 def _within_read_limits(services: Collecting, info: NetworkInfo, channel_id: str) -> ReadFailed | None:
     """Take a read from the channel's and the network's buckets; how long to wait if one is empty."""
-    buckets = [
-        (f"reads:channel:{channel_id}", info.account_read_rate),
-        (f"reads:network:{info.name}", info.network_read_rate),
-    ]
-    for key, rate in buckets:
-        if rate is None:
-            continue
-        wait = services.limits.try_acquire(key, rate)
-        if wait > 0:
-            return ReadFailed(
-                f"waiting {wait:.1f} s for Crier's read limit ({key})", timedelta(seconds=wait), limited=True
-            )
-    return None
+    wait = take_read(services.limits, info, channel_id)
+    if wait is None:
+        return None
+    return ReadFailed(str(wait), timedelta(seconds=wait.seconds), limited=True)
 
 
 def take_snapshots(services: Collecting) -> int:
@@ -193,7 +187,7 @@ def _audience(services: Collecting, job: SnapshotJob) -> Audience | ReadFailed |
         return None
     context = {"channel_id": str(job.channel_id), "network": job.network}
     try:
-        account = account_with_credentials(services, job.account, job.sealed_credentials)
+        account = account_with_credentials(services, job.account, job.sealed_credentials, network=network)
         return network.fetch_audience(account)
     except RateLimited as error:
         log.warning("the network limits reading followers: %s", error, extra=context)

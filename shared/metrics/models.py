@@ -21,7 +21,19 @@ INTERACTIONS = ("likes", "reposts", "replies", "quotes", "bookmarks", "clicks")
 _BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class MetricSample(Base):
+class PostCounts:
+    """The columns of a post's counts, one per name in COUNTS: a sample's, or a delivery's latest."""
+
+    likes: Mapped[int | None]
+    reposts: Mapped[int | None]
+    replies: Mapped[int | None]
+    quotes: Mapped[int | None]
+    bookmarks: Mapped[int | None]
+    views: Mapped[int | None]
+    clicks: Mapped[int | None]
+
+
+class MetricSample(PostCounts, Base):
     """What a network said about one delivery at one moment. Append-only.
 
     Each count is nullable on its own: a network that lacks or retires a metric leaves that column empty
@@ -39,18 +51,11 @@ class MetricSample(Base):
     id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
     collected_at: Mapped[datetime]
-    likes: Mapped[int | None]
-    reposts: Mapped[int | None]
-    replies: Mapped[int | None]
-    quotes: Mapped[int | None]
-    bookmarks: Mapped[int | None]
-    views: Mapped[int | None]
-    clicks: Mapped[int | None]
     # The network's own answer, kept so a metric we do not map yet can be recovered later.
     raw: Mapped[json_document]
 
 
-class DeliveryMetrics(Base):
+class DeliveryMetrics(PostCounts, Base):
     """The latest known value of each metric of one published delivery, updated by every collection.
 
     A metric a network stops reporting keeps its last known value here (the samples say when it went
@@ -81,13 +86,6 @@ class DeliveryMetrics(Base):
     network: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime]
     collected_at: Mapped[datetime | None]
-    likes: Mapped[int | None]
-    reposts: Mapped[int | None]
-    replies: Mapped[int | None]
-    quotes: Mapped[int | None]
-    bookmarks: Mapped[int | None]
-    views: Mapped[int | None]
-    clicks: Mapped[int | None]
     # The sum of the interaction counts known (views aside), kept for ranking.
     interactions: Mapped[int] = mapped_column(default=0)
     deleted_at: Mapped[datetime | None]

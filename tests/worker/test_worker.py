@@ -12,7 +12,7 @@ import pytest
 import redis
 from celery import Task
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_shutdown
 from sqlalchemy import func, select
 
 from services.worker.app import CrierCelery, create_celery_app
@@ -25,11 +25,12 @@ from shared.idempotency.models import IdempotencyKey
 from shared.metrics.models import MetricSample
 from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.task_names import COLLECT_POST_METRICS, PUBLISH_DELIVERIES, PURGE_EXPIRED_IDEMPOTENCY_KEYS
+from tests.conftest import redis_database_of_this_worker
 from tests.driving import claim_what_is_due, wait_for
 from tests.factories import make_channel, make_post, make_workspace, read_delivery
 
 # A database of its own on the test Redis, emptied first, so no other queue's messages interfere.
-BROKER_DB = 13
+BROKER_DB = redis_database_of_this_worker(13)
 
 
 @pytest.fixture
@@ -180,3 +181,25 @@ def test_expired_idempotency_keys_are_purged_by_the_periodic_task_and_live_ones_
             return sorted(session.scalars(select(IdempotencyKey.key)))
 
     wait_for(lambda: keys_left() == ["today"])
+
+
+class StoppingWorker:
+    """What Celery's worker_shutdown signal is sent by: the worker, which knows its app."""
+
+    def __init__(self, app: CrierCelery) -> None:
+        self.app = app
+
+
+def test_a_worker_closes_the_services_it_built_when_it_shuts_down_and_not_those_it_was_given(
+    broker_settings: Settings, services: Services
+):
+    built_here = create_celery_app(broker_settings)
+    given = create_celery_app(broker_settings, services)
+    own = built_here.services
+
+    for app in (built_here, given):
+        worker_shutdown.send(sender=StoppingWorker(app))
+
+    with pytest.raises(RuntimeError, match="shutdown"):
+        own.network_calls.submit(print)
+    services.network_calls.submit(print).result(timeout=5)  # still serving the rest of the process

@@ -268,3 +268,38 @@ class SnapshotSchema(Schema):
 class SnapshotsSchema(Schema):
     channel_id = fields.UUID()
     items = fields.List(fields.Nested(SnapshotSchema), metadata={"description": "Oldest first, one a day."})
+
+
+class ResponsivenessSchema(Schema):
+    items = fields.Integer(metadata={"description": "Replies, mentions, quotes and messages written then."})
+    answered = fields.Integer(metadata={"description": "Those with a published reply made from Crier."})
+    response_rate = fields.Float(allow_none=True, metadata={"description": "answered / items; null: none."})
+    median_seconds = fields.Float(
+        allow_none=True, metadata={"description": "From the item's writing to its first reply going out."}
+    )
+    mean_seconds = fields.Float(allow_none=True)
+
+
+class ChannelResponsivenessSchema(ResponsivenessSchema):
+    channel_id = fields.UUID(attribute="key")
+
+
+class MemberResponsivenessSchema(ResponsivenessSchema):
+    member_id = fields.UUID(
+        attribute="key",
+        allow_none=True,
+        metadata={"description": "Who wrote the first reply; null: removed."},
+    )
+
+
+class ResponsesSchema(Schema):
+    timezone = fields.String()
+    start = fields.DateTime(data_key="from")
+    end = fields.DateTime(data_key="to")
+    channels = fields.List(
+        fields.Nested(ChannelResponsivenessSchema), metadata={"description": "Most items first."}
+    )
+    members = fields.List(
+        fields.Nested(MemberResponsivenessSchema),
+        metadata={"description": "Answered items only, by who answered first."},
+    )

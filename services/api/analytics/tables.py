@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, request
 
 from shared.channels.slots import WEEKDAY_KEYS
+from shared.inbox.analytics import Responsiveness
 from shared.metrics.best_times import BestTimes
 from shared.metrics.models import COUNTS, ChannelSnapshot
 from shared.metrics.series import Point
@@ -139,4 +140,17 @@ def snapshots_table(snapshots: Sequence[ChannelSnapshot]) -> Response:
         "snapshots",
         ["day", "followers", "following", "posts", "taken_at"],
         ([s.day, s.followers, s.following, s.posts, s.taken_at] for s in snapshots),
+    )
+
+
+def responses_table(by_channel: Sequence[Responsiveness], by_member: Sequence[Responsiveness]) -> Response:
+    """One row per channel, then one per member; `group` says which the id is."""
+    rows = [("channel", row) for row in by_channel] + [("member", row) for row in by_member]
+    return csv_response(
+        "responses",
+        ["group", "id", "items", "answered", "response_rate", "median_seconds", "mean_seconds"],
+        (
+            [group, row.key, row.items, row.answered, row.response_rate, row.median_seconds, row.mean_seconds]
+            for group, row in rows
+        ),
     )

@@ -1,4 +1,5 @@
-"""GET /v1/analytics/…: engagement series, a period's summary, ranked posts, best times, follower snapshots.
+"""GET /v1/analytics/…: engagement series, a period's summary, ranked posts, best times, follower snapshots,
+and how well the inbox is answered.
 
 Each answers JSON, or CSV with `Accept: text/csv` (the same route: one resource, two representations).
 """
@@ -18,8 +19,10 @@ from marshmallow import Schema
 from services.api.analytics.schemas import (
     BestTimesQuerySchema,
     BestTimesSchema,
+    PeriodQuerySchema,
     RankedPostsQuerySchema,
     RankedPostsSchema,
+    ResponsesSchema,
     ScopedSeriesQuerySchema,
     SeriesQuerySchema,
     SeriesSchema,
@@ -33,6 +36,7 @@ from services.api.analytics.tables import (
     CSV_RESPONSE,
     best_times_table,
     posts_table,
+    responses_table,
     series_table,
     snapshots_table,
     summary_table,
@@ -42,6 +46,7 @@ from services.api.auth import requires
 from services.api.context import get_actor, get_services
 from shared.db import utcnow
 from shared.errors import InvalidInput, Problem
+from shared.inbox.analytics import responsiveness
 from shared.metrics.analytics import Period, Selection, interactions_of
 from shared.metrics.best_times import best_times
 from shared.metrics.models import COUNTS
@@ -202,6 +207,28 @@ class Snapshots(MethodView):
         if wants_csv():
             return snapshots_table(items)
         return {"channel_id": channel_id, "items": items}
+
+
+@blp.route("/responses")
+class Responses(MethodView):
+    @report(PeriodQuerySchema, ResponsesSchema, names_a_resource=False)
+    def get(self, query: dict[str, Any]) -> Any:
+        """How well the inbox is answered: per channel and per member, the replies, mentions, quotes and
+        messages written in the period, how many got a reply from Crier, and how soon it went out."""
+        period = _period(query)
+        with get_services().sessions.begin() as session:
+            by_channel, by_member = responsiveness(
+                session, get_actor().workspace_id, period.start, period.end
+            )
+        if wants_csv():
+            return responses_table(by_channel, by_member)
+        return {
+            "timezone": query["tz"],
+            "start": period.start.astimezone(period.zone),
+            "end": period.end.astimezone(period.zone),
+            "channels": by_channel,
+            "members": by_member,
+        }
 
 
 def _series(selection: Selection, query: dict[str, Any]) -> Any:
