@@ -28,6 +28,8 @@ def expected_version() -> int | None:
     if not request.if_match or request.if_match.star_tag:
         return None
     tags = request.if_match.as_set()
-    if len(tags) != 1 or not next(iter(tags)).isdigit():
+    # An empty quoted tag (`""`) is read as None.
+    tag = next(iter(tags)) if len(tags) == 1 else None
+    if not tag or not tag.isdigit():
         raise InvalidInput([], 'If-Match takes one ETag as this API gave it, like "3".')
-    return int(next(iter(tags)))
+    return int(tag)

@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 from werkzeug.serving import make_server
 
 from services.api.app import create_app
 from shared.bootstrap import Services
 from shared.db import utcnow
+from tests.dashboard.axe import context_options
 from tests.dashboard.seeding import SeededWorkspace, seed_other_workspace, seed_workspace
 
 CHROMIUM = os.environ.get("CRIER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -100,6 +101,23 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+# The screens a page is checked on: a laptop's, and a phone's 390 px, where nothing may scroll sideways.
+SCREENS: dict[str, ViewportSize] = {
+    "wide": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
+
+
+@pytest.fixture(params=sorted(SCREENS))
+def page_on_each_screen(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A page in a fresh browser context on each of SCREENS in turn, as axe needs it (context_options)."""
+    context = browser.new_context(viewport=SCREENS[request.param], **context_options)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
 
 
 @pytest.fixture

@@ -31,6 +31,23 @@ def engagement_chart(
 
     A day a channel reported nothing is a gap in its line, not a zero: unknown is not none.
     """
+    chart = _line_chart([f"{day:%d %b}" for day in days], y_title="interactions")
+    for name, values in interactions_by_line.items():
+        chart.add(name, list(values))
+    return Markup(chart.render(is_unicode=True))
+
+
+def metrics_chart(
+    labels: Sequence[str], values_by_metric: Mapping[str, Sequence[int | None]], *, y_title: str
+) -> Markup:
+    """One post's counts over time, one line per metric, as inline SVG; a gap where none was reported."""
+    chart = _line_chart(labels, y_title=y_title)
+    for metric, values in values_by_metric.items():
+        chart.add(metric, list(values))
+    return Markup(chart.render(is_unicode=True))
+
+
+def _line_chart(labels: Sequence[str], *, y_title: str) -> pygal.Line:
     chart = pygal.Line(
         style=CHART_STYLE,
         width=1100,
@@ -41,15 +58,13 @@ def engagement_chart(
         legend_at_bottom=True,
         legend_at_bottom_columns=4,
         show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(days) // 10),
+        x_labels_major_every=max(1, len(labels) // 10),
         truncate_label=-1,  # pygal cuts labels to a few characters by default: "28 …"
         dots_size=2.5,
         min_scale=4,
-        y_title="interactions",
+        y_title=y_title,
         include_x_axis=True,
         allow_interruptions=True,
     )
-    chart.x_labels = [f"{day:%d %b}" for day in days]
-    for name, values in interactions_by_line.items():
-        chart.add(name, list(values))
-    return Markup(chart.render(is_unicode=True))
+    chart.x_labels = list(labels)
+    return chart

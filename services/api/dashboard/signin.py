@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import Flask, flash, request, session
+from flask import Flask, flash, g, request, session
 from sqlalchemy.orm import Session
 
+from shared.channels.models import ChannelState
+from shared.channels.services import list_channels
 from shared.config import Settings
 from shared.credentials import configured_secrets
 from shared.db import utcnow
@@ -30,6 +32,8 @@ COOKIE_NAME = "crier_dashboard"
 SESSION_SECRET_KEY = "session"
 CSRF_KEY = "csrf_token"
 CSRF_FIELD = "csrf_token"
+# Where a request keeps the channels every page's banner names (see signed_in).
+CHANNELS_TO_RECONNECT = "dashboard_channels_to_reconnect"
 COOKIE_KEY_LABEL = b"crier dashboard session cookie v1"
 
 
@@ -39,6 +43,14 @@ class Browser:
 
     session_id: uuid.UUID
     actor: Actor
+
+
+@dataclass(frozen=True)
+class ChannelToReconnect:
+    """A channel whose network refused its credentials, as every page's banner names it."""
+
+    id: uuid.UUID
+    name: str
 
 
 def configure_session_cookie(app: Flask, settings: Settings) -> None:
@@ -117,4 +129,15 @@ def signed_in(db_session: Session) -> Browser | None:
         return None
     # Signed again with the newest key: a browser in use moves to a rotated key before the old one goes.
     session.modified = True
+    # Read here, in the page's own transaction, for the banner every page shows: read while the page is
+    # drawn, it could need a second transaction, which SQLite's write lock held by the first would stop.
+    setattr(
+        g,
+        CHANNELS_TO_RECONNECT,
+        [
+            ChannelToReconnect(channel.id, channel.name)
+            for channel in list_channels(db_session, actor.workspace_id)
+            if channel.state is ChannelState.NEEDS_REAUTH
+        ],
+    )
     return Browser(session_id, actor)

@@ -14,6 +14,16 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 
 from services.api.context import get_services
 from services.api.dashboard import signin
+from services.api.dashboard.acting import unread_total
+from services.api.dashboard.approvals import approvals_blp
+from services.api.dashboard.calendar_page import calendar_blp
+from services.api.dashboard.channels import channels_blp, channels_to_reconnect
+from services.api.dashboard.compose import compose_blp
+from services.api.dashboard.inbox import inbox_blp
+from services.api.dashboard.media_library import media_library_blp
+from services.api.dashboard.pages import form_expired, refusal
+from services.api.dashboard.post_edit import post_edit_blp
+from services.api.dashboard.posts import posts_blp
 from services.api.dashboard.sections import (
     METRICS,
     read_best_times,
@@ -21,6 +31,10 @@ from services.api.dashboard.sections import (
     read_engagement,
     read_upcoming,
 )
+from services.api.dashboard.team import team_blp
+from services.api.dashboard.upload_limits import too_large_page
+from services.api.dashboard.viewer_zone import ViewerZone, local_time, viewer_zone
+from services.api.request_limits import PageTooLarge
 from shared.channels.models import Channel
 from shared.channels.services import list_channels
 from shared.channels.slots import WEEKDAY_KEYS
@@ -33,8 +47,6 @@ from shared.wording import noun
 from shared.workspaces.access import Permission
 from shared.workspaces.models import Workspace
 from shared.workspaces.signin import end_session, list_sessions, sign_in
-
-DEFAULT_TIMEZONE = "UTC"
 
 # The page loads nothing from elsewhere, and runs no script at all: the charts are SVG drawn on the server.
 # pygal puts its own styles inside each chart, hence inline styles.
@@ -51,12 +63,23 @@ blp = Blueprint(
     static_folder="static",
     static_url_path="/assets",
 )
+blp.register_blueprint(inbox_blp)
+blp.register_blueprint(compose_blp)
+blp.register_blueprint(posts_blp)
+blp.register_blueprint(post_edit_blp)
+blp.register_blueprint(approvals_blp)
+blp.register_blueprint(channels_blp)
+blp.register_blueprint(team_blp)
+blp.register_blueprint(calendar_blp)
+blp.register_blueprint(media_library_blp)
 
 
 def install_dashboard(app: Flask, settings: Settings) -> None:
     """Serve the dashboard and its stylesheet, with the session cookie it signs people in with."""
     signin.configure_session_cookie(app, settings)
     app.register_blueprint(blp)
+    # On the app, not the blueprint: a body is refused for a path that has no route, too.
+    app.register_error_handler(PageTooLarge, too_large_page)
 
 
 @blp.context_processor
@@ -67,6 +90,8 @@ def template_names() -> dict[str, Any]:
         "METRICS": METRICS,
         "WEEKDAY_KEYS": WEEKDAY_KEYS,
         "BEST_TIME_MIN_POSTS": BEST_TIME_MIN_POSTS,
+        "channels_to_reconnect": channels_to_reconnect,
+        "local_time": local_time,
     }
 
 
@@ -79,41 +104,44 @@ def shown(count: int | None) -> str:
 def keep_private(response: Response) -> Response:
     # A workspace's page is for the person looking at it: no cache keeps it, no other site frames it.
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # The inbox's pages set a policy of their own first (they show avatars from the networks).
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
 @blp.get("")
 def dashboard() -> Any:
-    """The workspace at a glance, in the timezone the `tz` parameter names (UTC by default).
+    """The workspace at a glance, in the timezone the `tz` parameter names (the member's own by default).
 
     The best-time grid is one channel's (the `channel` parameter; the first channel by default), on that
     channel's clock, as the API gives it.
     """
-    timezone_name = request.args.get("tz", DEFAULT_TIMEZONE)
+    asked = request.args.get("tz") or None
     with get_services().sessions.begin() as session:
         browser = signin.signed_in(session)
         if browser is None:
-            return redirect(url_for(".sign_in_form", tz=timezone_name))
+            return redirect(url_for(".sign_in_form", tz=asked))
         actor = browser.actor
         if not actor.can(Permission.READ):
-            return _refusal(403, "Your role or your token's scope does not let you read this workspace.")
+            return refusal(403, "Your role or your token's scope does not let you read this workspace.")
         channels = list_channels(session, actor.workspace_id)
+        viewer = viewer_zone(session, actor)
         try:
-            zone = check_timezone(timezone_name, pointer="/tz")
+            zone = check_timezone(asked or viewer.name, pointer="/tz")
             best_time_channel = _chosen_channel(channels, request.args.get("channel"))
         except InvalidInput as error:
-            return _refusal(400, error.problems[0].detail, back=url_for(".dashboard"))
+            return refusal(400, error.problems[0].detail, back=url_for(".dashboard"))
         except NotFound as error:
-            return _refusal(404, error.detail, back=url_for(".dashboard"))
+            return refusal(404, error.detail, back=url_for(".dashboard"))
         now = utcnow()
         return render_template(
             "dashboard/page.html",
             workspace_name=session.get_one(Workspace, actor.workspace_id).name,
             member_name=actor.name,
-            timezone=timezone_name,
+            timezone=zone.key,
             zone=zone,
+            viewer=ViewerZone(zone.key, chosen=bool(asked) or viewer.chosen),
             channels=channels,
             channel_names={channel.id: channel.name for channel in channels},
             upcoming=read_upcoming(session, actor.workspace_id, zone, now),
@@ -125,6 +153,7 @@ def dashboard() -> Any:
                 else None
             ),
             browser_sessions=list_sessions(session, actor, now),
+            inbox_unread=unread_total(session, actor.workspace_id),
             this_session_id=browser.session_id,
             csrf_token=signin.csrf_token(),
         )
@@ -151,8 +180,9 @@ def sign_in_form() -> Any:
 def sign_in_with_token() -> Any:
     """Sign in with an API token; read permission is enough."""
     if not signin.csrf_token_is_valid():
-        return _form_expired()
-    timezone_name = request.form.get("tz") or DEFAULT_TIMEZONE
+        return form_expired()
+    # Without a zone asked for, the page shows the member's own (or UTC): no `tz` is added to the link.
+    timezone_name = request.form.get("tz") or None
     try:
         with get_services().sessions.begin() as session:
             signed_in = sign_in(
@@ -176,7 +206,7 @@ def sign_in_with_token() -> Any:
 def sign_out() -> Any:
     """End this browser's session on the server, not only in the browser."""
     if not signin.csrf_token_is_valid():
-        return _form_expired()
+        return form_expired()
     with get_services().sessions.begin() as session:
         signin.forget(session)
     return redirect(url_for(".sign_in_form"))
@@ -186,7 +216,7 @@ def sign_out() -> Any:
 def end_other_session(session_id: uuid.UUID) -> Any:
     """End another of the member's sessions (a browser left signed in elsewhere)."""
     if not signin.csrf_token_is_valid():
-        return _form_expired()
+        return form_expired()
     with get_services().sessions.begin() as session:
         browser = signin.signed_in(session)
         if browser is None:
@@ -194,21 +224,8 @@ def end_other_session(session_id: uuid.UUID) -> Any:
         try:
             end_session(session, browser.actor, session_id)
         except NotFound as error:
-            return _refusal(404, error.detail, back=url_for(".dashboard"))
+            return refusal(404, error.detail, back=url_for(".dashboard"))
     if session_id == browser.session_id:
         signin.forget_cookie()
         return redirect(url_for(".sign_in_form"))
     return redirect(url_for(".dashboard") + "#sessions")
-
-
-def _form_expired() -> Any:
-    return _refusal(
-        400,
-        "This form was not sent from this browser's dashboard page, or it has expired: "
-        "reload the page and try again.",
-        back=url_for(".sign_in_form"),
-    )
-
-
-def _refusal(status: int, detail: str, *, back: str | None = None) -> Any:
-    return render_template("dashboard/refusal.html", detail=detail, back=back), status

@@ -13,6 +13,14 @@ class MemberSchema(Schema):
     name = fields.String(metadata={"example": "Ana Lima"})
     email = fields.String(metadata={"example": "ana@example.org"})
     role = fields.Enum(Role, by_value=True)
+    timezone = fields.String(
+        allow_none=True,
+        metadata={
+            "example": "Europe/Paris",
+            "description": "The IANA time zone the dashboard shows this member's times in; null: not "
+            "chosen, and times show in UTC.",
+        },
+    )
     created_at = UTCDateTime()
 
 
@@ -31,6 +39,18 @@ class MemberCreateSchema(Schema):
 
 class MemberChangeSchema(Schema):
     role = fields.Enum(Role, by_value=True, required=True)
+
+
+class MeChangeSchema(Schema):
+    timezone = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "example": "Europe/Paris",
+            "description": "An IANA time zone name (as in the tz database: 'Europe/Paris', 'America/New_York'"
+            ", 'UTC'), or null to go back to not chosen (UTC).",
+        },
+    )
 
 
 class MemberListSchema(Schema):

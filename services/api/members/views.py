@@ -14,6 +14,7 @@ from marshmallow import Schema
 from services.api.auth import requires
 from services.api.context import get_actor, get_services
 from services.api.members.schemas import (
+    MeChangeSchema,
     MemberChangeSchema,
     MemberCreateSchema,
     MemberListSchema,
@@ -64,6 +65,27 @@ class Me(MethodView):
         assert actor.member_id is not None
         with get_services().sessions.begin() as session:
             member = workspaces.get_member(session, actor.workspace_id, actor.member_id)
+            return {**_fields_of(member, MemberSchema), "permissions": sorted(actor.permissions)}
+
+    @members.arguments(MeChangeSchema)
+    @members.response(200, MeSchema)
+    def patch(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Choose your own time zone, the one the dashboard shows your times in; no one else's."""
+        actor = get_actor()
+        with get_services().sessions.begin() as session:
+            member = _me(session)
+            before = member.timezone
+            workspaces.choose_timezone(member, body["timezone"])
+            if member.timezone != before:
+                record(
+                    session,
+                    actor,
+                    "member.timezone_changed",
+                    "member",
+                    member.id,
+                    before=before,
+                    after=member.timezone,
+                )
             return {**_fields_of(member, MemberSchema), "permissions": sorted(actor.permissions)}
 
 
