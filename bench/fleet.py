@@ -32,13 +32,18 @@ Kind = Literal["scheduler", "worker"]
 
 STOP_GRACE_SECONDS = 10.0
 TICK_SECONDS = 0.2
+# The tree the benchmarks are part of. Their processes import Crier from here: the venv's editable install
+# points at one checkout, and a benchmark run from another (a git worktree) would measure that one's code.
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def crier_environment(settings: Settings, base: dict[str, str]) -> dict[str, str]:
-    """`base` without any CRIER_* variable of the caller's, plus every field of `settings` that is set."""
+    """`base` without any CRIER_* variable of the caller's, plus every field of `settings` that is set, and
+    this tree first on PYTHONPATH."""
     env = {key: value for key, value in base.items() if not key.startswith("CRIER_")}
     for name, value in settings.model_dump(exclude_none=True).items():
         env[f"CRIER_{name.upper()}"] = str(value)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE_ROOT), base.get("PYTHONPATH")]))
     return env
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from importlib.metadata import version
 
 import swagger_ui_bundle
@@ -20,8 +21,11 @@ from services.api.dashboard.views import install_dashboard
 from services.api.deliveries.views import blp as deliveries
 from services.api.headers import install_headers
 from services.api.home import home
+from services.api.inbox.views import blp as inbox
+from services.api.inbox.views import streams
 from services.api.links.redirects import redirects
 from services.api.links.views import blp as links
+from services.api.media.public import public_media
 from services.api.media.views import blp as media
 from services.api.members.views import members, tokens
 from services.api.metrics.views import blp as metrics
@@ -65,6 +69,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         settings = services.settings if services is not None else Settings()
     if services is None:
         services = bootstrap(settings)
+        # Built here, so closed here: when the server process exits, its network-call threads finish.
+        atexit.register(services.close)
     configure_logging(settings)
     keep_query_strings_out_of_access_log([CALLBACK_PATH])
 
@@ -118,12 +124,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         imports,
         exports,
         analytics,
+        inbox,
+        streams,
     ):
         api.register_blueprint(blueprint)
-    # Registered on the app, not the Api: the front page, the short links' redirects and Prometheus's
-    # /metrics are no part of the documented API.
+    # Registered on the app, not the Api: the front page, the short links' redirects, the media the
+    # networks fetch and Prometheus's /metrics are no part of the documented API.
     app.register_blueprint(home)
     app.register_blueprint(redirects)
+    app.register_blueprint(public_media)
     app.register_blueprint(monitoring)
     app.register_blueprint(swagger_ui_assets())
     install_dashboard(app, settings)

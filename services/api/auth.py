@@ -9,10 +9,10 @@ from typing import ParamSpec, TypeVar
 from flask import g, request
 
 from services.api.context import get_services
-from shared.db import utcnow
+from shared.db import reading, utcnow
 from shared.errors import Forbidden, Unauthenticated
 from shared.workspaces.access import Actor, Permission
-from shared.workspaces.services import authenticate
+from shared.workspaces.services import live_actor, note_use, token_of, use_is_stale
 
 PROTECTED_PREFIX = "/v1/"
 
@@ -41,8 +41,14 @@ def authenticate_request() -> None:
     credentials = request.authorization
     if credentials is None or credentials.type != "bearer" or not credentials.token:
         raise Unauthenticated("Send an API token in the Authorization header: `Bearer crier_...`.")
-    with get_services().sessions.begin() as session:
-        g.actor = authenticate(session, credentials.token, utcnow())
+    sessions, now = get_services().sessions, utcnow()
+    # Every request reads its token: in a transaction that only reads, so on SQLite it waits for no writer.
+    with reading(sessions, snapshot=False) as session:
+        token = token_of(session, credentials.token)
+        g.actor = live_actor(token, now, called="The bearer token")
+    if token is not None and use_is_stale(token, now):
+        with sessions.begin() as session:
+            note_use(session, token.id, now)
     g.workspace_id = g.actor.workspace_id
 
 

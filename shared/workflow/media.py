@@ -7,10 +7,11 @@ may still go out attaches it. The asset itself is changed by shared.media.servic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import ColumnElement, Text, and_, cast, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shared.deliveries.models import Delivery, DeliveryState
 from shared.errors import Conflict
@@ -56,6 +57,29 @@ def delete_media(session: Session, actor: Actor, asset: MediaAsset) -> str | Non
     return remove_media(session, actor, asset)
 
 
+def posts_attaching(
+    session: Session, workspace_id: uuid.UUID, asset_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Post]]:
+    """The workspace's posts that attach each asset (the post's media or a channel's own), newest first;
+    one query for all the assets, for a page that lists them."""
+    if not asset_ids:
+        return {}
+    mentions = [str(asset_id) for asset_id in asset_ids]
+    query = (
+        select(Post)
+        .where(Post.workspace_id == workspace_id, or_(*(_mentions(mention) for mention in mentions)))
+        .options(selectinload(Post.targets))
+        .order_by(Post.created_at.desc(), Post.id.desc())
+    )
+    attaching: dict[uuid.UUID, list[Post]] = {asset_id: [] for asset_id in asset_ids}
+    for post in session.scalars(query):
+        attached = set(post.media).union(*(target.media or () for target in post.targets))
+        for mention in mentions:
+            if mention in attached:
+                attaching[uuid.UUID(mention)].append(post)
+    return attaching
+
+
 def _post_still_sending(session: Session, asset: MediaAsset) -> Post | None:
     may_send = or_(Post.stage.in_(UNSENT_STAGES), _scheduled_and_sending())
     return session.scalars(
@@ -73,7 +97,10 @@ def _scheduled_posts_attaching(session: Session, asset: MediaAsset) -> Sequence[
 
 
 def _attaches(asset: MediaAsset) -> ColumnElement[bool]:
-    mention = str(asset.id)
+    return _mentions(str(asset.id))
+
+
+def _mentions(mention: str) -> ColumnElement[bool]:
     # Ids are kept as JSON text lists; a UUID has no LIKE wildcards, so a substring match is an exact one.
     return or_(
         cast(Post.media, Text).contains(mention),

@@ -186,6 +186,13 @@ def _deliveries_out_there(
     return chosen, skipped
 
 
+def why_not_editable(services: ChangingPublished, delivery: Delivery) -> str | None:
+    """Why the delivery's network cannot take an edit of it (None: it can), in the words a skip gives."""
+    if services.networks.get(delivery.channel.network).info.can_edit:
+        return None
+    return _cannot(services, delivery, ChangeKind.EDIT)
+
+
 def _cannot(services: ChangingPublished, delivery: Delivery, kind: ChangeKind) -> str:
     name = services.networks.get(delivery.channel.network).info.display_name
     if kind is ChangeKind.DELETE:

@@ -9,8 +9,10 @@ it needs reconnecting) does not block scheduling: its delivery waits, and the ne
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.errors import InvalidInput, PreconditionFailed
@@ -30,14 +32,21 @@ def create_checked(
     *,
     now: datetime,
     idempotency: IdempotentRequest | None = None,
+    also: Callable[[Session, Post], None] | None = None,
 ) -> tuple[Post, bool]:
-    """The new post, or with an Idempotency-Key already used for this request, the first one (True)."""
+    """The new post, or with an Idempotency-Key already used for this request, the first one (True).
+
+    `also` is called with the new post in the transaction that creates it: what must be kept exactly when
+    the post is (an inbox item's link to its reply).
+    """
     text_problems = _text_problems(services, actor.workspace_id, request)
     with services.sessions.begin() as session:
         key = find_or_reserve(session, actor.workspace_id, idempotency, now) if idempotency else None
         if key is not None and key.resource_id is not None:
             return get_post(session, actor.workspace_id, key.resource_id), True
         post = create_post(session, services.networks, actor, request, now=now, text_problems=text_problems)
+        if also is not None:
+            also(session, post)
         if key is not None:
             key.resource_id = post.id
         return post, False

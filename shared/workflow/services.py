@@ -64,7 +64,10 @@ def create_post(
     """Store a post as a draft, for approval, or scheduled, by what the actor may do."""
     require(actor, Permission.DRAFT)
     channels = check_request(session, networks, actor.workspace_id, request, now, text_problems)
+    # Its id is chosen here, not at a flush: the post, its targets, its deliveries and its audit entries
+    # are then written in one flush at the end, each table once, with no UPDATE of a row just inserted.
     post = Post(
+        id=uuid.uuid4(),
         workspace_id=actor.workspace_id,
         author_id=actor.member_id,
         stage=PostStage.DRAFT,
@@ -73,7 +76,6 @@ def create_post(
     )
     apply_request(post, request)
     session.add(post)
-    session.flush()
     record(session, actor, "post.created", "post", post.id, state=post.stage.value)
     if not request.draft:
         submit(session, actor, post, channels, now=now, share_next=request.share_next)
@@ -343,7 +345,6 @@ def _schedule(
         # The scheduler makes each occurrence's deliveries as its time nears (shared.workflow.recurring).
         post.next_occurrence_at = post.scheduled_at
         post.occurrences_created = 0
-    session.flush()
     record(session, actor, "post.scheduled", "post", post.id, timing=post.timing.value)
     return post
 

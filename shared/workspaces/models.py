@@ -35,6 +35,8 @@ class Member(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[Role] = mapped_column(enum_column(Role))
+    # The IANA zone the dashboard shows this member's times in; None until they choose one (then UTC).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[created_timestamp]
 
 

@@ -7,15 +7,44 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from shared.timezones import check_timezone
 from shared.workspaces.access import ROLE_PERMISSIONS, SCOPE_PERMISSIONS, Actor, Permission, Role, Scope
 from shared.workspaces.models import ApiToken, Member, Workspace
 
 TOKEN_PREFIX = "crier_"
+
+
+class InWorkspace(Protocol):
+    """A row that belongs to one workspace."""
+
+    @property
+    def workspace_id(self) -> uuid.UUID: ...
+
+
+Row = TypeVar("Row", bound=InWorkspace)
+
+
+def get_in_workspace(
+    session: Session,
+    model: type[Row],
+    workspace_id: uuid.UUID,
+    row_id: uuid.UUID,
+    subject: str,
+    *,
+    options: Sequence[ORMOption] = (),
+) -> Row:
+    """The row, if it is the workspace's; NotFound if it is missing or another's, so an id reveals nothing."""
+    row = session.get(model, row_id, options=options)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound(subject, row_id)
+    return row
 
 
 def hash_token(token: str) -> str:
@@ -66,10 +95,7 @@ def list_members(session: Session, workspace_id: uuid.UUID) -> Sequence[Member]:
 
 
 def get_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.UUID) -> Member:
-    member = session.get(Member, member_id)
-    if member is None or member.workspace_id != workspace_id:
-        raise NotFound("member", member_id)
-    return member
+    return get_in_workspace(session, Member, workspace_id, member_id, "member")
 
 
 def change_role(session: Session, actor: Actor, member: Member, role: Role) -> Member:
@@ -78,6 +104,13 @@ def change_role(session: Session, actor: Actor, member: Member, role: Role) -> M
     if member.role is Role.OWNER and role is not Role.OWNER:
         _keep_an_owner(session, member)
     member.role = role
+    return member
+
+
+def choose_timezone(member: Member, timezone: str | None) -> Member:
+    """Set the zone the dashboard shows this member's times in; None goes back to "not chosen" (UTC)."""
+    # Saved by its canonical name, so that a name tzdata later drops still reads back as UTC (stored_zone).
+    member.timezone = None if timezone is None else check_timezone(timezone, pointer="/timezone").key
     return member
 
 
@@ -162,20 +195,38 @@ def revoke_token(token: ApiToken, now: datetime) -> ApiToken:
 
 def authenticate(session: Session, plain: str, now: datetime) -> Actor:
     """Who a bearer string acts as, if its token is live."""
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).one_or_none()
-    return actor_of_live_token(session, token, now, called="The bearer token")
+    return actor_of_live_token(session, token_of(session, plain), now, called="The bearer token")
+
+
+def token_of(session: Session, plain: str) -> ApiToken | None:
+    """The token a bearer string is, with its member, in one query; live or not."""
+    return session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).one_or_none()
 
 
 def actor_of_live_token(session: Session, token: ApiToken | None, now: datetime, *, called: str) -> Actor:
     """Who a token acts as, refused (saying why, of the token `called` so) unless it is live."""
+    actor = live_actor(token, now, called=called)
+    if token is not None and use_is_stale(token, now):
+        note_use(session, token.id, now)
+    return actor
+
+
+def live_actor(token: ApiToken | None, now: datetime, *, called: str) -> Actor:
+    """Who a token acts as, refused (saying why) unless it is live; reads nothing more and writes nothing."""
     if token is None:
         raise Unauthenticated(f"{called} is not known.")
     if token.revoked_at is not None:
         raise Unauthenticated(f"{called} was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated(f"{called} has expired.")
-    # One write per request at most: a token's last use is worth knowing to the minute, not more.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     member = token.member
     return Actor.of(member.workspace_id, member.id, member.role, token.scope, member.name)
+
+
+def use_is_stale(token: ApiToken, now: datetime) -> bool:
+    # One write per minute at most: a token's last use is worth knowing to the minute, not more.
+    return token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60
+
+
+def note_use(session: Session, token_id: uuid.UUID, now: datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

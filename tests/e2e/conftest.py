@@ -17,12 +17,12 @@ import pytest
 import redis
 
 from shared.config import Settings
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.conftest import create_postgres_database, drop_postgres_database, redis_database_of_this_worker
 from tests.driving import wait_for
 
 CRIER = str(Path(sys.executable).parent / "crier")
 # A Redis database of its own, emptied first, so the stack's queues hold only this test's messages.
-E2E_BROKER_DB = 12
+E2E_BROKER_DB = redis_database_of_this_worker(12)
 STARTUP_TIMEOUT = 60.0
 
 
@@ -105,8 +105,17 @@ def _wait_until_ready(stack: RunningStack) -> None:
 
 @pytest.fixture(scope="module", params=["embedded", "postgresql+redis"])
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(backend.replace("+", "-"))
+    workdir = tmp_path_factory.mktemp(request.param.replace("+", "-"))
+    with running_stack(request, request.param, workdir) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_stack(
+    request: pytest.FixtureRequest, backend: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """`crier up` on `backend` ("embedded" or "postgresql+redis"), its settings in the environment plus
+    `extra_env` (where the networks' fakes listen), until the block ends."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CRIER_")} | {
         "CRIER_DATA_DIR": str(workdir / "var"),
@@ -130,6 +139,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "CRIER_BROKER_URL": broker_url,
             "CRIER_REDIS_URL": REDIS_URL,
         }
+    env |= extra_env or {}
     log_path = workdir / "crier-up.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(

@@ -29,14 +29,14 @@ from services.api.posts.schemas import (
     ReviewRequestSchema,
     post_request,
 )
-from shared.db import Session, utcnow
+from shared.db import Session, reading, utcnow
 from shared.idempotency.services import IdempotentRequest, fingerprint
 from shared.posts.checking import check_version
 from shared.posts.models import Post
 from shared.posts.requests import PostRequest
 from shared.posts.services import get_post
 from shared.workflow import services as workflow
-from shared.workflow.listing import PostFilter, list_posts
+from shared.workflow.listing import PostFilter, list_posts, read_post
 from shared.workflow.published import ChangesAsked, delete_post_from_networks, edit_published_post
 from shared.workflow.scheduling import create_checked, update_checked
 from shared.workspaces.access import Actor, Permission
@@ -70,7 +70,7 @@ class Posts(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The workspace's posts, newest first, filtered by state, channel, label or time."""
         limit, after = query.pop("limit"), query.pop("cursor", None)
-        with get_services().sessions.begin() as session:
+        with reading(get_services().sessions) as session:
             items = list_posts(
                 session, get_actor().workspace_id, PostFilter(**query), after=after, limit=limit + 1
             )
@@ -106,8 +106,8 @@ class PostById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, post_id: uuid.UUID) -> tuple[Post, dict[str, str]]:
         """A post with each of its deliveries."""
-        with get_services().sessions.begin() as session:
-            post = get_post(session, get_actor().workspace_id, post_id)
+        with reading(get_services().sessions) as session:
+            post = read_post(session, get_actor().workspace_id, post_id)
         return post, {"ETag": etag_of(post.version)}
 
     @requires(Permission.DRAFT)

@@ -1,0 +1,157 @@
+"""How the engine hands out connections: reads that do not queue behind SQLite's writer, and PostgreSQL
+connections checked only when they sat idle."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
+from sqlalchemy import text
+
+from shared import db
+from shared.db import create_db_engine, reading
+from shared.models import create_session_factory
+from tests.conftest import create_postgres_database, drop_postgres_database
+
+
+def test_a_reading_transaction_on_sqlite_reads_while_another_process_holds_the_write_lock(tmp_path: Path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
+    sessions = create_session_factory(engine)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE notes (body TEXT)")
+            connection.exec_driver_sql("INSERT INTO notes VALUES ('kept')")
+        seen: list[str] = []
+
+        def read() -> None:
+            with reading(sessions) as session:
+                seen.extend(session.execute(text("SELECT body FROM notes")).scalars())
+
+        with sessions.begin() as writer:
+            writer.execute(text("INSERT INTO notes VALUES ('not yet committed')"))
+            reader = threading.Thread(target=read)
+            reader.start()
+            # The writer holds BEGIN IMMEDIATE's lock for as long as the reader is given (the busy timeout
+            # is 15 s): a reader that queued for the lock would still be waiting here.
+            reader.join(timeout=5)
+            assert not reader.is_alive(), "the read waited for the writer's lock"
+        assert seen == ["kept"]
+    finally:
+        engine.dispose()
+
+
+def test_every_other_transaction_on_sqlite_still_takes_the_write_lock_first(tmp_path: Path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
+    sessions = create_session_factory(engine)
+    try:
+        with sessions.begin() as session:
+            assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+            raw = session.connection().connection.driver_connection
+            assert raw is not None
+            assert raw.in_transaction
+            # A second connection cannot take the lock while this transaction holds it.
+            with engine.connect() as contender:
+                driver = contender.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA busy_timeout = 100")
+                with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                    contender.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+def _backend_pid(connection: sa.Connection) -> int:
+    return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def test_a_postgresql_connection_cut_while_idle_is_replaced_before_anyone_uses_it(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # every pooled connection counts as idle
+    engine = create_db_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as connection:
+            first = _backend_pid(connection)
+        killer = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with killer.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        killer.dispose()
+
+        with engine.connect() as connection:
+            assert _backend_pid(connection) != first
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_postgresql_connection_used_a_moment_ago_is_handed_out_without_a_ping(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    engine = create_db_engine(postgres_url, pool_size=1, max_overflow=0)
+    statements: list[str] = []
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        pings: list[object] = []
+        monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(connection))
+        for _ in range(3):
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 2")
+        assert pings == []
+        assert statements == ["SELECT 2"] * 3
+    finally:
+        engine.dispose()
+
+
+def test_a_postgresql_connection_that_sat_idle_is_pinged_once_before_use(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    engine = create_db_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        pings: list[object] = []
+        real_ping = engine.dialect.do_ping
+        monkeypatch.setattr(
+            engine.dialect, "do_ping", lambda dbapi_connection: pings.append(1) or real_ping(dbapi_connection)
+        )
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        assert pings == [1]
+    finally:
+        engine.dispose()
+
+
+def test_a_reading_without_snapshot_on_postgresql_opens_no_transaction_and_one_with_snapshot_does(
+    postgres_url: str,
+):
+    engine = create_db_engine(postgres_url)
+    sessions = create_session_factory(engine)
+    try:
+        for snapshot, expected in ((False, TransactionStatus.IDLE), (True, TransactionStatus.INTRANS)):
+            with reading(sessions, snapshot=snapshot) as session:
+                assert session.execute(text("SELECT 1")).scalar() == 1
+                driver = session.connection().connection.driver_connection
+                assert driver is not None
+                assert driver.info.transaction_status is expected, f"snapshot={snapshot}"
+        # The pool hands the connection on as it was before: the next transaction is a real one.
+        with sessions.begin() as session:
+            session.execute(text("SELECT 1"))
+            driver = session.connection().connection.driver_connection
+            assert driver is not None
+            assert driver.info.transaction_status is TransactionStatus.INTRANS
+    finally:
+        engine.dispose()
