@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.adapters import MEDIA_STORAGES, RATE_LIMITERS, TASK_QUEUES, adapter_factory
 from shared.config import Settings
-from shared.credentials import CredentialCipher, cipher_from_settings
+from shared.credentials import CredentialCipher, cipher_from_settings, configured_secrets
 from shared.db import create_db_engine
 from shared.limits.ports import RateLimiter
 from shared.media.ports import MediaStorage
+from shared.media.public_addresses import PublicAddresses
 from shared.models import create_session_factory
 from shared.monitoring.recording import use_folder
 from shared.networks.outbound import Outbound
@@ -75,6 +76,8 @@ class Services:
     # Where calls made on a user's behalf may go, and their bounds (the network adapters build their own
     # from the same settings).
     outbound: Outbound
+    # Signed, expiring addresses of media files under CRIER_PUBLIC_URL, for networks that fetch media.
+    public_media: PublicAddresses
     # Whether close() disposes of the engine: not when the caller passed one in, as tests share one engine
     # across every test's services.
     owns_engine: bool = True
@@ -119,5 +122,6 @@ def bootstrap(
         credentials=cipher_from_settings(settings),
         media=create_media_storage(settings),
         outbound=outbound if outbound is not None else Outbound.from_settings(settings),
+        public_media=PublicAddresses(settings.public_url, configured_secrets(settings)),
         owns_engine=owns_engine,
     )

@@ -9,8 +9,10 @@ from typing import Any
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.exceptions import OperationalError
 
 from shared.config import Settings
+from shared.errors import Unavailable
 from shared.task_names import QUEUE_OF_TASK, QUEUES
 
 VISIBILITY_TIMEOUT_SECONDS = 3600
@@ -69,7 +71,11 @@ class CeleryTaskQueue:
         self.app.conf.update(celery_config(settings))
 
     def send(self, task_name: str, kwargs: dict[str, Any]) -> None:
-        self.app.send_task(task_name, kwargs=kwargs)
+        try:
+            self.app.send_task(task_name, kwargs=kwargs)
+        except (OperationalError, OSError) as error:
+            # A broker that does not answer is a 503 to a person who asked for work now, not a crash.
+            raise Unavailable(f"The task queue could not be reached; try again shortly ({error}).") from error
 
     def check_reachable(self) -> None:
         with self.app.connection_for_write() as connection:

@@ -11,7 +11,9 @@ from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from shared.network_apps import NetworkApps
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -121,7 +123,7 @@ def secret_key_weakness(secret: str) -> str | None:
     return None
 
 
-class Settings(BaseSettings):
+class Settings(NetworkApps):
     """Everything a Crier process can be told. Defaults are the embedded mode: no servers needed."""
 
     # An error names the setting and says what is wrong, never its value: a secret key or a database URL's
@@ -235,6 +237,17 @@ class Settings(BaseSettings):
         gt=0,
         description="Raw metric samples older than this are deleted; latest values and rollups are kept.",
     )
+    inbox_read_min_seconds: int = Field(
+        default=60,
+        gt=0,
+        description="The shortest time between two reads of a channel's inbox or a saved search: the "
+        "interval of a busy one. Each read also keeps to the network's read limits.",
+    )
+    inbox_read_max_seconds: int = Field(
+        default=900,
+        gt=0,
+        description="The longest time between two reads of an inbox or saved search where nothing new comes.",
+    )
     webhook_interval_seconds: float = Field(
         default=5, gt=0, description="How often webhook messages that are due are sent."
     )
@@ -324,6 +337,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long after an uncertain attempt a Mastodon post that cannot be found may still "
         "appear (the request waiting in a busy server's queue); after it, the post is taken as not made.",
+    )
+    credentials_refresh_ahead_seconds: float = Field(
+        default=900,
+        gt=0,
+        description="How long before a channel's access token expires Crier renews it (networks whose tokens "
+        "expire: X, LinkedIn, Threads, Instagram).",
     )
     sandbox_store_url: str | None = Field(
         default=None,

@@ -16,6 +16,14 @@ from shared.deliveries.models import (
     PublishAttempt,
 )
 from shared.idempotency.models import IdempotencyKey
+from shared.inbox.models import (
+    InboxAction,
+    InboxItem,
+    InboxItemLabel,
+    InboxNote,
+    InboxReply,
+    InboxSource,
+)
 from shared.limits.models import RateBucket
 from shared.links.models import LinkSettings, ShortLink
 from shared.media.models import MediaAsset
@@ -49,6 +57,12 @@ __all__ = [
     "DeliveryState",
     "EngagementHour",
     "IdempotencyKey",
+    "InboxAction",
+    "InboxItem",
+    "InboxItemLabel",
+    "InboxNote",
+    "InboxReply",
+    "InboxSource",
     "LinkSettings",
     "MediaAsset",
     "Member",

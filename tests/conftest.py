@@ -30,6 +30,14 @@ REDIS_URL = os.environ.get("CRIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def redis_database_of_this_worker(first: int) -> int:
+    """A Redis database number of this test process's own, counting down from `first`: the suite runs on
+    every core (pytest-xdist, PYTEST_XDIST_WORKER gw0, gw1…), and a test that empties its database must not
+    empty another process's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return first - 2 * int(worker.removeprefix("gw") or 0)
+
+
 def _admin_engine() -> sa.Engine:
     engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ def record(
 ) -> AuditEntry:
     """Log an action in the caller's transaction, so it is kept exactly when the action is."""
     entry = AuditEntry(
+        id=uuid.uuid4(),  # known before the flush, like the subject's
         workspace_id=actor.workspace_id,
         member_id=actor.member_id,
         actor=actor.name,
@@ -41,13 +42,16 @@ def list_entries(
     workspace_id: uuid.UUID,
     *,
     subject_id: uuid.UUID | None = None,
+    actions: Collection[str] | None = None,
     before: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 50,
 ) -> Sequence[AuditEntry]:
-    """The newest entries first; `before` is the (at, id) of the last entry of the previous page."""
+    """The newest entries first (only `actions`, if named); `before`: the previous page's last (at, id)."""
     query = select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
     if subject_id is not None:
         query = query.where(AuditEntry.subject_id == subject_id)
+    if actions is not None:
+        query = query.where(AuditEntry.action.in_(actions))
     if before is not None:
         at, entry_id = before
         query = query.where((AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < entry_id)))

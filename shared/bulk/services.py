@@ -22,13 +22,13 @@ from shared.bulk.models import PostImport
 from shared.bulk.reading import Source
 from shared.db import utcnow
 from shared.deliveries.creating import add_imported
-from shared.errors import NotFound
 from shared.networks.registry import NetworkRegistry
 from shared.notifications.models import EventType
 from shared.notifications.outbox import Event, emit_all
 from shared.posts.models import Post, PostLabel, PostStage, PostTarget, Timing
 from shared.posts.recurrence import parse_rule
 from shared.workspaces.access import Actor, Permission
+from shared.workspaces.services import get_in_workspace
 
 BATCH = 1_000  # posts per round of INSERTs: the progress bar moves, and no statement grows without bound
 
@@ -74,10 +74,7 @@ def store_import(session: Session, plan: ImportPlan, *, progress: Progress | Non
 
 
 def get_import(session: Session, workspace_id: uuid.UUID, import_id: uuid.UUID) -> PostImport:
-    made = session.get(PostImport, import_id)
-    if made is None or made.workspace_id != workspace_id:
-        raise NotFound("import", import_id)
-    return made
+    return get_in_workspace(session, PostImport, workspace_id, import_id, "import")
 
 
 class _Rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,23 +90,5 @@ def announce_change(session: Session, change_id: uuid.UUID) -> None:
                     "error": change.last_error,
                 },
             )
-        ],
-    )
-
-
-def announce_reauth(session: Session, channel_ids: Collection[uuid.UUID]) -> None:
-    """channel.needs_reauth for each channel whose network stopped accepting its credentials."""
-    if not channel_ids:
-        return
-    channels = session.scalars(select(Channel).where(Channel.id.in_(channel_ids))).all()
-    emit_all(
-        session,
-        [
-            Event(
-                channel.workspace_id,
-                EventType.CHANNEL_NEEDS_REAUTH,
-                {"channel_id": channel.id, "network": channel.network, "name": channel.name},
-            )
-            for channel in channels
         ],
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import String, Text, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload
 
-from shared.channels.models import Channel, ChannelState
-from shared.channels.services import account_of
-from shared.db import UTCDateTime, affected_rows, table_of
-from shared.deliveries.announcing import announce_deliveries, announce_reauth
+from shared.channels.services import account_of, ask_for_reconnection
+from shared.db import UTCDateTime, table_of
+from shared.deliveries.announcing import announce_deliveries
+from shared.deliveries.claiming import end_claim
 from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import AttemptOutcome, Delivery, DeliveryState, PublishAttempt
 from shared.deliveries.outcomes import (
@@ -37,6 +37,7 @@ from shared.deliveries.outcomes import (
 )
 from shared.deliveries.parts import confirmed_parts, parts_of, record_parts
 from shared.media.ports import MediaStorage
+from shared.media.public_addresses import PublicAddresses
 from shared.networks.ports import (
     Account,
     AuthExpired,
@@ -80,15 +81,16 @@ def read_claimed(
     *,
     public_url: str | None = None,
     media: MediaStorage | None = None,
+    addresses: PublicAddresses | None = None,
 ) -> list[PublishJob]:
     """The claimed deliveries still enqueued under these claim numbers; stale claims are left out.
 
     `public_url` is where short links are served, for channels whose links are shortened; `media` is where
-    the posts' attachments are kept.
+    the posts' attachments are kept; `addresses` makes their public addresses, for networks that fetch them.
     """
     if not claims:
         return []
-    drafts = SentDrafts(session, public_url, media)
+    drafts = SentDrafts(session, public_url, media, addresses)
     query = (
         select(Delivery)
         .where(tuple_(Delivery.id, Delivery.attempt).in_(claims), Delivery.state == DeliveryState.ENQUEUED)
@@ -114,23 +116,16 @@ def read_claimed(
 
 def defer(session: Session, job: PublishJob, *, until: datetime, reason: str, now: datetime) -> bool:
     """Give a claim back, to be claimed again at `until`. For Crier's own rate limits: not a failure."""
-    deferred = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == job.delivery_id,
-            Delivery.attempt == job.attempt,
-            Delivery.state == DeliveryState.ENQUEUED,
-        )
-        .values(
-            state=DeliveryState.SCHEDULED,
-            due_at=until,
-            lease_expires_at=None,
-            last_error=reason,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    return end_claim(
+        session,
+        job.delivery_id,
+        job.attempt,
+        DeliveryState.ENQUEUED,
+        now=now,
+        state=DeliveryState.SCHEDULED,
+        due_at=until,
+        last_error=reason,
     )
-    return affected_rows(deferred) == 1
 
 
 def begin_attempts(
@@ -266,19 +261,6 @@ def finish_attempts(
     )
     announce_deliveries(session, states)
     return states
-
-
-def ask_for_reconnection(session: Session, channel_ids: Collection[uuid.UUID]) -> None:
-    """Channels whose network refused their credentials wait for a person: needs_reauth, announced once."""
-    if not channel_ids:
-        return
-    newly_expired = session.scalars(
-        update(Channel)
-        .where(Channel.id.in_(channel_ids), Channel.state == ChannelState.ACTIVE)
-        .values(state=ChannelState.NEEDS_REAUTH)
-        .returning(Channel.id)
-    ).all()
-    announce_reauth(session, newly_expired)
 
 
 def finish_attempt(

@@ -26,13 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from shared.channels.models import Channel, ChannelState
-from shared.channels.services import account_of
+from shared.channels.services import account_of, ask_for_reconnection
 from shared.db import affected_rows
 from shared.deliveries.announcing import announce_change
-from shared.deliveries.attempts import ask_for_reconnection
 from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import ChangeKind, ChangeState, Delivery, DeliveryChange, DeliveryState
-from shared.deliveries.outcomes import RATE_LIMIT_DEFAULT_WAIT, retry_delay
+from shared.deliveries.outcomes import RATE_LIMIT_DEFAULT_WAIT, describe_error, retry_delay, retry_or_give_up
 from shared.deliveries.parts import parts_of
 from shared.errors import Conflict
 from shared.media.ports import MediaStorage
@@ -261,7 +260,7 @@ def _transition(
 ) -> tuple[ChangeState, dict[str, object]]:
     if result is None or isinstance(result, PublishedPart | PostGone):
         return ChangeState.DONE, {"finished_at": now, "last_error": None, "uncertain_since": None}
-    error = str(result) or type(result).__name__
+    error = describe_error(result)
     if isinstance(result, RateLimited):
         wait_until = result.reset_at or now + RATE_LIMIT_DEFAULT_WAIT
         return ChangeState.WAITING, {"due_at": max(wait_until, now), "last_error": error}
@@ -269,19 +268,11 @@ def _transition(
         return ChangeState.WAITING, {"last_error": f"{error} Waiting for the channel to be reconnected."}
     if isinstance(result, Rejected):
         return ChangeState.FAILED, {"finished_at": now, "last_error": error}
-    failures = job.failures + 1
     if isinstance(result, Transient) and not job.uncertain:
-        if failures >= max_attempts:
-            return ChangeState.FAILED, {
-                "failures": failures,
-                "finished_at": now,
-                "last_error": f"Gave up after {failures} attempts. Last error: {error}",
-            }
-        return ChangeState.WAITING, {
-            "failures": failures,
-            "due_at": now + retry_delay(failures, rng or random.Random()),
-            "last_error": error,
-        }
+        gave_up, values = retry_or_give_up(job.failures, error, now, max_attempts, rng)
+        if gave_up:
+            return ChangeState.FAILED, {**values, "finished_at": now}
+        return ChangeState.WAITING, values
     # It may have landed (or, uncertain already, it could not be looked at): look again later, and after
     # long enough ask a person rather than guess.
     since = job.uncertain_since or now
@@ -290,6 +281,7 @@ def _transition(
             "finished_at": now,
             "last_error": f"Could not tell whether the {job.kind} went through: {error}",
         }
+    failures = job.failures + 1
     return ChangeState.UNKNOWN, {
         "failures": failures,
         "due_at": now + retry_delay(min(failures, 3), rng or random.Random()),

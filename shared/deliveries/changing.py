@@ -83,7 +83,7 @@ def _apply(services: Changing, job: ChangeJob) -> PublishedPart | NetworkError |
     except UnknownNetwork as error:
         return Transient(str(error))
     try:
-        account = account_with_credentials(services, job.account, job.sealed_credentials)
+        account = account_with_credentials(services, job.account, job.sealed_credentials, network=network)
         if job.kind is ChangeKind.DELETE:
             _delete(network, account, job)
             return None

@@ -5,6 +5,8 @@
 - enqueued whose message never started an attempt before its lease ran out → enqueued again under a new
   claim number, which makes the old message stale (reclaim_lost).
 - publishing whose lease ran out → unknown (expire_stalled_attempts).
+
+A worker ends a claim by end_claim, which changes the delivery only while that claim still holds it.
 """
 
 from __future__ import annotations
@@ -154,3 +156,25 @@ def expire_stalled_attempts(session: Session, *, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return affected_rows(expired)
+
+
+def end_claim(
+    session: Session,
+    delivery_id: uuid.UUID,
+    attempt: int,
+    held_in: DeliveryState,
+    *,
+    now: datetime,
+    **values: object,
+) -> bool:
+    """Write `values` and let the lease go, if claim `attempt` still holds the delivery in `held_in`.
+
+    Whether it did: a message for an older claim, or a second worker, finds the delivery moved on.
+    """
+    ended = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.attempt == attempt, Delivery.state == held_in)
+        .values(lease_expires_at=None, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(ended) == 1

@@ -24,9 +24,14 @@ MISSED_OCCURRENCE = "Crier was not running at this occurrence's time; it was not
 
 
 def schedule_at(post: Post, channels: Sequence[Channel], at: datetime) -> None:
-    """Give the post a delivery on each channel, due at `at`."""
+    """Give the post a delivery on each channel, due at `at`.
+
+    Each delivery's id is chosen here rather than at the flush, so that it is known before the transaction
+    writes (the post's creation writes everything in one flush, at its end).
+    """
     post.deliveries = [
-        Delivery(channel=channel, scheduled_at=at, due_at=at, attempts=[]) for channel in channels
+        Delivery(id=uuid.uuid4(), channel=channel, scheduled_at=at, due_at=at, attempts=[])
+        for channel in channels
     ]
 
 
@@ -48,7 +53,9 @@ def schedule_in_queue(
             slot = next(iter(free_queue_slots(session, channel, now=now)), None)
         if slot is None:
             raise Conflict(f"{channel.name} has no free posting slot in the coming year.")
-        deliveries.append(Delivery(channel=channel, scheduled_at=slot, due_at=slot, attempts=[]))
+        deliveries.append(
+            Delivery(id=uuid.uuid4(), channel=channel, scheduled_at=slot, due_at=slot, attempts=[])
+        )
     post.deliveries = deliveries
     return moved
 

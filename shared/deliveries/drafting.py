@@ -1,5 +1,6 @@
 """The draft a delivery sends: its channel's variant of the post, with the links as the channel's rules say,
-and its media read from the media storage.
+and its media read from the media storage, each with a signed address for the networks that fetch media
+(shared.media.public_addresses), valid for an hour from when the attempt's draft is made.
 
 Links are tagged (UTM) and shortened here, in the transaction that starts the attempt, so the short links
 exist before the post that carries them does. A retry, or a check with the network after an uncertain
@@ -26,6 +27,7 @@ from shared.links.services import (
 )
 from shared.media.models import MediaAsset
 from shared.media.ports import ContentMissing, MediaStorage
+from shared.media.public_addresses import PublicAddresses
 from shared.networks.ports import Draft, MediaItem
 from shared.posts.models import Post
 
@@ -35,10 +37,19 @@ log = logging.getLogger(__name__)
 class SentDrafts:
     """Drafts for a batch of deliveries, reading each channel's link rules once and each file's bytes once."""
 
-    def __init__(self, session: Session, public_url: str | None, media: MediaStorage | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        public_url: str | None,
+        media: MediaStorage | None = None,
+        addresses: PublicAddresses | None = None,
+    ) -> None:
+        """`addresses` gives each media item a signed address where a network may fetch it (Instagram and
+        Threads take media only by URL); without it, items carry none."""
         self.session = session
         self.public_url = public_url
         self.media = media
+        self.addresses = addresses
         self._rules: dict[uuid.UUID, LinkRules] = {}
         # A post to five channels sends the same bytes five times: they are read, and held, once.
         self._contents: dict[str, bytes] = {}
@@ -93,7 +104,16 @@ class SentDrafts:
                 # delivery a person retried after that. Holding the whole batch back for it would be worse.
                 log.warning("post %s goes out without media %s: it is gone", post.id, media_id)
                 continue
-            items.append(MediaItem(content_type=asset.content_type, data=data, alt_text=asset.alt_text))
+            addresses = self.addresses
+            public_url = addresses.address_of(asset.workspace_id, asset.id) if addresses is not None else None
+            items.append(
+                MediaItem(
+                    content_type=asset.content_type,
+                    data=data,
+                    alt_text=asset.alt_text,
+                    public_url=public_url,
+                )
+            )
         return tuple(items)
 
     def _content_of(self, storage: MediaStorage, asset: MediaAsset) -> bytes | None:

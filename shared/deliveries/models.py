@@ -5,10 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base, created_timestamp, enum_column, utcnow, uuid_pk
+from shared.db import Base, created_timestamp, enum_column, partial_index, utcnow, uuid_pk
 
 if TYPE_CHECKING:
     from shared.channels.models import Channel
@@ -68,27 +68,12 @@ class Delivery(Base):
         # The scheduler reads these every tick. Partial indexes over the waiting rows keep each read
         # proportional to what it returns: with `state IN (…)` on a (state, due_at) index, PostgreSQL
         # sorted every due row for each batch of a burst (claims fell from 45k/s to 12k/s at 100k due).
-        Index(
-            "ix_deliveries_waiting_due_at",
-            "due_at",
-            postgresql_where=text(WAITING_SQL),
-            sqlite_where=text(WAITING_SQL),
-        ),
-        Index(
-            "ix_deliveries_waiting_scheduled_at",
-            "scheduled_at",
-            postgresql_where=text(WAITING_SQL),
-            sqlite_where=text(WAITING_SQL),
-        ),
+        partial_index("ix_deliveries_waiting_due_at", "due_at", where=WAITING_SQL),
+        partial_index("ix_deliveries_waiting_scheduled_at", "scheduled_at", where=WAITING_SQL),
         # The lease sweeps: enqueued and publishing rows whose lease ran out.
         Index("ix_deliveries_state_lease_expires_at", "state", "lease_expires_at"),
         # The metrics collector reads only deliveries whose schedule is still running.
-        Index(
-            "ix_deliveries_metrics_due_at",
-            "metrics_due_at",
-            postgresql_where=text(METRICS_RUNNING_SQL),
-            sqlite_where=text(METRICS_RUNNING_SQL),
-        ),
+        partial_index("ix_deliveries_metrics_due_at", "metrics_due_at", where=METRICS_RUNNING_SQL),
     )
 
     id: Mapped[uuid_pk]
@@ -199,20 +184,9 @@ class DeliveryChange(Base):
 
     __tablename__ = "delivery_changes"
     __table_args__ = (
-        Index(
-            "ix_delivery_changes_active_due_at",
-            "due_at",
-            postgresql_where=text(ACTIVE_CHANGE_SQL),
-            sqlite_where=text(ACTIVE_CHANGE_SQL),
-        ),
+        partial_index("ix_delivery_changes_active_due_at", "due_at", where=ACTIVE_CHANGE_SQL),
         # At most one change under way per delivery: a second request is refused, never raced.
-        Index(
-            "uq_delivery_changes_one_active",
-            "delivery_id",
-            unique=True,
-            postgresql_where=text(ACTIVE_CHANGE_SQL),
-            sqlite_where=text(ACTIVE_CHANGE_SQL),
-        ),
+        partial_index("uq_delivery_changes_one_active", "delivery_id", where=ACTIVE_CHANGE_SQL, unique=True),
     )
 
     id: Mapped[uuid_pk]

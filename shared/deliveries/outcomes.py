@@ -45,13 +45,26 @@ def after_failure(
 
     Giving up on a delivery with parts on the network is not a failure: a person reviews what is there.
     """
+    gave_up, values = retry_or_give_up(failures_before, error, now, max_attempts, rng)
+    if not gave_up:
+        return DeliveryState.RETRY_WAIT, values
+    return DeliveryState.NEEDS_REVIEW if out_there else DeliveryState.FAILED, values
+
+
+def retry_or_give_up(
+    failures_before: int, error: str, now: datetime, max_attempts: int, rng: random.Random | None
+) -> tuple[bool, dict[str, object]]:
+    """One more failure: the columns of a retry after a backoff, or (True) of giving up, attempts used up.
+
+    A delivery's attempts and a change to a published one count their failures alike.
+    """
     failures = failures_before + 1
     if failures >= max_attempts:
-        return DeliveryState.NEEDS_REVIEW if out_there else DeliveryState.FAILED, {
+        return True, {
             "failures": failures,
             "last_error": f"Gave up after {counted(failures, 'attempt')}. Last error: {error}",
         }
-    return DeliveryState.RETRY_WAIT, {
+    return False, {
         "failures": failures,
         "due_at": now + retry_delay(failures, rng or random.Random()),
         "last_error": error,

@@ -32,7 +32,7 @@ from shared.deliveries.reconciling import (
     unknown_deliveries,
 )
 from shared.dependencies import HasLimits, HasNetworkCalls, HasNetworks, HasSettings
-from shared.media.ports import HasMedia
+from shared.media.ports import HasMedia, HasPublicMedia
 from shared.monitoring.recording import (
     count_publish_attempt,
     count_token_refresh_failure,
@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 RECONCILE_BATCH = 200
 
 
-class Publishing(Opening, HasSettings, HasNetworks, HasNetworkCalls, HasLimits, HasMedia, Protocol):
+class Publishing(
+    Opening, HasSettings, HasNetworks, HasNetworkCalls, HasLimits, HasMedia, HasPublicMedia, Protocol
+):
     """What publishing and settling deliveries use of their process."""
 
 
@@ -62,7 +64,13 @@ def publish_deliveries(
     """
     settings = services.settings
     with services.sessions.begin() as session:
-        claimed = read_claimed(session, claims, public_url=settings.public_url, media=services.media)
+        claimed = read_claimed(
+            session,
+            claims,
+            public_url=settings.public_url,
+            media=services.media,
+            addresses=services.public_media,
+        )
     # Outside any transaction: the database limiter runs transactions of its own.
     allowed, deferred = _within_limits(services, claimed)
     outcomes: dict[uuid.UUID, DeliveryState | None] = dict.fromkeys((claim[0] for claim in claims), None)
@@ -159,7 +167,7 @@ def _call_network(services: Publishing, job: PublishJob) -> PublishedPost | Netw
         time.sleep(early)
     what = network.info.display_name
     try:
-        account = account_with_credentials(services, job.account, job.sealed_credentials)
+        account = account_with_credentials(services, job.account, job.sealed_credentials, network=network)
         post = network.publish(account, job.draft, job.idempotency_key, published=job.published)
         return storable_post(post, what=what, write=True)
     except NetworkError as error:
@@ -211,7 +219,7 @@ def _reconcile_one(services: Publishing, job: ReconcileJob) -> DeliveryState | N
             _report_settled(job, reviewed)
             return reviewed
         try:
-            account = account_with_credentials(services, job.account, job.sealed_credentials)
+            account = account_with_credentials(services, job.account, job.sealed_credentials, network=network)
             found = network.find_published(
                 account,
                 job.idempotency_key,

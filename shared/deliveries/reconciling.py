@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from shared.channels.services import account_of
-from shared.db import affected_rows
 from shared.deliveries.announcing import announce_deliveries
+from shared.deliveries.claiming import end_claim
 from shared.deliveries.drafting import SentDrafts
 from shared.deliveries.models import Delivery, DeliveryState, PublishAttempt
 from shared.deliveries.outcomes import after_failure, describe_error, parts_out_there, published_values
@@ -175,17 +175,9 @@ def send_to_review(
 def _settle_unknown(
     session: Session, job: ReconcileJob, state: DeliveryState, values: dict[str, object], now: datetime
 ) -> DeliveryState | None:
-    settled = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == job.delivery_id,
-            Delivery.attempt == job.attempt,
-            Delivery.state == DeliveryState.UNKNOWN,
-        )
-        .values(state=state, updated_at=now, lease_expires_at=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if affected_rows(settled) != 1:
+    if not end_claim(
+        session, job.delivery_id, job.attempt, DeliveryState.UNKNOWN, now=now, state=state, **values
+    ):
         return None
     announce_deliveries(session, {job.delivery_id: state})
     return state

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, created_timestamp, json_document, utcnow, uuid_pk
+from shared.db import Base, created_timestamp, json_document, partial_index, utcnow, uuid_pk
 from shared.workspaces.models import workspace_fk
 
 WORKSPACE_DEFAULT_SQL = "channel_id IS NULL"
@@ -20,12 +20,11 @@ class LinkSettings(Base):
         # One default per workspace. A unique (workspace_id, channel_id) would not say it: PostgreSQL (short
         # of NULLS NOT DISTINCT, which SQLite lacks) and SQLite both hold NULLs distinct, so any number of
         # defaults would pass. A partial unique index means the same on both.
-        Index(
+        partial_index(
             "uq_link_settings_workspace_default",
             "workspace_id",
+            where=WORKSPACE_DEFAULT_SQL,
             unique=True,
-            postgresql_where=text(WORKSPACE_DEFAULT_SQL),
-            sqlite_where=text(WORKSPACE_DEFAULT_SQL),
         ),
     )
 

@@ -97,13 +97,34 @@ def effective_link_settings(
 
     An override replaces the default whole rather than key by key, so what a channel shows is what applies.
     """
+    if channel_id is None:
+        return _effective(_link_settings_rows(session, workspace_id, []), None)
+    return effective_link_settings_of(session, workspace_id, [channel_id])[channel_id]
+
+
+def effective_link_settings_of(
+    session: Session, workspace_id: uuid.UUID, channel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, LinkRules]:
+    """effective_link_settings of each channel, read in one query."""
+    rows = _link_settings_rows(session, workspace_id, channel_ids)
+    return {channel_id: _effective(rows, channel_id) for channel_id in channel_ids}
+
+
+def _link_settings_rows(
+    session: Session, workspace_id: uuid.UUID, channel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID | None, LinkSettings]:
     rows = session.scalars(
         select(LinkSettings).where(
             LinkSettings.workspace_id == workspace_id,
-            (LinkSettings.channel_id.is_(None)) | (LinkSettings.channel_id == channel_id),
+            (LinkSettings.channel_id.is_(None)) | (LinkSettings.channel_id.in_(channel_ids)),
         )
-    ).all()
-    by_channel = {row.channel_id: row for row in rows}
+    )
+    return {row.channel_id: row for row in rows}
+
+
+def _effective(
+    by_channel: Mapping[uuid.UUID | None, LinkSettings], channel_id: uuid.UUID | None
+) -> LinkRules:
     if channel_id is not None and channel_id in by_channel:
         return _rules_of(by_channel[channel_id], RulesSource.CHANNEL)
     if None in by_channel:

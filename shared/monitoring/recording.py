@@ -69,6 +69,19 @@ class _Instruments:
             ["network"],
             registry=None,
         )
+        self.inbox_items = Counter(
+            "crier_inbox_items_received",
+            "Items the engagement inbox stored (replies, mentions, quotes, messages, saved searches' posts), "
+            "by network and kind.",
+            ["network", "kind"],
+            registry=None,
+        )
+        self.inbox_read_errors = Counter(
+            "crier_inbox_read_errors",
+            "Reads of an inbox or saved search that failed, by network (rate limits are not counted).",
+            ["network"],
+            registry=None,
+        )
         self.missed_deliveries = Counter(
             "crier_deliveries_missed",
             "Deliveries marked missed: they could not go out within CRIER_MAX_LATENESS_SECONDS.",
@@ -163,6 +176,18 @@ def count_token_refresh_failure(network: str) -> None:
 def count_collection_error(network: str) -> None:
     with _recording("a metric collection error"):
         _current().collection_errors.labels(network).inc()
+
+
+def count_inbox_items(network: str, kind: StrEnum, count: int) -> None:
+    """Count items stored; `kind` is an InboxKind, taken as any StrEnum as count_publish_attempt does."""
+    if count:
+        with _recording("inbox items"):
+            _current().inbox_items.labels(network, kind.value).inc(count)
+
+
+def count_inbox_read_error(network: str) -> None:
+    with _recording("an inbox read error"):
+        _current().inbox_read_errors.labels(network).inc()
 
 
 def count_missed_deliveries(count: int) -> None:

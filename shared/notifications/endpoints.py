@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from shared.audit.services import record
 from shared.credentials import CredentialCipher
-from shared.errors import InvalidInput, NotFound, Problem
+from shared.errors import InvalidInput, Problem
 from shared.masking import masked_url
 from shared.networks.outbound import PUBLIC_ONLY, AddressPolicy, address_problem, readable_url
 from shared.notifications.models import ALL_EVENTS, SUBSCRIBABLE_EVENTS, WebhookEndpoint
 from shared.workspaces.access import Actor
+from shared.workspaces.services import get_in_workspace
 
 # A prefix secret scanners and people recognise; the rest is 32 random bytes.
 SECRET_PREFIX = "whsec_"
@@ -95,10 +96,7 @@ def list_endpoints(session: Session, workspace_id: uuid.UUID) -> Sequence[Webhoo
 
 
 def get_endpoint(session: Session, workspace_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.workspace_id != workspace_id:
-        raise NotFound(SUBJECT, endpoint_id)
-    return endpoint
+    return get_in_workspace(session, WebhookEndpoint, workspace_id, endpoint_id, SUBJECT)
 
 
 def update_endpoint(

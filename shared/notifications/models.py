@@ -28,6 +28,9 @@ class EventType(StrEnum):
     POST_REJECTED = "post.rejected"  # the author is told what to change
     POST_EXPIRED = "post.expired"  # its time came before anyone approved it: the author is told
     CHANNEL_NEEDS_REAUTH = "channel.needs_reauth"
+    # A reply, mention, quote or message stored in a channel's inbox (not a saved search's posts).
+    INBOX_ITEM_RECEIVED = "inbox.item_received"
+    INBOX_ITEM_ASSIGNED = "inbox.item_assigned"  # a member was given an item to answer
     # Sent only when a person pings one endpoint; nothing subscribes to it.
     PING = "ping"
 

@@ -50,9 +50,18 @@ def media_problems(
             pointer, ids = "/media", request.media
         else:
             pointer, ids = f"{request.channels_pointer}/{index}/media", target.media
-        if not ids:
-            continue
         info = networks.get(channel.network).info
+        if not ids:
+            if info.media is not None and info.media.min_items > 0:
+                remedy = "attach some" if target.media is None else "give this channel's variant some"
+                problems.append(
+                    Problem(
+                        pointer,
+                        f"{channel.name} ({channel.network}): {info.display_name} takes no post without "
+                        f"media: {remedy}.",
+                    )
+                )
+            continue
         attached = [(number, assets[media_id]) for number, media_id in enumerate(ids) if media_id in assets]
         problems += [
             Problem(f"{pointer}{where}", f"{channel.name} ({channel.network}): {detail}")
@@ -70,6 +79,8 @@ def fit_problems(
         remedy = "remove them" if own_list else "give this channel `media: []` in its variant"
         return [("", f"{info.display_name} takes no media from Crier: {remedy}.")]
     problems = []
+    if count < rule.min_items:
+        problems.append(("", f"{count} attached; {info.display_name} takes at least {rule.min_items}."))
     if count > rule.max_items:
         problems.append(("", f"{count} attached; {info.display_name} takes at most {rule.max_items}."))
     for number, asset in attached:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, raiseload
 
 from shared.channels.models import Channel
 from shared.channels.slots import PostingSchedule
@@ -65,7 +65,9 @@ def check_request(
     channels = {
         channel.id: channel
         for channel in session.scalars(
-            select(Channel).where(Channel.workspace_id == workspace_id, Channel.id.in_(request.channel_ids))
+            select(Channel)
+            .where(Channel.workspace_id == workspace_id, Channel.id.in_(request.channel_ids))
+            .options(raiseload(Channel.collection))  # its health is no rule of a post's
         )
     }
     problems: list[Problem] = []

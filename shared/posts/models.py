@@ -3,13 +3,22 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base, JSONDocument, created_timestamp, enum_column, json_document, utcnow, uuid_pk
-from shared.networks.ports import Draft
+from shared.db import (
+    Base,
+    JSONDocument,
+    created_timestamp,
+    enum_column,
+    json_document,
+    partial_index,
+    utcnow,
+    uuid_pk,
+)
+from shared.networks.ports import Draft, ReplyTarget
 from shared.workspaces.models import workspace_fk
 
 if TYPE_CHECKING:
@@ -56,19 +65,17 @@ class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
         # The recurrence sweep reads only the series that still have occurrences to come.
-        Index(
+        partial_index(
             "ix_posts_next_occurrence_at",
             "next_occurrence_at",
-            postgresql_where="next_occurrence_at IS NOT NULL",
-            sqlite_where="next_occurrence_at IS NOT NULL",
+            where="next_occurrence_at IS NOT NULL",
         ),
         Index("ix_posts_workspace_id_created_at", "workspace_id", "created_at"),
         # The scheduler looks every tick for posts still pending approval whose time has come.
-        Index(
+        partial_index(
             "ix_posts_pending_approval_scheduled_at",
             "scheduled_at",
-            postgresql_where="stage = 'pending_approval'",
-            sqlite_where="stage = 'pending_approval'",
+            where="stage = 'pending_approval'",
         ),
     )
 
@@ -92,6 +99,9 @@ class Post(Base):
     # The next occurrence the scheduler has not yet made deliveries for; None when the series is done.
     next_occurrence_at: Mapped[datetime | None]
     occurrences_created: Mapped[int] = mapped_column(default=0)
+    # The post it answers (ReplyTarget.to_json()), for a reply made from the engagement inbox; its one
+    # channel's draft carries it as Draft.reply_to.
+    reply_to: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     review_comment: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
@@ -131,12 +141,14 @@ class Post(Base):
     def draft_for(self, channel_id: uuid.UUID) -> Draft:
         """What to send to one channel: the post's text and thread, with the channel's variant over them."""
         target = self.target(channel_id)
+        reply_to = ReplyTarget.from_json(self.reply_to) if self.reply_to else None
         if target is None:
-            return Draft(text=self.text, thread=tuple(self.thread))
+            return Draft(text=self.text, thread=tuple(self.thread), reply_to=reply_to)
         return Draft(
             text=target.text if target.text is not None else self.text,
             thread=tuple(target.thread if target.thread is not None else self.thread),
             options=target.options,
+            reply_to=reply_to,
         )
 
 

@@ -8,27 +8,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import raiseload
 
 from shared.channels.models import Channel
 from shared.channels.opening import Opening, account_with_credentials
 from shared.channels.services import account_of
-from shared.db import utcnow
+from shared.db import reading, utcnow
 from shared.dependencies import HasNetworks, HasSettings
 from shared.errors import InvalidInput, Problem
 from shared.links.services import (
     LinkRules,
-    effective_link_settings,
+    effective_link_settings_of,
     preview_short_url,
     rewrite_draft,
     utm_context,
 )
 from shared.networks.ports import Draft, NetworkError, TextPreview
 from shared.posts.lengths import draft_texts, length_problems
+from shared.text.display import Displayed, display
 
 
 class Previewing(Opening, HasSettings, HasNetworks, Protocol):
@@ -43,6 +45,9 @@ class ChannelPreview:
     texts: list[TextPreview]
     # Problems with the channel itself, or with asking its network; the texts' own are in `texts`.
     problems: list[str]
+    channel_handle: str = ""
+    # Each of `texts` as its network shows it (links, mentions, tags, formatting, the fold), in order.
+    displays: list[Displayed] = field(default_factory=list)
 
     @property
     def sendable(self) -> bool:
@@ -72,16 +77,16 @@ def preview_drafts(
     if too_long:
         raise InvalidInput(list(too_long.values()))
     channel_ids = [channel_id for channel_id, _ in drafts]
-    with services.sessions.begin() as session:
+    with reading(services.sessions, snapshot=False) as session:
         found = {
             channel.id: channel
             for channel in session.scalars(
-                select(Channel).where(Channel.workspace_id == workspace_id, Channel.id.in_(channel_ids))
+                select(Channel)
+                .where(Channel.workspace_id == workspace_id, Channel.id.in_(channel_ids))
+                .options(raiseload(Channel.collection))  # its health is not what a preview shows
             )
         }
-        rules = {
-            channel_id: effective_link_settings(session, workspace_id, channel_id) for channel_id in found
-        }
+        rules = effective_link_settings_of(session, workspace_id, list(found))
     missing = [
         Problem(f"/channel_ids/{index}", f"There is no channel {channel_id} here.")
         for index, channel_id in enumerate(channel_ids)
@@ -111,9 +116,14 @@ def _preview_on(services: Previewing, channel: Channel, draft: Draft) -> Channel
     network = services.networks.get(channel.network)
     problems = [f"the channel is {channel.state}"] if channel.state != "active" else []
     try:
-        account = account_with_credentials(services, account_of(channel), channel.sealed_credentials)
+        account = account_with_credentials(
+            services, account_of(channel), channel.sealed_credentials, network=network
+        )
         texts = network.preview(account, draft)
     except NetworkError as error:
         unasked = [*problems, f"could not ask the network: {error}"]
-        return ChannelPreview(channel.id, channel.name, channel.network, [], unasked)
-    return ChannelPreview(channel.id, channel.name, channel.network, texts, problems)
+        return ChannelPreview(channel.id, channel.name, channel.network, [], unasked, channel.handle)
+    displays = [display(channel.network, text.text, settings=channel.settings) for text in texts]
+    return ChannelPreview(
+        channel.id, channel.name, channel.network, texts, problems, channel.handle, displays
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.networks.ports import Draft
+from shared.networks.ports import Draft, ReplyTarget
 from shared.posts.models import Post, PostLabel, PostStage, PostTarget, Timing
 from shared.posts.recurrence import parse_rule
 
@@ -45,6 +45,8 @@ class PostRequest:
     draft: bool = False  # keep it unscheduled until it is submitted
     # Where the channels were in the request, for problems to point at: `channels`, or `channel_ids`.
     channels_pointer: str = "/channels"
+    # The post this one answers: a reply from the engagement inbox (shared.inbox.answering), on one channel.
+    reply_to: ReplyTarget | None = None
 
     @property
     def channel_ids(self) -> list[uuid.UUID]:
@@ -75,6 +77,7 @@ class PostRequest:
             scheduled_at=post.scheduled_at if post.timing is not Timing.QUEUE else None,
             recurrence_rule=post.recurrence_rule,
             draft=post.stage is PostStage.DRAFT,
+            reply_to=ReplyTarget.from_json(post.reply_to) if post.reply_to else None,
         )
 
     def draft_for(self, target: TargetRequest) -> Draft:
@@ -83,6 +86,7 @@ class PostRequest:
             text=target.text if target.text is not None else self.text,
             thread=tuple(target.thread if target.thread is not None else self.thread),
             options=target.options,
+            reply_to=self.reply_to,
         )
 
 
@@ -95,6 +99,7 @@ def apply_request(post: Post, request: PostRequest) -> None:
     post.timezone = request.timezone
     post.scheduled_at = request.scheduled_at
     post.recurrence_rule = parse_rule(request.recurrence_rule) if request.recurrence_rule else None
+    post.reply_to = request.reply_to.to_json() if request.reply_to is not None else None
     existing = {target.channel_id: target for target in post.targets}
     post.targets = [
         _target(existing.get(target.channel_id), target, position)

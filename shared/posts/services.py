@@ -7,12 +7,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from shared.errors import NotFound
 from shared.posts.models import Post
+from shared.workspaces.services import get_in_workspace
 
 
 def get_post(session: Session, workspace_id: uuid.UUID, post_id: uuid.UUID) -> Post:
-    post = session.get(Post, post_id)
-    if post is None or post.workspace_id != workspace_id:
-        raise NotFound("post", post_id)
-    return post
+    return get_in_workspace(session, Post, workspace_id, post_id, "post")

@@ -19,10 +19,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from shared.bootstrap import Services
 from shared.db import utcnow
+from shared.inbox.models import InboxItem
+from shared.inbox.reading import read_due_sources
+from shared.networks.sandbox.adapter import SandboxNetwork
 from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
 from shared.workspaces.services import get_or_add_member, get_or_create_workspace
@@ -88,6 +92,10 @@ CASES = [
         "post", "/v1/members", ADMINS, lambda w: {"name": "New", "email": "new@example.org", "role": "viewer"}
     ),
     reader("get", "/v1/members/me"),
+    # Every member chooses their own time zone, and only theirs, whatever their token's scope.
+    Case(
+        "patch", "/v1/members/me", EVERYONE, lambda w: {"timezone": "Europe/Paris"}, read_scope_allowed=True
+    ),
     reader("get", "/v1/members/{member_id}"),
     Case("patch", "/v1/members/{member_id}", ADMINS, lambda w: {"role": "editor"}),
     Case("delete", "/v1/members/{member_id}", ADMINS),
@@ -204,6 +212,28 @@ CASES = [
     reader("get", "/v1/analytics/channels/{channel_id}/best-times"),
     reader("get", "/v1/analytics/channels/{channel_id}/snapshots"),
     reader("get", "/v1/analytics/posts/{post_id}/series"),
+    reader("get", "/v1/analytics/responses"),
+    reader("get", "/v1/inbox"),
+    reader("get", "/v1/inbox/unread"),
+    # Like a metrics refresh: asking for a read now changes nothing a reader could not see.
+    Case("post", "/v1/inbox/refresh", EVERYONE, lambda w: {}, read_scope_allowed=True),
+    reader("get", "/v1/inbox/{item_id}"),
+    Case("patch", "/v1/inbox/{item_id}", WRITERS, lambda w: {"state": "done"}),
+    reader("get", "/v1/inbox/{item_id}/thread"),
+    Case("post", "/v1/inbox/{item_id}/notes", WRITERS, lambda w: {"text": "Ask Sam"}),
+    # A contributor's reply waits for approval, as their posts do.
+    Case("post", "/v1/inbox/{item_id}/replies", WRITERS, lambda w: {"text": "Thanks!"}),
+    Case("post", "/v1/inbox/{item_id}/like", EDITORS),
+    Case("post", "/v1/inbox/{item_id}/hide", EDITORS),
+    reader("get", "/v1/streams"),
+    Case(
+        "post",
+        "/v1/streams",
+        WRITERS,
+        lambda w: {"channel_id": w.ids["channel_id"], "name": "F", "query": "f"},
+    ),
+    reader("get", "/v1/streams/{stream_id}"),
+    Case("delete", "/v1/streams/{stream_id}", WRITERS),
 ]
 ID_FREE_PATHS = {case.path for case in CASES if "{" not in case.path.split("?")[0]}
 
@@ -236,6 +266,15 @@ def build_world(app: Flask, services: Services, workspace: Workspace) -> World:
         "/v1/imports", json=[{"text": "Imported", "channels": [world.ids["channel_id"]], "time": "now"}]
     )
     world.ids["import_id"] = imported.json["id"]
+    sandbox = services.networks.get("sandbox")
+    assert isinstance(sandbox, SandboxNetwork)
+    sandbox.store.add("grace", f"Have you seen @{channel.handle}?", f"someone-else:{uuid.uuid4()}")
+    read_due_sources(services)
+    with services.sessions() as session:
+        item_id = session.scalars(select(InboxItem.id).where(InboxItem.channel_id == channel.id)).first()
+    world.ids["item_id"] = str(item_id)
+    stream = owner.post("/v1/streams", json={"channel_id": str(channel.id), "name": "Fair", "query": "fair"})
+    world.ids["stream_id"] = stream.json["id"]
     return world
 
 

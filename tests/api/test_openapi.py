@@ -66,6 +66,18 @@ V1_PATHS = {
     "/v1/analytics/channels/{channel_id}/best-times",
     "/v1/analytics/channels/{channel_id}/snapshots",
     "/v1/analytics/posts/{post_id}/series",
+    "/v1/analytics/responses",
+    "/v1/inbox",
+    "/v1/inbox/unread",
+    "/v1/inbox/refresh",
+    "/v1/inbox/{item_id}",
+    "/v1/inbox/{item_id}/thread",
+    "/v1/inbox/{item_id}/notes",
+    "/v1/inbox/{item_id}/replies",
+    "/v1/inbox/{item_id}/like",
+    "/v1/inbox/{item_id}/hide",
+    "/v1/streams",
+    "/v1/streams/{stream_id}",
 }
 OPERATION_KEYS = {"get", "post", "put", "patch", "delete"}
 

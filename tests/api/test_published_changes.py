@@ -264,6 +264,13 @@ def test_the_networks_say_what_can_be_done_after_publishing(workspace_client: Fl
         "sandbox": (True, True),
         "slack": (False, False),
         "webhook": (False, False),
+        "x": (True, False),  # editing needs X's paid tier
+        "linkedin": (True, True),
+        "facebook": (True, True),
+        "instagram": (True, False),  # no call changes a published caption
+        "threads": (True, False),
+        "telegram": (True, True),
+        "nntp": (True, False),  # a cancel message; Usenet has no edit
     }
 
 

@@ -16,6 +16,7 @@ import shlex
 import socket
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from fnmatch import fnmatch
 from functools import cache
@@ -56,12 +57,13 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
-STACK = {"postgres", "redis", "migrate", "api", "worker", "scheduler", "flower"}
-FROM_REGISTRIES = ("postgres", "redis", "flower")
+STACK = {"postgres", "redis", "migrate", "api", "worker", "scheduler", "lb", "flower"}
+FROM_REGISTRIES = ("postgres", "redis", "lb", "flower")
 MIGRATION = "migrate"
 LONG_RUNNING = ("api", "worker", "scheduler")
 PROJECT_SERVICES = (MIGRATION, *LONG_RUNNING)
 REQUIRED_IN_PRODUCTION = ("database_url", "broker_url", "secret_key")
+LOAD_BALANCER = "lb"
 
 ENV_PREFIX = Settings.model_config["env_prefix"]
 SETTING_VARIABLES = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
@@ -539,18 +541,112 @@ def test_python_healthchecks_compile_and_import_only_what_exists(name: str):
                 assert hasattr(module, alias.name), f"{node.module} has no {alias.name}"
 
 
+def exposed_container_ports(name: str) -> set[int]:
+    return {int(str(port).split("/")[0]) for port in service(name).get("expose", [])}
+
+
+def gunicorn_ports() -> set[int]:
+    config, _ = parse_gunicorn(command_of("api"))
+    return {int(address.rsplit(":", 1)[1]) for address in config.bind}
+
+
 @pytest.mark.parametrize(("name", "path"), [("api", "/healthz"), ("flower", "/healthcheck")])
-def test_http_healthchecks_ask_the_port_their_service_publishes(name: str, path: str):
+def test_http_healthchecks_ask_the_port_their_service_serves(name: str, path: str):
     (url,) = urls_in(python_code(healthcheck_of(name)))
     parts = urlsplit(url)
     assert (parts.hostname, parts.path) == ("127.0.0.1", path)
-    assert published_container_ports(name) == {parts.port}
+    assert published_container_ports(name) | exposed_container_ports(name) == {parts.port}
 
 
-def test_the_api_is_published_on_the_port_gunicorn_binds():
-    config, _ = parse_gunicorn(command_of("api"))
-    bound_ports = {int(address.rsplit(":", 1)[1]) for address in config.bind}
-    assert published_container_ports("api") == bound_ports
+def test_the_api_is_exposed_on_the_port_gunicorn_binds():
+    assert exposed_container_ports("api") == gunicorn_ports()
+
+
+# --- scaling out --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_the_api_worker_and_scheduler_can_run_as_several_replicas(name: str):
+    # `docker compose up --scale name=n` refuses a fixed container name, and n containers cannot all bind
+    # one host port: each replica is named by Compose and reached on the compose network.
+    assert "container_name" not in service(name)
+    assert service(name).get("ports", []) == []
+
+
+def test_each_worker_replica_is_a_celery_node_of_its_own():
+    command = command_of("worker")
+    # %h is the container's host name, one per replica; a fixed node name would make replicas one node
+    # to the healthcheck's ping and to Flower.
+    assert command[command.index("--hostname") + 1].endswith("@%h")
+
+
+@cache
+def nginx_directives() -> list[tuple[str, list[str]]]:
+    """deploy/nginx.conf's directives and blocks: (the block names around it and its own name, its words)."""
+    directives: list[tuple[str, list[str]]] = []
+    blocks: list[str] = []
+    words: list[str] = []
+    text = "\n".join(line.split("#", 1)[0] for line in nginx_config_file().read_text().splitlines())
+    for token in re.findall(r"[{};]|[^\s{};]+", text):
+        if token == "{":
+            # A block is listed too: `upstream crier_api {` is ("upstream", ["crier_api"]).
+            directives.append((" ".join([*blocks, words[0]]), words[1:]))
+            blocks.append(words[0])
+            words = []
+        elif token == "}":
+            blocks.pop()
+        elif token == ";":
+            directives.append((" ".join([*blocks, words[0]]), words[1:]))
+            words = []
+        else:
+            words.append(token)
+    assert not blocks, "deploy/nginx.conf does not close every block"
+    assert not words, "deploy/nginx.conf ends in a directive without its `;`"
+    return directives
+
+
+def nginx_config_file() -> Path:
+    (mounted,) = service(LOAD_BALANCER)["configs"]
+    assert mounted["target"] == "/etc/nginx/conf.d/default.conf"
+    return ROOT / raw_compose()["configs"][mounted["source"]]["file"]
+
+
+def nginx(directive: str) -> list[list[str]]:
+    return [words for name, words in nginx_directives() if name == directive]
+
+
+def test_the_load_balancer_is_published_on_the_port_the_api_was_always_on():
+    assert published_container_ports(LOAD_BALANCER) == {int(port) for [port] in nginx("server listen")}
+    assert {port for port in service(LOAD_BALANCER)["ports"]} == {"8000:8000"}
+
+
+def test_the_load_balancer_passes_every_request_to_the_api_replicas_by_their_service_name():
+    [[upstream]] = nginx("upstream")
+    assert nginx("server location proxy_pass") == [[f"http://{upstream}"]]
+    [server] = nginx("upstream server")
+    assert server[0] == f"api:{next(iter(gunicorn_ports()))}"
+    # Replicas added by a later `--scale` are found again in Docker's DNS, without restarting nginx.
+    assert "resolve" in server[1:]
+    assert nginx("resolver")[0][0] == "127.0.0.11"
+
+
+def test_the_api_reads_the_client_address_the_load_balancer_adds():
+    assert ["X-Forwarded-For", "$proxy_add_x_forwarded_for"] in nginx("server location proxy_set_header")
+    assert container_settings("api").trusted_proxy_hops == 1
+
+
+def test_the_load_balancer_leaves_body_limits_to_the_api():
+    # nginx's default of 1 MB would refuse media uploads and imports the API takes, with its own page.
+    assert nginx("server client_max_body_size") == [["0"]]
+
+
+def test_the_load_balancer_waits_for_a_healthy_api_and_checks_it_through_itself():
+    assert service(LOAD_BALANCER)["depends_on"] == {"api": {"condition": "service_healthy"}}
+    test = healthcheck_of(LOAD_BALANCER)
+    assert test[0] == "curl"
+    assert "--fail" in test
+    parts = urlsplit(test[-1])
+    assert (parts.hostname, parts.port, parts.path) == ("127.0.0.1", 8000, "/healthz")
 
 
 # --- the settings -------------------------------------------------------------------------------------
@@ -867,6 +963,10 @@ def test_an_image_uploaded_through_the_api_container_is_sent_by_the_worker_conta
     network = worker.networks.get("sandbox_pictures")
     assert isinstance(network, PicturesSandbox)
     [sent] = network.published
-    assert sent.media == (MediaItem("image/png", photo, "Twelve people around a long table"),)
+    [item] = sent.media
+    assert replace(item, public_url=None) == MediaItem(
+        "image/png", photo, "Twelve people around a long table"
+    )
+    assert item.public_url is not None  # where a network that fetches media (Instagram) would find it
     api.close()
     worker.close()

@@ -18,8 +18,9 @@ AddEndpoint = Callable[..., EndpointSecret]
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    # The operator's allowance, as for a receiver on this machine; a short timeout keeps the hang test quick.
-    return settings.model_copy(update={"allowed_private_hosts": "127.0.0.1", "webhook_timeout_seconds": 0.5})
+    # The operator's allowance, as for a receiver on this machine. The deadline is the default's: a shorter
+    # one failed POSTs that a loaded machine (the suite runs in parallel) was merely slow to schedule.
+    return settings.model_copy(update={"allowed_private_hosts": "127.0.0.1"})
 
 
 @pytest.fixture

@@ -304,6 +304,8 @@ def test_a_redirect_is_not_followed_and_fails_the_message(
 def test_a_receiver_that_hangs_is_given_up_on_and_tried_again(
     services: Services, workspace: Workspace, receiver: Receiver, endpoint: EndpointSecret
 ):
+    # Given up on quickly, to keep this test short.
+    services = with_settings(services, webhook_timeout_seconds=0.5)
     [message_id] = owe(services, workspace)
     receiver.answer(Answer(hang=True))
 
