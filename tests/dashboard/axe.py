@@ -48,6 +48,7 @@ def axe_script() -> Path:
 
 def violations(page: Page) -> list[dict[str, Any]]:
     """Every violation axe finds on the page as it is now, with its impact and the elements it names."""
+    page.wait_for_load_state("load")  # the stylesheet too: colours and sizes are judged as they are seen
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=axe_script())
     found: list[dict[str, Any]] = page.evaluate(

@@ -11,8 +11,8 @@ from shared.channels.services import ask_for_reconnection
 from shared.inbox.streams import create_stream
 from shared.workspaces.access import Actor, Role
 from tests.dashboard.axe import assert_no_serious_violation, serious_violations
+from tests.dashboard.browsing import sign_in
 from tests.dashboard.inbox_seeding import InboxSeed, item_id_of, seed_inbox
-from tests.dashboard.test_inbox_in_chromium import sign_in
 from tests.factories import make_channel, make_member_token
 from tests.media.samples import image, upload, video
 

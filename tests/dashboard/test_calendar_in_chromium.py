@@ -14,9 +14,9 @@ from playwright.sync_api import Browser, Page
 from shared.bootstrap import Services
 from shared.db import utcnow
 from shared.deliveries.models import DeliveryState
+from tests.dashboard.browsing import PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.posting_seeding import PostingTeam, seed_posting_team
 from tests.dashboard.test_calendar_forms import deliveries_of
-from tests.dashboard.test_compose_in_chromium import PHONE_WIDTH, check_accessible, sign_in
 from tests.factories import make_post
 
 

@@ -15,8 +15,8 @@ from shared.channels.models import Channel, ChannelState
 from shared.channels.services import ask_for_reconnection
 from shared.db import utcnow
 from shared.metrics.best_times import best_times
+from tests.dashboard.browsing import FOCUS_OUTLINE, PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.seeding import SeededWorkspace
-from tests.dashboard.test_inbox_in_chromium import FOCUS_OUTLINE, PHONE_WIDTH, check_accessible, sign_in
 
 
 @pytest.fixture

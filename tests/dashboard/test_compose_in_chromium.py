@@ -8,20 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Browser, Page
 
 from shared.bootstrap import Services
 from shared.deliveries.models import DeliveryState
 from shared.networks.sandbox.adapter import SandboxNetwork
+from tests.dashboard.browsing import PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.posting_seeding import PostingTeam, seed_posting_team
 from tests.driving import publish_what_is_due
-
-PHONE_WIDTH = 390
-UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
-  .filter((control) => control.type !== 'hidden')
-  .filter((control) => !((control.labels && control.labels.length) || control.getAttribute('aria-label')
-                         || control.innerText.trim()))
-  .map((control) => control.outerHTML)"""
 
 
 @pytest.fixture
@@ -36,30 +30,6 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
-
-
-def sign_in(page: Page, live_server: str, token: str) -> None:
-    page.goto(f"{live_server}/dashboard")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#upcoming")
-
-
-def check_accessible(page: Page) -> None:
-    assert page.evaluate(UNNAMED_CONTROLS) == []
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]  # type: ignore[index]
-
-
-# An image's width once the browser has loaded it (0 when it failed): read at once, an image still loading on
-# a busy machine reads as not there.
-LOADED_WIDTH = """(img) => img.complete ? img.naturalWidth : new Promise((done) => {
-    img.addEventListener("load", () => done(img.naturalWidth), {once: true});
-    img.addEventListener("error", () => done(0), {once: true});
-})"""
-
-
-def loaded_width(image: Locator) -> int:
-    return int(image.evaluate(LOADED_WIDTH))
 
 
 def sandbox_texts(services: Services, external_ids: list[str]) -> list[str]:

@@ -13,18 +13,9 @@ from shared.bootstrap import Services
 from shared.inbox.models import ItemState
 from shared.inbox.working import ItemFilter, list_items
 from shared.networks.ports import InboxKind
+from tests.dashboard.browsing import FOCUS_OUTLINE, PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.inbox_seeding import MENTION, REPLIES, InboxSeed, item_of, read_sources_now, seed_inbox
 from tests.driving import publish_what_is_due
-
-PHONE_WIDTH = 390
-# Every control a person uses is named: by its label, its own text, or aria-label. What the page
-# gives as the reason for each one that is not.
-UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
-  .filter((control) => control.type !== 'hidden')
-  .filter((control) => !((control.labels && control.labels.length) || control.getAttribute('aria-label')
-                         || control.innerText.trim()))
-  .map((control) => control.outerHTML)"""
-FOCUS_OUTLINE = "() => getComputedStyle(document.activeElement).outlineStyle"
 
 
 @pytest.fixture
@@ -41,21 +32,9 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, live_server: str, token: str) -> None:
-    page.goto(f"{live_server}/dashboard")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#upcoming")
-
-
 def shown_items(page: Page) -> list[str]:
     """The sandbox ids of the items listed, top to bottom."""
     return [str(item.get_attribute("data-external-id")) for item in page.locator("li.inbox-item").all()]
-
-
-def check_accessible(page: Page) -> None:
-    assert page.evaluate(UNNAMED_CONTROLS) == []
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]  # type: ignore[index]
 
 
 def test_people_answer_a_post_and_the_team_works_the_inbox_from_the_page(

@@ -12,8 +12,8 @@ from playwright.sync_api import Page
 from shared.bootstrap import Services
 from shared.media.models import MediaAsset
 from tests.dashboard.axe import assert_no_serious_violation
+from tests.dashboard.browsing import PHONE_WIDTH, check_accessible, loaded_width, sign_in
 from tests.dashboard.posting_seeding import PostingTeam, seed_posting_team
-from tests.dashboard.test_compose_in_chromium import PHONE_WIDTH, check_accessible, loaded_width, sign_in
 from tests.media.samples import image, upload
 
 

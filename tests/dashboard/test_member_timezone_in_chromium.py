@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page
 
 from shared.bootstrap import Services
 from shared.db import utcnow
+from tests.dashboard.browsing import check_accessible, sign_in
 from tests.dashboard.posting_seeding import PostingTeam, seed_posting_team
-from tests.dashboard.test_compose_in_chromium import check_accessible, sign_in
 from tests.factories import make_post
 
 TOKYO = ZoneInfo("Asia/Tokyo")  # +09:00 all year: the local time differs from UTC by the date too

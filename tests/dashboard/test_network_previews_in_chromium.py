@@ -11,8 +11,8 @@ from playwright.sync_api import Browser
 
 from shared.bootstrap import Services
 from tests.dashboard.axe import assert_no_serious_violation, context_options
+from tests.dashboard.browsing import PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.posting_seeding import PostingTeam, seed_posting_team
-from tests.dashboard.test_compose_in_chromium import PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.test_compose_network_previews import NETWORKS
 from tests.factories import make_connected_channel
 

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from shared.bootstrap import Services
+from tests.dashboard.browsing import PHONE_WIDTH, check_accessible, sign_in
 from tests.dashboard.seeding import SeededWorkspace
-from tests.dashboard.test_inbox_in_chromium import PHONE_WIDTH, check_accessible, sign_in
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page
 from services.api.app import create_app
 from shared.bootstrap import Services
 from tests.dashboard.axe import assert_no_serious_violation, context_options
+from tests.dashboard.browsing import sign_in
 from tests.dashboard.posting_seeding import PostingTeam, seed_posting_team
-from tests.dashboard.test_compose_in_chromium import sign_in
 from tests.media.samples import image
 
 LIMIT = 512 * 1024
