@@ -19,10 +19,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import time
+import weakref
 
 from flask import Flask, Response, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded, RequestLimit
+from limits.storage import MemoryStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.api.problems import problem
@@ -41,6 +44,40 @@ WHAT_IS_COUNTED = {
     "sign-in": "sign-in attempts from your address",
     "token-creation": "tokens made with this API token",
 }
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' memory storage with its expired counts swept once a second by one thread, instead of by a
+    threading.Timer started anew whenever the last one (10 ms) has run out: under load that was a thread
+    start every few requests, each making its request wait for the new thread to get the interpreter
+    (2.3 ms per POST /v1/posts on average in issue 16's profile). The counts are as exact either way:
+    MemoryStorage.get drops an expired count as it reads it; the sweep only gives the memory back."""
+
+    STORAGE_SCHEME = ["crier-memory"]
+    SWEEP_EVERY_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        super().__init__(uri, wrap_exceptions, **options)
+        # The sweeper holds the storage weakly: an app dropped (every test makes some) takes its thread.
+        threading.Thread(
+            target=_sweep, args=(weakref.ref(self),), name="rate-limit-sweeper", daemon=True
+        ).start()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # MemoryStorage's private hook, called per count
+        pass
+
+    def sweep(self) -> None:
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
+def _sweep(storage: weakref.ref[SweptMemoryStorage]) -> None:
+    while True:
+        time.sleep(SweptMemoryStorage.SWEEP_EVERY_SECONDS)
+        alive = storage()
+        if alive is None:
+            return
+        alive.sweep()
+        del alive
 
 
 def install_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
@@ -75,7 +112,7 @@ def install_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
                 exempt_when=lambda: no_token() or not _is(TOKENS_ENDPOINT, "POST"),
             ),
         ],
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or f"{SweptMemoryStorage.STORAGE_SCHEME[0]}://",
         # Counts a window as the weighted sum of this one and the last: no burst of twice the limit across
         # the edge of a fixed window, for two counters per key.
         strategy="sliding-window-counter",

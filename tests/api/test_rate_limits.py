@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -15,9 +17,11 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from limits import parse
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from services.api.app import create_app
-from services.api.rate_limits import seconds_until_reset
+from services.api.rate_limits import SweptMemoryStorage, seconds_until_reset
 from shared.bootstrap import Services
 from shared.workspaces.access import Role, Scope
 from shared.workspaces.models import Workspace
@@ -240,3 +244,46 @@ def test_the_wait_said_is_whole_seconds_within_the_window(after: float, said: in
     breached = SimpleNamespace(limit=window, reset_at=time.time() + after)
 
     assert seconds_until_reset(breached) == said  # type: ignore[arg-type]
+
+
+def test_counting_in_memory_starts_no_thread_per_request_and_gives_expired_counts_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """limits' own memory storage starts a threading.Timer whenever its last one has run out (10 ms): under
+    load, a thread start every few requests, each waiting for the interpreter. Crier's counts with one
+    sweeper thread per storage, exactly as before, and the sweep frees what expired."""
+    storage = SweptMemoryStorage()
+    starts: list[str] = []
+    original_start = threading.Thread.start
+
+    def counted_start(thread: threading.Thread) -> None:
+        starts.append(thread.name)
+        original_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+    limit = parse("3/second")
+    window = SlidingWindowCounterRateLimiter(storage)
+
+    # Within one second of the clock: across its edge, the sliding window would weigh the last one's count.
+    time.sleep(1 - time.time() % 1)
+    answers = []
+    for _ in range(5):
+        answers.append(window.hit(limit, "token", "a"))
+        time.sleep(0.02)  # past limits' own Timer of 10 ms each time: it would have started a thread
+    assert answers == [True, True, True, False, False]
+    assert starts == []
+    assert storage.storage, "the counts are held"
+
+    time.sleep(2 * 1 + SweptMemoryStorage.SWEEP_EVERY_SECONDS + 0.5)  # two windows expired, one sweep
+    assert not storage.storage, "expired counts are swept"
+    assert not storage.expirations
+    assert window.hit(limit, "token", "a"), "a new window counts afresh"
+
+
+def test_the_sweeper_ends_with_its_storage() -> None:
+    storage = SweptMemoryStorage()
+    sweeper = next(thread for thread in threading.enumerate() if thread.name == "rate-limit-sweeper")
+    del storage
+    gc.collect()
+    sweeper.join(timeout=SweptMemoryStorage.SWEEP_EVERY_SECONDS * 3)
+    assert not sweeper.is_alive()

@@ -188,9 +188,11 @@ def test_claimers_racing_each_other_claim_every_due_delivery_exactly_once(servic
 def test_a_sqlite_transaction_takes_the_write_lock_before_its_first_statement(tmp_path: Path) -> None:
     # SQLAlchemy drops FOR UPDATE SKIP LOCKED on SQLite; the claim is atomic there only because every
     # transaction begins IMMEDIATE. A deferred BEGIN would let a second claimer start and read the same rows.
+    # Two engines, as two processes have: in one process, writers queue on a lock before SQLite's.
     engine = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
+    other_process = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
     try:
-        with engine.connect() as holder, engine.connect() as contender:
+        with engine.connect() as holder, other_process.connect() as contender:
             sqlite_connection = contender.connection.driver_connection
             assert sqlite_connection is not None
             sqlite_connection.execute("PRAGMA busy_timeout = 200")
@@ -204,6 +206,7 @@ def test_a_sqlite_transaction_takes_the_write_lock_before_its_first_statement(tm
                 assert contender.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         engine.dispose()
+        other_process.dispose()
     assert 0.15 <= waited < 5, "the contender should wait out its busy timeout, then give up"
 
 

@@ -4,6 +4,7 @@ connections checked only when they sat idle."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,36 @@ def test_a_reading_transaction_on_sqlite_reads_while_another_process_holds_the_w
             reader.join(timeout=5)
             assert not reader.is_alive(), "the read waited for the writer's lock"
         assert seen == ["kept"]
+    finally:
+        engine.dispose()
+
+
+def test_writers_in_one_process_start_the_moment_the_last_one_commits(tmp_path: Path):
+    """Threads of one process queue for SQLite's write lock on a lock of their own: a writer waiting behind
+    a long transaction starts as it commits. Left to SQLite's busy handler, a waiter sleeps in steps (by
+    240 ms in, 100 ms at a time) and would start up to 100 ms late; the queue measured ~1 ms."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE notes (body TEXT)")
+        started_at: list[float] = []
+
+        def write() -> None:
+            with engine.begin() as waiting:
+                started_at.append(time.monotonic())
+                waiting.exec_driver_sql("INSERT INTO notes VALUES ('second')")
+
+        with engine.begin() as first:
+            first.exec_driver_sql("INSERT INTO notes VALUES ('first')")
+            second = threading.Thread(target=write)
+            second.start()
+            time.sleep(0.24)
+        committed_at = time.monotonic()
+        second.join(timeout=20)
+        assert started_at, "the second writer never started"
+        assert started_at[0] - committed_at < 0.05, "the second writer slept on after the first committed"
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM notes").scalar() == 2
     finally:
         engine.dispose()
 
