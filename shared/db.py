@@ -5,7 +5,6 @@ Sessions are made by shared.models, which imports every model first: this module
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +23,8 @@ from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
 from sqlalchemy.orm import Session as Session
 from sqlalchemy.types import TypeDecorator
+
+from shared.sqlite_turns import queue_writers
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,7 +114,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()
 
-    _queue_writers(engine)
+    on_disk = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
+    queue_writers(engine, on_disk, SQLITE_BUSY_TIMEOUT_SECONDS, READING_ONLY)
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Any) -> None:
@@ -127,49 +129,6 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
-
-
-HOLDS_WRITE_TURN = "crier_holds_write_turn"
-
-
-def _queue_writers(engine: Engine) -> None:
-    """On SQLite, the threads of one process take turns at writing through a lock before SQLite's own.
-
-    A BEGIN IMMEDIATE that finds SQLite's write lock taken waits in SQLite's busy handler, which sleeps and
-    looks again (1, 2, 5, 10 … 100 ms): sixteen API threads writing at once spent most of their time asleep
-    while the lock was free, and the unluckiest waited seconds (p99 2.1 s at 71 posts/s in issue 16's first
-    measure). Queued on a threading lock, the next writer starts the moment the last one commits; SQLite's
-    lock is then contended only between processes. A writer that waits longer than the busy timeout goes on
-    to SQLite's lock anyway, so a thread holding two write transactions at once fails as it did before
-    instead of waiting for itself forever.
-    """
-    turn = threading.Lock()
-
-    @event.listens_for(engine, "begin")
-    def _wait_for_turn(connection: Any) -> None:
-        if connection.get_execution_options().get(READING_ONLY, False):
-            return
-        if turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
-            connection.info[HOLDS_WRITE_TURN] = True
-
-    def _end_turn(info: dict[str, Any]) -> None:
-        if info.pop(HOLDS_WRITE_TURN, False):
-            turn.release()
-
-    # Released just before the COMMIT or ROLLBACK runs (SQLAlchemy has no event after it): a writer that
-    # starts in that moment finds SQLite's lock still held for the commit's few microseconds and waits in
-    # the busy handler once. The pool's events end a turn whose connection went back or away without one.
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _after_transaction(connection: Any) -> None:
-        _end_turn(connection.info)
-
-    @event.listens_for(engine, "checkin")
-    @event.listens_for(engine, "invalidate")
-    @event.listens_for(engine, "close")
-    def _connection_returned(_dbapi_connection: Any, record: Any, *_: Any) -> None:
-        if record is not None:
-            _end_turn(record.info)
 
 
 def _ping_idle_connections(engine: Engine) -> None:
