@@ -21,6 +21,7 @@ flock would make a thread that holds a write on one wait forever to begin one on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -64,6 +65,19 @@ class WriteTurns:
             fcntl.lockf(self._descriptor, fcntl.LOCK_UN)
         self._threads.release()
 
+    def close(self) -> None:
+        """Close the lock file (opened again at the next write). Closing it drops every POSIX lock this
+        process holds on the file, another engine's on the same database too: that engine's writer then
+        meets other processes in SQLite's busy handler, as without these locks; nothing is less safe."""
+        if self._descriptor is not None and self._opened_by == os.getpid():
+            os.close(self._descriptor)
+        self._descriptor = None
+        self._opened_by = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit, os may already be gone
+            self.close()
+
     def forget_parent(self) -> None:
         """In a forked child: the parent's thread lock may have been held by a thread the child does not
         have; the child opens the lock file anew (a POSIX lock is not inherited)."""
@@ -91,6 +105,10 @@ def queue_writers(engine: Engine, database: Path | None, wait_seconds: float, re
             alive.forget_parent()
 
     os.register_at_fork(after_in_child=_in_child)
+
+    @event.listens_for(engine, "engine_disposed")
+    def _close_lock_file(_engine: Engine) -> None:
+        turns.close()
 
     # Before the "begin" listener that sends BEGIN IMMEDIATE: registered first, called first.
     @event.listens_for(engine, "begin")

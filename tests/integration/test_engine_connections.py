@@ -114,6 +114,21 @@ def test_a_writer_in_another_process_starts_the_moment_this_one_commits(tmp_path
         engine.dispose()
 
 
+def test_the_lock_file_is_closed_with_its_engine(tmp_path: Path):
+    """Tests and tools make and dispose of engines by the hundred: none may leave its lock file open."""
+
+    def open_lock_files() -> int:
+        return sum(1 for fd in Path("/proc/self/fd").iterdir() if fd.resolve() == tmp_path / "crier.db.lock")
+
+    for _ in range(3):
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS notes (body TEXT)")
+        assert open_lock_files() == 1
+        engine.dispose()
+        assert open_lock_files() == 0
+
+
 def test_every_other_transaction_on_sqlite_still_takes_the_write_lock_first(tmp_path: Path):
     engine = create_db_engine(f"sqlite:///{tmp_path / 'crier.db'}")
     sessions = create_session_factory(engine)
