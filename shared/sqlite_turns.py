@@ -6,7 +6,8 @@ waits in SQLite's busy handler, which sleeps and looks again (1, 2, 5, 10 … 10
 threads in two gunicorn workers writing at once, most of the waiting was sleep while the lock was free,
 and the unluckiest waited seconds (POST /v1/posts p99 2.1 s at 71/s in issue 16's first measure; 951 ms
 with only the thread lock, the two processes still meeting in the busy handler). Waiting on these locks,
-the next writer starts the moment the last one is done.
+the next writer of a process starts the moment the last one is done, and one of another process within a
+millisecond.
 
 Reads are not queued: under WAL they go on beside a writer. A writer that waits on the thread lock longer
 than SQLite's busy timeout goes on to SQLite's lock anyway, so a thread holding two write transactions at
@@ -22,8 +23,10 @@ flock would make a thread that holds a write on one wait forever to begin one on
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ except ImportError:  # Windows: threads take turns; processes meet in SQLite's b
     fcntl = None  # type: ignore[assignment]
 
 HOLDS_WRITE_TURN = "crier_holds_write_turn"
+RETRY_SECONDS = 0.001
 
 
 class WriteTurns:
@@ -49,16 +53,35 @@ class WriteTurns:
         self._opened_by: int | None = None
 
     def take(self) -> bool:
-        """Wait for this thread's turn; False when the wait outlasted the busy timeout."""
+        """Wait for this thread's turn; False when either wait outlasted the busy timeout (the writer then
+        goes on to SQLite's lock, and its busy timeout, as without turns)."""
         if not self._threads.acquire(timeout=self.wait_seconds):
             return False
         if self.lock_file is not None:
             try:
-                fcntl.lockf(self._lock_descriptor(), fcntl.LOCK_EX)
+                if not self._lock_file_within(time.monotonic() + self.wait_seconds):
+                    self._threads.release()
+                    return False
             except OSError:
                 self._threads.release()
                 raise
         return True
+
+    def _lock_file_within(self, deadline: float) -> bool:
+        # Tried without blocking, every millisecond: a blocking lockf cannot time out, and a writer stopped
+        # while holding the turn (a debugger, a hung disk) would keep the next one waiting for ever, where
+        # SQLite's busy timeout gives up after its 15 s. A millisecond late at most is still a turn taken.
+        descriptor = self._lock_descriptor()
+        while True:
+            try:
+                fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError as error:
+                if error.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(RETRY_SECONDS)
 
     def give_back(self) -> None:
         if self.lock_file is not None and self._descriptor is not None:

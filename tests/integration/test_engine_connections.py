@@ -4,6 +4,8 @@ connections checked only when they sat idle."""
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ from sqlalchemy import text
 from shared import db
 from shared.db import create_db_engine, reading
 from shared.models import create_session_factory
+from shared.sqlite_turns import WriteTurns
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 
@@ -112,6 +115,41 @@ def test_a_writer_in_another_process_starts_the_moment_this_one_commits(tmp_path
         assert (tmp_path / "crier.db.lock").stat().st_mode & 0o077 == 0, "the lock file is private"
     finally:
         engine.dispose()
+
+
+HOLD_THE_LOCK_FILE = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.lockf(descriptor, fcntl.LOCK_EX)
+print("holding", flush=True)
+sys.stdin.read()  # until the test closes our stdin: a writer stopped while it held the turn
+"""
+
+
+def test_a_turn_held_by_a_stopped_process_is_given_up_on_after_the_busy_timeout(tmp_path: Path):
+    """A writer stopped while it holds the lock file (a debugger, a hung disk) does not keep the others
+    waiting for ever: past the wait, they go on to SQLite's lock and its busy timeout, as without turns."""
+    lock_file = tmp_path / "crier.db.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK_FILE, str(lock_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    turns = WriteTurns(lock_file, wait_seconds=0.3)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"holding\n"
+        started = time.monotonic()
+        assert turns.take() is False
+        assert 0.3 <= time.monotonic() - started < 5
+        assert turns.take() is False, "the thread lock was given back with the failed wait"
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    assert turns.take() is True, "the turn is taken once its holder has gone"
+    turns.give_back()
+    turns.close()
 
 
 def test_the_lock_file_is_closed_with_its_engine(tmp_path: Path):
